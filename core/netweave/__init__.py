@@ -1,0 +1,71 @@
+"""netweave: a toolbox for distributed applications built from small reactive components.
+
+The public API lives here; everything else is an implementation detail or a submodule
+with its own documented API (:mod:`netweave.sim`, :mod:`netweave.testing`,
+:mod:`netweave.check`).
+"""
+
+from __future__ import annotations
+
+from ._registry import AUTOLOAD_ENV, ENTRY_POINT_GROUP, Catalog, PluginInfo, register_plugin
+from .bus import Bus, HandlerError
+from .context import Context, RandomSource
+from .errors import (
+    AmbiguousProviderError,
+    ConfigurationError,
+    DependencyCycleError,
+    InvalidOptionError,
+    MissingRequirementError,
+    NetweaveError,
+    PluginError,
+    RemoteProtocolError,
+    UnknownPluginError,
+)
+from .events import Crashed, Deliver, PeerRestarted, Restore, Started, Stopping, Suspect
+from .hookspecs import hookimpl
+from .link import LinkOptions
+from .message import Message, revive
+from .node import BackpressureError, Node, NodeStateError
+from .plugin import Component, NoOptions, upon, upon_deliver, upon_message
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AUTOLOAD_ENV",
+    "ENTRY_POINT_GROUP",
+    "AmbiguousProviderError",
+    "BackpressureError",
+    "Bus",
+    "Catalog",
+    "Component",
+    "ConfigurationError",
+    "Context",
+    "Crashed",
+    "Deliver",
+    "DependencyCycleError",
+    "HandlerError",
+    "InvalidOptionError",
+    "Message",
+    "MissingRequirementError",
+    "NetweaveError",
+    "NoOptions",
+    "Node",
+    "NodeStateError",
+    "PeerRestarted",
+    "PluginError",
+    "PluginInfo",
+    "RandomSource",
+    "RemoteProtocolError",
+    "Restore",
+    "Started",
+    "Stopping",
+    "Suspect",
+    "UnknownPluginError",
+    "LinkOptions",
+    "hookimpl",
+    "register_plugin",
+    "revive",
+    "upon",
+    "upon_deliver",
+    "upon_message",
+]

@@ -1,0 +1,58 @@
+"""Argument parsing and dispatch of the ``netweave`` command.
+
+Each sub-command lives in its own module of this package, exposing ``NAME``, ``HELP``,
+``add_arguments(parser)`` and ``run(args) -> int``. Exit codes: 0 success, 1 a check
+failed, 2 bad usage or configuration (the message is on standard error).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from types import ModuleType
+
+from ..errors import NetweaveError
+
+__all__ = ["COMMANDS", "build_parser", "run"]
+
+COMMANDS = ["plugins", "sim"]
+"""Sub-command modules, in the order ``netweave --help`` lists them."""
+
+
+def _modules() -> list[ModuleType]:
+    return [importlib.import_module(f"{__package__}.{name}") for name in COMMANDS]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full parser (also used by the docs test to list every command and option)."""
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="netweave",
+        description="Build, run, simulate and check clusters of reactive components.",
+    )
+    parser.add_argument("--version", action="version", version=f"netweave {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module in _modules():
+        p = sub.add_parser(module.NAME, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "_run", None):
+        parser.print_help()
+        return 2
+    try:
+        code: int = args._run(args)
+    except NetweaveError as exc:
+        print(f"netweave {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return code

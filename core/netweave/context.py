@@ -1,0 +1,111 @@
+"""The context: everything a component may do, and nothing else.
+
+Components are sans-I/O. They never import asyncio, socket, time, random or threading;
+they react to events and act through the :class:`Context` the runtime hands them. The
+same component therefore runs on real TCP under asyncio and in the deterministic
+simulator, where time is virtual and randomness comes from one seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+if TYPE_CHECKING:
+    import logging
+
+    from .plugin import Component
+
+__all__ = ["Context", "RandomSource", "TimerId"]
+
+T = TypeVar("T")
+TimerId = int
+"""Opaque handle returned by :meth:`Context.set_timer`."""
+
+
+class RandomSource(Protocol):
+    """The subset of :class:`random.Random` a component may use (seeded in simulation)."""
+
+    def random(self) -> float: ...
+    def uniform(self, a: float, b: float) -> float: ...
+    def randrange(self, start: int, stop: int | None = ..., step: int = ...) -> int: ...
+    def choice(self, seq: Sequence[T]) -> T: ...
+
+
+class Context(Protocol):
+    """What the runtime offers one component of one node."""
+
+    @property
+    def node_id(self) -> str:
+        """This node's id."""
+        ...
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        """Every node of the cluster, this one included, sorted."""
+        ...
+
+    @property
+    def peers(self) -> tuple[str, ...]:
+        """Every other node of the cluster, sorted."""
+        ...
+
+    @property
+    def incarnation(self) -> int:
+        """This process's incarnation: strictly higher after every restart."""
+        ...
+
+    @property
+    def rng(self) -> RandomSource:
+        """The node's random source (seeded in simulation)."""
+        ...
+
+    @property
+    def log(self) -> logging.Logger:
+        """A logger named after the node and the component."""
+        ...
+
+    def now(self) -> float:
+        """Current time in seconds (virtual in simulation)."""
+        ...
+
+    def send(self, peer: str, message: Any) -> None:
+        """Send ``message`` to ``peer`` over a perfect link (or to itself, locally)."""
+        ...
+
+    def publish(self, event: object) -> None:
+        """Publish an event on this node's bus (queued, run-to-completion)."""
+        ...
+
+    def subscribe(self, key: Hashable, handler: Callable[..., Any]) -> None:
+        """Subscribe ``handler`` to a bus key (usually done with ``@upon``)."""
+        ...
+
+    def set_timer(self, delay: float, event: object) -> TimerId:
+        """Publish ``event`` on this node's bus after ``delay`` seconds."""
+        ...
+
+    def cancel_timer(self, timer: TimerId) -> None:
+        """Cancel a timer; cancelling a fired or unknown timer does nothing."""
+        ...
+
+    def new_message_id(self) -> str:
+        """A fresh, globally unique id: ``"<node>/<incarnation>/<seq>"``."""
+        ...
+
+    def deliver(self, message_id: str, origin: str, payload: Any) -> None:
+        """Indicate delivery of ``payload`` at this component's layer.
+
+        Application payloads reach the application (callbacks, async iterators, trace).
+        A :class:`~netweave.Message` payload reaches the upper-layer component that
+        handles its type (``@upon_deliver``), not the application.
+        """
+        ...
+
+    def component(self, abstraction: str) -> Component:
+        """The component of this node that provides ``abstraction`` (a lower layer)."""
+        ...
+
+    def trace(self, ev: str, **fields: Any) -> None:
+        """Write a trace line for this node (see the trace format)."""
+        ...

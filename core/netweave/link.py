@@ -1,0 +1,290 @@
+"""Perfect links over a fair-loss transport, without I/O.
+
+Theory of operation. Every link message carries the sender's incarnation ``inc`` and the
+incarnation it believes the receiver has, ``dst``. A *session* is one pair of
+incarnations; sequence numbers start at 1 in every session. Before sending data to a peer
+whose incarnation is unknown, the link sends ``Hello`` and queues the data; any message
+from the peer teaches its incarnation. When a peer shows a higher incarnation (it
+restarted: a new process), its receive state is reset and the messages it never
+acknowledged are sequenced anew for the new session. Messages addressed to another of
+our incarnations are dropped: they were meant for a process that no longer exists.
+
+The receiver delivers each ``(peer, incarnation, seq)`` once: it keeps the highest
+contiguous sequence number it has seen and the set of numbers above it (bounded by the
+sender's window), and acknowledges cumulatively, with a few selective acks, coalesced
+once per run-to-completion step. The sender retransmits unacknowledged messages after a
+timeout that doubles (up to a cap) while no acknowledgement makes progress, so a healed
+partition or a reconnect resends what TCP may have lost in its buffers.
+
+Memory is bounded: a peer's unacknowledged messages count against ``high_water``, above
+which :attr:`PerfectLinks.congested` asks the application to wait; ``forget(peer)``
+drops the buffer of a peer a perfect failure detector declared crashed.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+from .message import Message, revive
+
+__all__ = ["LinkAck", "LinkData", "LinkHello", "LinkOptions", "PerfectLinks"]
+
+
+class LinkHello(Message, tag="link.hello"):
+    """Asks the receiver for its incarnation (answered with an ack)."""
+
+    inc: int
+    dst: int
+
+
+class LinkData(Message, tag="link.data"):
+    """One payload on a perfect link."""
+
+    inc: int
+    dst: int
+    seq: int
+    body: Any
+    meta: dict[str, Any] | None = None
+
+
+class LinkAck(Message, tag="link.ack"):
+    """Cumulative acknowledgement up to ``upto``, plus selective ones in ``sacks``."""
+
+    inc: int
+    dst: int
+    upto: int
+    sacks: tuple[int, ...] = ()
+
+
+@attrs.frozen
+class LinkOptions:
+    """Tuning of the perfect links (the defaults suit loopback and the simulator)."""
+
+    rto: float = 0.2
+    """First retransmission timeout, seconds."""
+    max_rto: float = 2.0
+    """Cap of the doubling retransmission timeout."""
+    high_water: int = 10_000
+    """Unacknowledged messages to one peer above which the node reports congestion."""
+    hard_limit: int = 100_000
+    """Messages to one peer beyond this are dropped and counted (only a dead peer fills it)."""
+
+
+@attrs.define(eq=False)
+class _Peer:
+    inc: int = 0
+    next_seq: int = 1
+    unacked: dict[int, tuple[Any, Any, float]] = attrs.field(factory=dict)
+    waiting: deque[tuple[Any, Any]] = attrs.field(factory=deque)
+    rto: float = 0.2
+    hello_at: float = -1.0
+    rx_upto: int = 0
+    rx_ahead: set[int] = attrs.field(factory=set)
+    ack_due: bool = False
+    forgotten: bool = False
+
+
+class PerfectLinks:
+    """The perfect-link endpoint of one node (one per incarnation)."""
+
+    def __init__(
+        self,
+        node_id: str,
+        incarnation: int,
+        *,
+        transmit: Callable[[str, Message], None],
+        deliver: Callable[[str, Any, dict[str, Any] | None], None],
+        now: Callable[[], float],
+        call_later: Callable[[float, Callable[[], None]], Any],
+        on_peer_restart: Callable[[str, int], None] = lambda peer, inc: None,
+        options: LinkOptions | None = None,
+    ) -> None:
+        self.node_id = node_id
+        self.incarnation = incarnation
+        self.options = options or LinkOptions()
+        self._transmit = transmit
+        self._deliver = deliver
+        self._now = now
+        self._call_later = call_later
+        self._on_peer_restart = on_peer_restart
+        self._peers: dict[str, _Peer] = {}
+        self._timer_armed = False
+        self._ack_flush_armed = False
+        self.dropped = 0
+        """Messages dropped because a dead peer's buffer reached ``hard_limit``."""
+        self.duplicates = 0
+        """Data messages received more than once (and delivered once)."""
+        self.stale = 0
+        """Messages from or for another incarnation, dropped."""
+
+    # -- sending ----------------------------------------------------------------------
+
+    def _peer(self, peer: str) -> _Peer:
+        state = self._peers.get(peer)
+        if state is None:
+            state = self._peers[peer] = _Peer(rto=self.options.rto)
+        return state
+
+    def send(self, peer: str, body: Any, meta: dict[str, Any] | None = None) -> None:
+        """Send ``body`` to ``peer``: delivered exactly once while both stay up."""
+        p = self._peer(peer)
+        if len(p.unacked) + len(p.waiting) >= self.options.hard_limit:
+            self.dropped += 1
+            return
+        if p.inc == 0:
+            p.waiting.append((body, meta))
+            self._hello(peer, p)
+        else:
+            self._send_data(peer, p, body, meta)
+        self._arm_timer()
+
+    def _send_data(self, peer: str, p: _Peer, body: Any, meta: Any) -> None:
+        seq = p.next_seq
+        p.next_seq = seq + 1
+        p.unacked[seq] = (body, meta, self._now())
+        self._transmit(peer, LinkData(self.incarnation, p.inc, seq, body, meta))
+
+    def _hello(self, peer: str, p: _Peer) -> None:
+        now = self._now()
+        if p.hello_at < 0 or now - p.hello_at >= p.rto:
+            p.hello_at = now
+            self._transmit(peer, LinkHello(self.incarnation, p.inc))
+
+    def pending(self, peer: str | None = None) -> int:
+        """Messages not yet acknowledged, to ``peer`` or to everyone."""
+        peers = [self._peers[peer]] if peer in self._peers else (
+            [] if peer is not None else list(self._peers.values()))
+        return sum(len(p.unacked) + len(p.waiting) for p in peers)
+
+    def congested(self, ignore: frozenset[str] = frozenset()) -> bool:
+        """Whether some peer (not in ``ignore``) has ``high_water`` messages unacknowledged."""
+        hw = self.options.high_water
+        return any(len(p.unacked) + len(p.waiting) >= hw
+                   for name, p in self._peers.items() if name not in ignore)
+
+    def forget(self, peer: str) -> None:
+        """Drop everything queued for ``peer`` (declared crashed by a perfect detector)."""
+        p = self._peer(peer)
+        p.unacked.clear()
+        p.waiting.clear()
+        p.forgotten = True
+
+    # -- receiving --------------------------------------------------------------------
+
+    def on_receive(self, peer: str, msg: Message) -> None:
+        """Process one link message that arrived from ``peer`` (already authenticated)."""
+        p = self._peer(peer)
+        inc = msg.inc  # type: ignore[attr-defined]
+        if inc < p.inc:
+            self.stale += 1
+            return
+        if inc > p.inc:
+            self._learn(peer, p, inc)
+        if type(msg) is LinkData:
+            if msg.dst != self.incarnation:
+                self.stale += 1
+                self._transmit(peer, LinkHello(self.incarnation, p.inc))
+                return
+            seq = msg.seq
+            if seq <= p.rx_upto or seq in p.rx_ahead:
+                self.duplicates += 1
+            else:
+                if seq == p.rx_upto + 1:
+                    p.rx_upto = seq
+                    ahead = p.rx_ahead
+                    while p.rx_upto + 1 in ahead:
+                        p.rx_upto += 1
+                        ahead.discard(p.rx_upto)
+                else:
+                    p.rx_ahead.add(seq)
+                self._schedule_ack(p)
+                self._deliver(peer, revive(msg.body), msg.meta)
+                return
+            self._schedule_ack(p)
+        elif type(msg) is LinkAck:
+            if msg.dst == self.incarnation:
+                self._acked(p, msg.upto, msg.sacks)
+        elif type(msg) is LinkHello:
+            self._transmit(peer, self._ack_for(p))
+
+    def _learn(self, peer: str, p: _Peer, inc: int) -> None:
+        restarted = p.inc != 0
+        p.inc = inc
+        p.rx_upto = 0
+        p.rx_ahead = set()
+        p.forgotten = False
+        resend = [(body, meta) for body, meta, _ in p.unacked.values()]
+        resend.extend(p.waiting)
+        p.unacked.clear()
+        p.waiting.clear()
+        p.next_seq = 1
+        p.rto = self.options.rto
+        for body, meta in resend:
+            self._send_data(peer, p, body, meta)
+        if restarted:
+            self._on_peer_restart(peer, inc)
+        self._arm_timer()
+
+    def _acked(self, p: _Peer, upto: int, sacks: tuple[int, ...]) -> None:
+        progress = False
+        unacked = p.unacked
+        if unacked:
+            for seq in [s for s in unacked if s <= upto]:
+                del unacked[seq]
+                progress = True
+            for seq in sacks:
+                if unacked.pop(seq, None) is not None:
+                    progress = True
+        if progress:
+            p.rto = self.options.rto
+
+    def _ack_for(self, p: _Peer) -> LinkAck:
+        sacks = tuple(sorted(p.rx_ahead)[:32]) if p.rx_ahead else ()
+        return LinkAck(self.incarnation, p.inc, p.rx_upto, sacks)
+
+    def _schedule_ack(self, p: _Peer) -> None:
+        p.ack_due = True
+        if not self._ack_flush_armed:
+            self._ack_flush_armed = True
+            self._call_later(0.0, self._flush_acks)
+
+    def _flush_acks(self) -> None:
+        self._ack_flush_armed = False
+        for name, p in self._peers.items():
+            if p.ack_due:
+                p.ack_due = False
+                self._transmit(name, self._ack_for(p))
+
+    # -- retransmission ---------------------------------------------------------------
+
+    def _arm_timer(self) -> None:
+        if not self._timer_armed:
+            self._timer_armed = True
+            self._call_later(self.options.rto, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer_armed = False
+        now = self._now()
+        busy = False
+        for name, p in self._peers.items():
+            if p.inc == 0 and p.waiting:
+                busy = True
+                self._hello(name, p)
+                continue
+            if not p.unacked:
+                continue
+            busy = True
+            retransmitted = False
+            for seq, (body, meta, sent) in list(p.unacked.items()):
+                if now - sent >= p.rto:
+                    p.unacked[seq] = (body, meta, now)
+                    self._transmit(name, LinkData(self.incarnation, p.inc, seq, body, meta))
+                    retransmitted = True
+            if retransmitted:
+                p.rto = min(p.rto * 2, self.options.max_rto)
+        if busy:
+            self._arm_timer()

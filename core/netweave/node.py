@@ -1,0 +1,454 @@
+"""The node: a builder for a stack of components, and the handle of the running stack.
+
+Building (``build()``, or implicitly ``start``) resolves and orders the selected plugins
+through the registry and instantiates one component per plugin with its own context,
+before any socket opens: every configuration mistake surfaces there. A runtime (asyncio
+TCP or the simulator) is then attached and the components start in dependency order.
+
+The node is the only place where application calls enter (``broadcast``) and
+deliveries leave (callbacks, ``deliveries()`` async iterators, the trace). Both go through
+the bus, so a callback fires exactly when the layer indicates delivery, once per message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+from . import hookspecs
+from ._registry import Catalog, Fill, PluginInfo, Selection, plan
+from .bus import Bus
+from .errors import ConfigurationError, NetweaveError
+from .events import Crashed, Deliver, PeerRestarted, Started, Stopping
+from .link import LinkOptions, PerfectLinks
+from .message import Message
+from .plugin import Component
+from .trace import Tracer
+
+if TYPE_CHECKING:
+    from .context import RandomSource, TimerId
+    from .runtime import Runtime, TimerHandle
+
+__all__ = ["BackpressureError", "Node", "NodeStateError"]
+
+log = logging.getLogger("netweave.node")
+DeliveryCallback = Callable[[Deliver], Any]
+
+
+class NodeStateError(NetweaveError):
+    """The node is not in a state that allows this call (e.g. broadcast before start)."""
+
+
+class BackpressureError(NetweaveError):
+    """The links hold too many unacknowledged messages; wait and retry."""
+
+
+class _Hooks:
+    """Typed facade over the node's plugin manager."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self._pm = pm
+        self.has_link_meta = False
+
+    def refresh(self) -> None:
+        hook = self._pm.hook
+        self.has_link_meta = bool(hook.netweave_link_outgoing.get_hookimpls()
+                                  or hook.netweave_link_incoming.get_hookimpls())
+
+    def node_built(self, node: Node) -> None:
+        self._pm.hook.netweave_node_built(node=node)
+
+    def node_started(self, node: Node) -> None:
+        self._pm.hook.netweave_node_started(node=node)
+
+    def node_stopped(self, node: Node) -> None:
+        self._pm.hook.netweave_node_stopped(node=node)
+
+    def link_outgoing(self, peer: str, message: Any) -> dict[str, Any] | None:
+        meta: dict[str, Any] = {}
+        for part in self._pm.hook.netweave_link_outgoing(peer=peer, message=message):
+            if part:
+                meta.update(part)
+        return meta or None
+
+    def link_incoming(self, peer: str, message: Any, meta: dict[str, Any]) -> None:
+        self._pm.hook.netweave_link_incoming(peer=peer, message=message, meta=meta)
+
+
+class _ComponentContext:
+    """The :class:`~netweave.context.Context` of one component of one node."""
+
+    __slots__ = ("_layer", "_node", "log")
+
+    def __init__(self, node: Node, layer: str | None, name: str) -> None:
+        self._node = node
+        self._layer = layer
+        self.log = logging.getLogger(f"netweave.{name}.{node.id}")
+
+    @property
+    def node_id(self) -> str:
+        return self._node.id
+
+    @property
+    def members(self) -> tuple[str, ...]:
+        return self._node.members
+
+    @property
+    def peers(self) -> tuple[str, ...]:
+        return self._node.peers
+
+    @property
+    def incarnation(self) -> int:
+        return self._node.incarnation
+
+    @property
+    def rng(self) -> RandomSource:
+        return self._node._runtime_or_fail().rng
+
+    def now(self) -> float:
+        return self._node._runtime_or_fail().now()
+
+    def send(self, peer: str, message: Any) -> None:
+        self._node._send(peer, message)
+
+    def publish(self, event: object) -> None:
+        self._node.bus.publish(event)
+
+    def subscribe(self, key: Hashable, handler: Callable[..., Any]) -> None:
+        self._node.bus.subscribe(key, handler)
+
+    def set_timer(self, delay: float, event: object) -> TimerId:
+        return self._node._set_timer(delay, event)
+
+    def cancel_timer(self, timer: TimerId) -> None:
+        self._node._cancel_timer(timer)
+
+    def new_message_id(self) -> str:
+        return self._node._new_message_id()
+
+    def deliver(self, message_id: str, origin: str, payload: Any) -> None:
+        if isinstance(payload, Message):
+            self._node.bus.publish_to(("deliver", type(payload)), (message_id, origin, payload))
+        else:
+            self._node._app_deliver(self._layer or "?", message_id, origin, payload)
+
+    def component(self, abstraction: str) -> Component:
+        return self._node.component(abstraction)
+
+    def trace(self, ev: str, **fields: Any) -> None:
+        self._node.tracer.emit(ev, **fields)
+
+
+class Node:
+    """One process of a netweave cluster.
+
+    >>> node = Node("n1", peers=["n2", "n3"]).use("perfect-fd", timeout=2.0).use("urb")
+
+    :param node_id: this node's id, unique in the cluster.
+    :param peers: the other members: ids, or a mapping of id to ``"host:port"``.
+    :param listen: ``"host:port"`` this node listens on (real runs).
+    :param incarnation: this process's incarnation; default: chosen by the runtime so
+        that it grows across restarts.
+    :param catalog: the installed plugins; default: discovered from entry points.
+    :param fill: how to satisfy unselected requirements: ``"implicit"`` (default: only
+        plugins marked implicit, like best-effort broadcast), ``"defaults"``, ``"none"``.
+    """
+
+    def __init__(
+        self,
+        node_id: str,
+        peers: Iterable[str] | Mapping[str, str] = (),
+        *,
+        listen: str | None = None,
+        cluster: str = "netweave",
+        incarnation: int | None = None,
+        catalog: Catalog | None = None,
+        fill: Fill = "implicit",
+        link_options: LinkOptions | None = None,
+        strict: bool = False,
+    ) -> None:
+        if not node_id or "/" in node_id:
+            raise ConfigurationError(f"invalid node id {node_id!r}: non-empty, without '/'")
+        self.id = node_id
+        self.addresses: dict[str, str] = dict(peers) if isinstance(peers, Mapping) else {}
+        peer_ids = set(peers) - {node_id}
+        self.peers: tuple[str, ...] = tuple(sorted(peer_ids))
+        self.members: tuple[str, ...] = tuple(sorted(peer_ids | {node_id}))
+        self.listen = listen
+        self.cluster = cluster
+        self.incarnation = incarnation or 0
+        self.fill: Fill = fill
+        self.strict = strict
+        self.link_options = link_options or LinkOptions()
+        self._catalog = catalog
+        self._selections: list[Selection] = []
+        self._callbacks: dict[str, list[DeliveryCallback]] = {}
+        self._queues: dict[str, list[asyncio.Queue[Deliver]]] = {}
+        self._observers: list[object] = []
+        self.plan: list[tuple[PluginInfo, Any]] = []
+        self.components: list[Component] = []
+        self._by_key: dict[str, Component] = {}
+        self.bus = Bus(on_error=self._on_handler_error)
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.hooks = _Hooks(self.pm)
+        self.tracer = Tracer(node_id, self._now)
+        self.links: PerfectLinks | None = None
+        self._runtime: Runtime | None = None
+        self._timers: dict[int, TimerHandle] = {}
+        self._next_timer = 0
+        self._seq = 0
+        self.state = "new"
+        self.errors = 0
+        """Handler exceptions caught and logged (a component survives a bad message)."""
+
+    # -- building ---------------------------------------------------------------------
+
+    def use(self, plugin: str | type[Component], /, **options: Any) -> Node:
+        """Select a plugin (by name, layer, abstraction or class) with its options."""
+        if self.state != "new":
+            raise NodeStateError(f"node {self.id!r} is already built; use() it before start")
+        self._selections.append(Selection(plugin, options))
+        return self
+
+    def on_deliver(self, layer: str, callback: DeliveryCallback) -> Node:
+        """Call ``callback(delivery)`` each time ``layer`` delivers a message, once each."""
+        self._callbacks.setdefault(layer, []).append(callback)
+        return self
+
+    def register(self, plugin: object) -> Node:
+        """Register an extra pluggy plugin (hook implementations) with this node."""
+        self._observers.append(plugin)
+        if self.state != "new":
+            self.pm.register(plugin)
+            self.pm.check_pending()
+            self.hooks.refresh()
+        return self
+
+    @property
+    def catalog(self) -> Catalog:
+        """The installed plugins this node chooses from."""
+        if self._catalog is None:
+            self._catalog = Catalog.discover()
+        return self._catalog
+
+    def build(self) -> Node:
+        """Resolve, validate and order the plugins and create the components. No I/O.
+
+        :raises netweave.errors.PluginError: on any configuration problem.
+        """
+        if self.state != "new":
+            return self
+        if not self._selections:
+            raise ConfigurationError(f"node {self.id!r} uses no plugin; add one with .use(...)")
+        self.plan = plan(self.catalog, self._selections, fill=self.fill)
+        for info, options in self.plan:
+            ctx = _ComponentContext(self, info.cls.layer, info.name)
+            component = info.cls(ctx, options)
+            self.components.append(component)
+            for key in (info.name, *info.provides, info.cls.layer):
+                if key:
+                    self._by_key.setdefault(key, component)
+            self.pm.register(component, name=f"component:{info.name}")
+        for obs in self._observers:
+            self.pm.register(obs)
+        self.pm.check_pending()
+        self.hooks.refresh()
+        known = set(self._by_key)
+        for layer in self._callbacks:
+            if layer not in known:
+                raise ConfigurationError(
+                    f"on_deliver({layer!r}): no selected plugin has that layer; "
+                    f"layers here: {', '.join(self.layers) or 'none'}")
+        self.state = "built"
+        self.hooks.node_built(self)
+        return self
+
+    @property
+    def layers(self) -> list[str]:
+        """Short layer names of the selected broadcast components, in start order."""
+        return [c.layer for c in self.components if c.layer]
+
+    def component(self, key: str) -> Component:
+        """The component selected under a plugin name, abstraction or layer name."""
+        found = self._by_key.get(key)
+        if found is None:
+            raise ConfigurationError(f"node {self.id!r} has no component for {key!r}")
+        return found
+
+    # -- running (called by runtimes) -------------------------------------------------
+
+    def attach(self, runtime: Runtime, *, incarnation: int | None = None) -> None:
+        """Bind the built node to a runtime. Called by the runtimes, not by users."""
+        self.build()
+        if incarnation is not None:
+            self.incarnation = incarnation
+        if self.incarnation <= 0:
+            raise ConfigurationError(f"node {self.id!r}: incarnation must be positive")
+        self._runtime = runtime
+        self.links = PerfectLinks(
+            self.id, self.incarnation, transmit=runtime.transmit, deliver=self._link_deliver,
+            now=runtime.now, call_later=runtime.call_later,
+            on_peer_restart=lambda peer, inc: self.bus.publish(PeerRestarted(peer, inc)),
+            options=self.link_options,
+        )
+
+    def start_components(self) -> None:
+        """Start every component in dependency order. Called by the runtimes."""
+        if self.state != "built" or self._runtime is None:
+            raise NodeStateError(f"node {self.id!r} cannot start from state {self.state!r}")
+        self.state = "running"
+        self.tracer.emit("start", incarnation=self.incarnation)
+        self.bus.subscribe(Crashed, self._on_crashed)
+        for component in self.components:
+            component.subscribe_handlers()
+        for component in self.components:
+            self.bus.call_soon(component.start)
+        self.bus.publish(Started())
+        self.hooks.node_started(self)
+
+    def stop_components(self) -> None:
+        """Stop components in reverse order and write ``stop``. Called by the runtimes."""
+        if self.state != "running":
+            return
+        self.bus.publish(Stopping())
+        for component in reversed(self.components):
+            self.bus.call_soon(component.stop)
+        self.state = "stopped"
+        self._cancel_all_timers()
+        self.tracer.emit("stop")
+        self.hooks.node_stopped(self)
+
+    def halt(self) -> None:
+        """Stop at once without stopping components (a crash, as seen from inside)."""
+        self.state = "crashed"
+        self._cancel_all_timers()
+
+    def receive(self, sender: str, message: Message) -> None:
+        """A link message arrived from ``sender`` (already authenticated by the transport)."""
+        if self.state == "running" and self.links is not None:
+            self.links.on_receive(sender, message)
+
+    # -- application API --------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        """Whether the node has started and not stopped or crashed."""
+        return self.state == "running"
+
+    def broadcast(self, layer: str, payload: Any) -> str:
+        """Ask ``layer`` to broadcast ``payload``; returns the message id.
+
+        :raises NodeStateError: if the node is not running.
+        :raises BackpressureError: if the links are congested (see ``congested``).
+        """
+        if self.state != "running":
+            raise NodeStateError(f"node {self.id!r} is {self.state}; start it before broadcast")
+        component = self._by_key.get(layer)
+        if component is None or component.layer is None:
+            raise ConfigurationError(
+                f"node {self.id!r} has no broadcast layer {layer!r}; "
+                f"its layers: {', '.join(self.layers) or 'none'}")
+        if self.congested:
+            raise BackpressureError(f"node {self.id!r}: links congested, retry later")
+        mid = self._new_message_id()
+        self.tracer.emit("broadcast", layer=component.layer, id=mid, origin=self.id)
+        self.bus.call_soon(component.broadcast, mid, payload)
+        return mid
+
+    @property
+    def congested(self) -> bool:
+        """Whether some live peer has too many unacknowledged messages."""
+        return self.links is not None and self.links.congested()
+
+    async def deliveries(self, layer: str) -> AsyncIterator[Deliver]:
+        """Iterate over the deliveries of ``layer`` from now on (asyncio)."""
+        queue: asyncio.Queue[Deliver] = asyncio.Queue()
+        self._queues.setdefault(layer, []).append(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._queues[layer].remove(queue)
+
+    # -- internals used by contexts ---------------------------------------------------
+
+    def _runtime_or_fail(self) -> Runtime:
+        if self._runtime is None:
+            raise NodeStateError(f"node {self.id!r} has no runtime yet; start it first")
+        return self._runtime
+
+    def _now(self) -> float:
+        return self._runtime.now() if self._runtime is not None else 0.0
+
+    def _new_message_id(self) -> str:
+        self._seq += 1
+        return f"{self.id}/{self.incarnation}/{self._seq}"
+
+    def _send(self, peer: str, message: Any) -> None:
+        if self.state != "running":
+            return
+        if peer == self.id:
+            self.bus.publish_message(peer, message)
+            return
+        if peer not in self.addresses and peer not in self.peers:
+            raise ConfigurationError(f"node {self.id!r}: {peer!r} is not a cluster member")
+        assert self.links is not None
+        meta = self.hooks.link_outgoing(peer, message) if self.hooks.has_link_meta else None
+        self.links.send(peer, message, meta)
+
+    def _link_deliver(self, sender: str, body: Any, meta: dict[str, Any] | None) -> None:
+        if self.hooks.has_link_meta:
+            self.hooks.link_incoming(sender, body, meta or {})
+        self.bus.publish_message(sender, body)
+
+    def _on_crashed(self, event: Crashed) -> None:
+        if self.links is not None:
+            self.links.forget(event.peer)
+
+    def _app_deliver(self, layer: str, mid: str, origin: str, payload: Any) -> None:
+        self.tracer.emit("deliver", layer=layer, id=mid, origin=origin)
+        delivery = Deliver(layer, mid, origin, payload)
+        self.bus.publish(delivery)
+        for callback in self._callbacks.get(layer, ()):
+            callback(delivery)
+        for queue in self._queues.get(layer, ()):
+            queue.put_nowait(delivery)
+
+    def _set_timer(self, delay: float, event: object) -> int:
+        runtime = self._runtime_or_fail()
+        self._next_timer += 1
+        tid = self._next_timer
+
+        def fire() -> None:
+            if self._timers.pop(tid, None) is not None and self.state == "running":
+                self.bus.publish(event)
+
+        self._timers[tid] = runtime.call_later(delay, fire)
+        return tid
+
+    def _cancel_timer(self, timer: int) -> None:
+        handle = self._timers.pop(timer, None)
+        if handle is not None:
+            handle.cancel()
+
+    def _cancel_all_timers(self) -> None:
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+
+    def _on_handler_error(self, exc: BaseException, key: Hashable, args: tuple[Any, ...]) -> None:
+        self.errors += 1
+        if self.strict or os.environ.get("NETWEAVE_STRICT"):
+            raise exc
+        log.error("node %s: handler failed on %r: %r", self.id, key, exc, exc_info=exc)
+
+    def __repr__(self) -> str:
+        return f"<Node {self.id!r} {self.state} inc={self.incarnation}>"
+
+

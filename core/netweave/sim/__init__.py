@@ -1,0 +1,19 @@
+"""The deterministic simulator: virtual time, a seeded network model, fault injection."""
+
+from __future__ import annotations
+
+from ._clock import Scheduled, VirtualClock
+from ._cluster import SimCluster
+from ._network import Latency, NetworkModel
+from .scenario import Broadcast, Fault, Scenario
+
+__all__ = [
+    "Broadcast",
+    "Fault",
+    "Latency",
+    "NetworkModel",
+    "Scenario",
+    "Scheduled",
+    "SimCluster",
+    "VirtualClock",
+]

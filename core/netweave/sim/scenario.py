@@ -1,0 +1,265 @@
+"""Scenarios: a cluster, a workload and a schedule of faults, from TOML or from a seed.
+
+A scenario file::
+
+    [cluster]
+    nodes = 5                      # or ids = ["a", "b", "c"]
+    layer = "urb"                  # requirements filled with default providers
+    # use = ["perfect-fd", "all-ack-urb"]   # or exactly these plugins, nothing added
+
+    [plugins.perfect-fd]           # options of a plugin
+    timeout = 2.0
+
+    [network]
+    latency = { dist = "uniform", low = 0.001, high = 0.01 }
+    loss = 0.05
+    duplicate = 0.01
+    reorder = 0.1
+
+    [workload]
+    messages = 20                  # broadcasts at random times from random senders
+    start = 0.5
+    window = 5.0
+    # senders = ["n1"]
+
+    [[broadcast]]                  # explicit broadcasts, beside or instead of the workload
+    at = 1.0
+    node = "n1"
+    payload = "hello"
+
+    [[faults]]
+    at = 2.0
+    kind = "crash"                 # crash, restart, pause, resume, partition, one-way,
+    node = "n3"                    # heal, loss
+    # groups = [["n1", "n2"], ["n3"]]       (partition)
+    # sources = ["n1"], targets = ["n2"]    (one-way)
+    # probability = 0.2                     (loss)
+
+    [run]
+    quiet = 20.0                   # quiet period after the last broadcast or fault
+
+Every random draw of a scenario comes from its seed, so a seed fixes the whole run.
+"""
+
+from __future__ import annotations
+
+import random
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .._registry import Catalog
+from ..errors import ConfigurationError
+from ..node import Node
+from ..plugin import Component
+from ._cluster import SimCluster
+from ._network import NetworkModel
+
+__all__ = ["Broadcast", "Fault", "Scenario"]
+
+FAULT_KINDS = ("crash", "restart", "pause", "resume", "partition", "one-way", "heal", "loss")
+
+
+@attrs.frozen
+class Fault:
+    """One scheduled fault."""
+
+    at: float
+    """Virtual time, seconds."""
+    kind: str = attrs.field(validator=attrs.validators.in_(FAULT_KINDS))
+    """What happens; one of ``FAULT_KINDS``."""
+    fields: Mapping[str, Any] = attrs.field(factory=dict)
+    """Its parameters (``node``, ``groups``, ``sources``/``targets``, ``probability``)."""
+
+
+@attrs.frozen
+class Broadcast:
+    """One scheduled broadcast."""
+
+    at: float
+    node: str
+    payload: Any
+    layer: str | None = None
+
+
+@attrs.define
+class Scenario:
+    """A whole simulated run, deterministic given a seed."""
+
+    nodes: list[str]
+    selections: list[tuple[str, dict[str, Any]]]
+    fill: str = "defaults"
+    network: dict[str, Any] = attrs.field(factory=dict)
+    broadcasts: list[Broadcast] = attrs.field(factory=list)
+    faults: list[Fault] = attrs.field(factory=list)
+    workload: dict[str, Any] = attrs.field(factory=dict)
+    quiet: float = 20.0
+    layer: str | None = None
+    end: float = attrs.field(default=0.0, init=False)
+    """Virtual time the run ends at (set by :meth:`build`)."""
+
+    # -- construction -----------------------------------------------------------------
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Scenario:
+        """Read a scenario file (see the module documentation for its keys)."""
+        try:
+            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigurationError(f"cannot read scenario {path}: {exc}") from None
+        return cls.from_dict(data, origin=str(path))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, origin: str = "scenario") -> Scenario:
+        """Build a scenario from parsed TOML."""
+        known = {"cluster", "plugins", "network", "workload", "broadcast", "faults", "run"}
+        unknown = set(data) - known
+        if unknown:
+            raise ConfigurationError(f"{origin}: unknown section(s) {sorted(unknown)}; "
+                                     f"known: {sorted(known)}")
+        cluster = dict(data.get("cluster", {}))
+        if "ids" in cluster:
+            nodes = [str(n) for n in cluster["ids"]]
+        else:
+            nodes = [f"n{i}" for i in range(1, int(cluster.get("nodes", 3)) + 1)]
+        plugin_opts: dict[str, dict[str, Any]] = {
+            k: dict(v) for k, v in dict(data.get("plugins", {})).items()}
+        if "use" in cluster:
+            names = [str(u) for u in cluster["use"]]
+            fill = "none"
+            layer = cluster.get("layer")
+        elif "layer" in cluster:
+            names = [str(cluster["layer"])]
+            fill = "defaults"
+            layer = str(cluster["layer"])
+        else:
+            raise ConfigurationError(f"{origin}: [cluster] needs 'layer' or 'use'")
+        selections = [(n, plugin_opts.pop(n, {})) for n in names]
+        selections += list(plugin_opts.items())
+        faults = []
+        for f in data.get("faults", []):
+            f = dict(f)
+            try:
+                at = float(f.pop("at"))
+                kind = str(f.pop("kind"))
+                faults.append(Fault(at, kind, f))
+            except (KeyError, ValueError, TypeError) as exc:
+                raise ConfigurationError(f"{origin}: invalid fault {f!r}: {exc}") from None
+        broadcasts = [Broadcast(float(b["at"]), str(b["node"]), b.get("payload", ""),
+                                b.get("layer")) for b in data.get("broadcast", [])]
+        run = dict(data.get("run", {}))
+        return cls(nodes=nodes, selections=selections, fill=fill,
+                   network=dict(data.get("network", {})), broadcasts=broadcasts, faults=faults,
+                   workload=dict(data.get("workload", {})), quiet=float(run.get("quiet", 20.0)),
+                   layer=layer)
+
+    @classmethod
+    def random(cls, *, nodes: int, seed: int, layer: str | None = None,
+               use: Sequence[str] = (), messages: int = 20, crash: int = 0, loss: float = 0.0,
+               partition: bool = False, duplicate: float = 0.0, reorder: float = 0.0,
+               window: float = 5.0, quiet: float = 20.0) -> Scenario:
+        """The built-in random scenario of ``netweave sim`` (every draw from ``seed``)."""
+        if nodes < 1:
+            raise ConfigurationError("--nodes must be at least 1")
+        if not 0 <= crash < nodes:
+            raise ConfigurationError(f"--crash must be between 0 and {nodes - 1} (some node "
+                                     f"must stay correct), not {crash}")
+        if messages < 0:
+            raise ConfigurationError("--messages must be >= 0")
+        if bool(layer) == bool(use):
+            raise ConfigurationError("choose either a layer or a list of plugins to use")
+        rng = random.Random(f"scenario/{seed}")
+        ids = [f"n{i}" for i in range(1, nodes + 1)]
+        faults: list[Fault] = []
+        for victim in rng.sample(ids, crash):
+            faults.append(Fault(round(rng.uniform(0.5, window), 6), "crash", {"node": victim}))
+        if partition and nodes > 1:
+            shuffled = rng.sample(ids, nodes)
+            cut = rng.randint(1, nodes - 1)
+            start = round(rng.uniform(0.5, window), 6)
+            faults.append(Fault(start, "partition",
+                                {"groups": [sorted(shuffled[:cut]), sorted(shuffled[cut:])]}))
+            # Shorter than the default detection time: a delay, not a crash, to detectors
+            # that assume synchrony. Scenario files can partition for longer.
+            faults.append(Fault(round(start + rng.uniform(0.2, 1.0), 6), "heal"))
+        faults.sort(key=lambda f: f.at)
+        selections = [(layer, {})] if layer else [(u, {}) for u in use]
+        return cls(nodes=ids, selections=selections, fill="defaults" if layer else "none",
+                   network={"loss": loss, "duplicate": duplicate, "reorder": reorder},
+                   faults=faults,
+                   workload={"messages": messages, "start": 0.5, "window": window},
+                   quiet=quiet, layer=layer)
+
+    # -- running ----------------------------------------------------------------------
+
+    def configure(self, node: Node) -> None:
+        """Select this scenario's plugins on ``node``."""
+        for name, options in self.selections:
+            node.use(name, **options)
+
+    def build(self, seed: int, *, catalog: Catalog | None = None, trace: bool = True,
+              encode: bool = False, strict: bool = True) -> SimCluster:
+        """Create the cluster and schedule the workload and the faults (nothing runs yet)."""
+        try:
+            network = NetworkModel(**self.network)
+        except TypeError as exc:
+            raise ConfigurationError(f"invalid [network]: {exc}") from None
+        cluster = SimCluster(self.nodes, self.configure, seed=seed, network=network,
+                             catalog=catalog, trace=trace, encode=encode, strict=strict,
+                             fill=self.fill)
+        layer = self._workload_layer(cluster)
+        rng = random.Random(f"workload/{seed}")
+        wl = self.workload
+        count = int(wl.get("messages", 0))
+        senders = [str(s) for s in wl.get("senders", self.nodes)]
+        start, window = float(wl.get("start", 0.5)), float(wl.get("window", 5.0))
+        plan = [Broadcast(round(rng.uniform(start, window), 6), rng.choice(senders), f"m{i + 1}")
+                for i in range(count)]
+        plan += self.broadcasts
+        plan.sort(key=lambda b: b.at)
+        for b in plan:
+            if b.node not in cluster.nodes:
+                raise ConfigurationError(f"broadcast from unknown node {b.node!r}")
+            cluster.at(b.at, cluster.broadcast, b.node, b.layer or layer, b.payload)
+        for f in self.faults:
+            cluster.at(f.at, _apply, cluster, f)
+        self.end = max([0.0] + [b.at for b in plan] + [f.at for f in self.faults]) + self.quiet
+        cluster.start()
+        return cluster
+
+    def run(self, seed: int, **kwargs: Any) -> SimCluster:
+        """Build and run the scenario to its end (last event + quiet period)."""
+        cluster = self.build(seed, **kwargs)
+        cluster.run(self.end)
+        return cluster
+
+    def _workload_layer(self, cluster: SimCluster) -> str:
+        node = next(iter(cluster.nodes.values()))
+        if self.layer:
+            return node.component(self.layer).layer or self.layer
+        layered = [c for c in node.components
+                   if c.layer and type(c).broadcast is not Component.broadcast]
+        if not layered:
+            raise ConfigurationError("the selected plugins offer no broadcast layer to load")
+        return layered[-1].layer or ""
+
+
+def _apply(cluster: SimCluster, fault: Fault) -> None:
+    f = fault.fields
+    kind = fault.kind
+    if kind in ("crash", "restart", "pause", "resume"):
+        node = f.get("node")
+        if node not in cluster.nodes:
+            raise ConfigurationError(f"fault {kind} at {fault.at}: unknown node {node!r}")
+        getattr(cluster, kind)(node)
+    elif kind == "partition":
+        cluster.partition(*f["groups"])
+    elif kind == "one-way":
+        cluster.one_way(f["sources"], f["targets"])
+    elif kind == "heal":
+        cluster.heal()
+    elif kind == "loss":
+        cluster.set_loss(float(f["probability"]))

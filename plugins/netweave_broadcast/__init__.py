@@ -1,0 +1,1 @@
+"""Broadcast abstractions of netweave: best-effort, reliable, uniform reliable, FIFO."""

@@ -1,0 +1,1 @@
+"""Failure detectors of netweave: perfect (P) and eventually perfect (diamond-P)."""

@@ -1,0 +1,104 @@
+"""Perfect failure detector (CGR Algorithm 2.5, "Exclude on Timeout"), with heartbeats.
+
+    upon <Init>:            alive := members; detected := {}; start timer(period)
+    upon <Timeout>:         forall p not in alive and not in detected:
+                                detected += p; trigger <P, Crash | p>
+                            forall p: trigger <pl, Send | p, HEARTBEAT>
+                            alive := {}; start timer(...)
+    upon <pl, Deliver | p, HEARTBEAT>:  alive += p
+
+Every ``period`` each node sends a heartbeat to every peer; a peer from which nothing
+arrived for ``timeout`` seconds is detected crashed, permanently. This is only correct
+under synchrony: ``timeout`` must exceed the worst delay of a heartbeat plus ``period``.
+A peer is only watched once it has been heard from or ``start_grace`` has passed since
+this node started, so a node that starts late is not declared dead at once.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from netweave import Component, Crashed, PeerRestarted, Message, upon, upon_message
+
+
+class Heartbeat(Message, tag="fd.heartbeat"):
+    """I am alive."""
+
+
+@attrs.frozen
+class _Tick:
+    """Timer event: time to send heartbeats and check deadlines."""
+
+
+def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not value > 0:
+        raise ValueError(f"{attribute.name} must be > 0, not {value!r}")
+
+
+@attrs.frozen
+class PerfectFDOptions:
+    """Options of the perfect failure detector."""
+
+    period: float = attrs.field(default=0.5, converter=float, validator=_positive,
+                                metadata={"doc": "Seconds between heartbeats."})
+    timeout: float = attrs.field(default=2.0, converter=float, validator=_positive,
+                                 metadata={"doc": "Silence after which a peer is detected crashed."})
+    start_grace: float = attrs.field(default=10.0, converter=float,
+                                     metadata={"doc": "Seconds after start before a never-heard "
+                                               "peer is watched (late starters)."})
+
+    def __attrs_post_init__(self) -> None:
+        if not self.period < self.timeout:
+            raise ValueError(f"period ({self.period}) must be smaller than timeout "
+                             f"({self.timeout})")
+        if self.start_grace < 0:
+            raise ValueError(f"start_grace must be >= 0, not {self.start_grace!r}")
+
+
+class PerfectFailureDetector(Component):
+    """Heartbeat + timeout detector: reports each crashed peer once, permanently."""
+
+    name = "perfect-fd"
+    provides = ("failure-detector",)
+    layer = "fd"
+    default = True
+    Options = PerfectFDOptions
+
+    def start(self) -> None:
+        self.started_at = self.ctx.now()
+        self.last_heard: dict[str, float] = {}
+        self.detected: set[str] = set()
+        self._tick()
+
+    @upon(_Tick)
+    def on_tick(self, _: _Tick) -> None:
+        self._tick()
+
+    def _tick(self) -> None:
+        now = self.ctx.now()
+        beat = Heartbeat()
+        watch_all = now - self.started_at >= self.options.start_grace
+        for p in self.ctx.peers:
+            if p in self.detected:
+                continue
+            heard = self.last_heard.get(p)
+            if heard is None:
+                heard = self.started_at if watch_all else None
+            if heard is not None and now - heard >= self.options.timeout:
+                self.detected.add(p)
+                self.ctx.trace("suspect", layer="fd", peer=p)
+                self.ctx.publish(Crashed(p))
+                continue
+            self.ctx.send(p, beat)
+        self.ctx.set_timer(self.options.period, _Tick())
+
+    @upon_message(Heartbeat)
+    def on_heartbeat(self, sender: str, _: Heartbeat) -> None:
+        if sender not in self.detected:
+            self.last_heard[sender] = self.ctx.now()
+
+    @upon(PeerRestarted)
+    def on_restart(self, event: PeerRestarted) -> None:
+        # A restarted node is a new process: watch it afresh.
+        self.detected.discard(event.peer)
+        self.last_heard[event.peer] = self.ctx.now()
