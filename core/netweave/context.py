@@ -109,3 +109,7 @@ class Context(Protocol):
     def trace(self, ev: str, **fields: Any) -> None:
         """Write a trace line for this node (see the trace format)."""
         ...
+
+    def annotate_trace(self, fn: Callable[[dict[str, Any]], None]) -> None:
+        """Let ``fn`` add fields to every trace line this node writes (e.g. a clock value)."""
+        ...

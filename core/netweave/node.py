@@ -143,6 +143,9 @@ class _ComponentContext:
     def trace(self, ev: str, **fields: Any) -> None:
         self._node.tracer.emit(ev, **fields)
 
+    def annotate_trace(self, fn: Callable[[dict[str, Any]], None]) -> None:
+        self._node.tracer.add_enricher(fn)
+
 
 class Node:
     """One process of a netweave cluster.
