@@ -13,7 +13,7 @@ causal broadcast's message) are typed ``Any``; a receiver revives them with
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgspec
 
@@ -25,10 +25,20 @@ TAG_FIELD = "__nw__"
 _TYPES: dict[str, type[Message]] = {}
 
 
-class Message(msgspec.Struct, frozen=True, tag_field=TAG_FIELD, tag=True):
-    """Base class of every component message (a frozen, tagged msgspec struct)."""
+if TYPE_CHECKING:
+    # Type checkers treat subclasses of a frozen dataclass-like base as errors unless
+    # each repeats ``frozen=True``; at run time every message is frozen all the same.
+    class Message(msgspec.Struct, tag_field=TAG_FIELD, tag=True):
+        """Base class of every component message (a frozen, tagged msgspec struct)."""
 
-    __netweave_message__: ClassVar[bool] = True
+        __netweave_message__: ClassVar[bool]
+
+else:
+
+    class Message(msgspec.Struct, frozen=True, tag_field=TAG_FIELD, tag=True):
+        """Base class of every component message (a frozen, tagged msgspec struct)."""
+
+        __netweave_message__: ClassVar[bool] = True
 
 
 def _scan() -> None:

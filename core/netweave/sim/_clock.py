@@ -8,6 +8,8 @@ from typing import Any
 
 __all__ = ["Scheduled", "VirtualClock"]
 
+_Entry = tuple[float, int, "Scheduled | None", Callable[..., Any], tuple[Any, ...]]
+
 
 class Scheduled:
     """A scheduled call; ``cancel()`` keeps it from running."""
@@ -29,7 +31,7 @@ class VirtualClock:
 
     def __init__(self) -> None:
         self.now = 0.0
-        self._heap: list[tuple[float, int, Scheduled | None, Callable[..., Any], tuple[Any, ...]]] = []
+        self._heap: list[_Entry] = []
         self._seq = 0
         self.events = 0
         """How many scheduled calls have run."""

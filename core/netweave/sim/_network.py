@@ -63,6 +63,10 @@ class Latency:
         return self.low + rng.lognormvariate(0.0, 0.5) * self.mean
 
 
+def _latency(value: Any) -> Latency:
+    return Latency.from_value(value)
+
+
 def _probability(name: str) -> Any:
     def check(_: Any, __: Any, value: float) -> None:
         if not 0.0 <= value < 1.0:
@@ -75,7 +79,7 @@ def _probability(name: str) -> Any:
 class NetworkModel:
     """How the simulated network treats each link message."""
 
-    latency: Latency = attrs.field(factory=Latency, converter=Latency.from_value)
+    latency: Latency = attrs.field(factory=Latency, converter=_latency)
     """One-way latency distribution."""
     loss: float = attrs.field(default=0.0, validator=_probability("loss"))
     """Probability that a message is dropped."""

@@ -186,7 +186,8 @@ class Scenario:
             # that assume synchrony. Scenario files can partition for longer.
             faults.append(Fault(round(start + rng.uniform(0.2, 1.0), 6), "heal"))
         faults.sort(key=lambda f: f.at)
-        selections = [(layer, {})] if layer else [(u, {}) for u in use]
+        selections: list[tuple[str, dict[str, Any]]] = (
+            [(layer, {})] if layer else [(u, {}) for u in use])
         return cls(nodes=ids, selections=selections, fill="defaults" if layer else "none",
                    network={"loss": loss, "duplicate": duplicate, "reorder": reorder},
                    faults=faults,
