@@ -24,7 +24,7 @@ drops the buffer of a peer a perfect failure detector declared crashed.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
@@ -154,6 +154,14 @@ class PerfectLinks:
             p.hello_at = now
             self._transmit(peer, LinkHello(self.incarnation, p.inc))
 
+    def greet(self, peers: Iterable[str]) -> None:
+        """Learn the incarnations of ``peers`` now, so the first message pays no round trip."""
+        for peer in peers:
+            p = self._peer(peer)
+            if p.inc == 0:
+                self._hello(peer, p)
+        self._arm_timer_if(any(p.inc == 0 for p in self._peers.values()))
+
     def pending(self, peer: str | None = None) -> int:
         """Messages not yet acknowledged, to ``peer`` or to everyone."""
         peers = [self._peers[peer]] if peer in self._peers else (
@@ -261,6 +269,10 @@ class PerfectLinks:
 
     # -- retransmission ---------------------------------------------------------------
 
+    def _arm_timer_if(self, condition: bool) -> None:
+        if condition:
+            self._arm_timer()
+
     def _arm_timer(self) -> None:
         if not self._timer_armed:
             self._timer_armed = True
@@ -271,9 +283,12 @@ class PerfectLinks:
         now = self._now()
         busy = False
         for name, p in self._peers.items():
-            if p.inc == 0 and p.waiting:
-                busy = True
-                self._hello(name, p)
+            if p.inc == 0:
+                if p.waiting or not p.forgotten:
+                    busy = True
+                    if now - p.hello_at >= p.rto:
+                        self._hello(name, p)
+                        p.rto = min(p.rto * 2, self.options.max_rto)
                 continue
             if not p.unacked:
                 continue

@@ -310,6 +310,8 @@ class Node:
         self.bus.subscribe(Crashed, self._on_crashed)
         for component in self.components:
             component.subscribe_handlers()
+        assert self.links is not None
+        self.links.greet(self.peers)
         for component in self.components:
             self.bus.call_soon(component.start)
         self.bus.publish(Started())

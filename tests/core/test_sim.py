@@ -1,0 +1,249 @@
+"""The simulator: deterministic given a seed, and every fault kind does what it says."""
+
+from __future__ import annotations
+
+import collections
+
+import pytest
+
+from netweave import ConfigurationError
+from netweave.sim import Latency, NetworkModel, Scenario, SimCluster
+
+
+def beb_cluster(n=4, seed=1, **network):
+    return SimCluster(n, lambda node: node.use("beb"), seed=seed,
+                      network=NetworkModel(**network))
+
+
+def delivered(cluster, node):
+    return [r["id"] for r in cluster.trace if r["ev"] == "deliver" and r["node"] == node]
+
+
+def run_random(seed, **kw):
+    scenario = Scenario.random(nodes=5, seed=seed, layer="beb", messages=20, crash=1,
+                               loss=0.1, partition=True, duplicate=0.05, reorder=0.1, **kw)
+    return scenario.run(seed)
+
+
+def test_same_seed_same_trace_and_different_seed_differs(tmp_path):
+    a, b, c = run_random(7), run_random(7), run_random(8)
+    assert a.trace == b.trace
+    assert a.trace != c.trace
+    pa = a.write_trace(tmp_path / "a")
+    pb = b.write_trace(tmp_path / "b")
+    assert [p.read_bytes() for p in pa] == [p.read_bytes() for p in pb]
+
+
+def test_virtual_time_runs_fast_and_orders_events():
+    cluster = beb_cluster(latency=Latency("constant", 0.5, 0.5))
+    cluster.start()
+    cluster.at(1.0, cluster.broadcast, "n1", "beb", "x")
+    cluster.run(1.4)
+    assert delivered(cluster, "n2") == []
+    cluster.run(1.6)
+    assert delivered(cluster, "n2") == ["n1/1/1"]
+    assert cluster.now == 1.6
+
+
+def test_loss_is_masked_by_perfect_links():
+    cluster = beb_cluster(loss=0.4, seed=3)
+    cluster.start()
+    for i in range(20):
+        cluster.at(0.01 * i, cluster.broadcast, "n1", "beb", i)
+    cluster.run(30)
+    for node in cluster.ids:
+        assert len(delivered(cluster, node)) == 20
+    assert cluster.nodes["n2"].links.stale == 0
+
+
+def test_duplication_never_duplicates_deliveries():
+    cluster = beb_cluster(duplicate=0.5, seed=2)
+    cluster.start()
+    for i in range(30):
+        cluster.at(0.01 * i, cluster.broadcast, "n2", "beb", i)
+    cluster.run(10)
+    total_dups = 0
+    for node in cluster.ids:
+        ids = delivered(cluster, node)
+        assert len(ids) == len(set(ids)) == 30
+        total_dups += cluster.nodes[node].links.duplicates
+    assert total_dups > 0  # the network really did duplicate
+
+
+def test_reordering_changes_arrival_order_but_not_the_set():
+    cluster = beb_cluster(reorder=0.5, seed=4, latency=Latency("constant", 0.001, 0.001))
+    cluster.start()
+    for i in range(40):
+        cluster.at(0.001 * i, cluster.broadcast, "n1", "beb", i)
+    cluster.run(5)
+    ids = delivered(cluster, "n3")
+    assert sorted(ids, key=lambda s: int(s.split("/")[2])) != ids
+    assert len(set(ids)) == 40
+
+
+def test_symmetric_partition_delays_until_heal():
+    cluster = beb_cluster()
+    cluster.start()
+    cluster.partition(["n1", "n2"], ["n3", "n4"])
+    cluster.broadcast("n1", "beb", "p")
+    cluster.run(3)
+    assert delivered(cluster, "n2") == ["n1/1/1"]
+    assert delivered(cluster, "n3") == []
+    cluster.heal()
+    cluster.run(10)
+    assert delivered(cluster, "n3") == ["n1/1/1"]
+    kinds = collections.Counter(r.get("kind") for r in cluster.trace if r["ev"] == "fault")
+    assert kinds == {"partition": 4, "heal": 4}
+
+
+def test_one_way_partition_blocks_one_direction_only():
+    cluster = beb_cluster()
+    cluster.start()
+    cluster.one_way(["n1"], ["n2"])
+    cluster.broadcast("n1", "beb", "a")
+    cluster.broadcast("n2", "beb", "b")
+    cluster.run(2)
+    assert "n1/1/1" not in delivered(cluster, "n2")
+    assert "n2/1/1" in delivered(cluster, "n1")
+    cluster.heal()
+    cluster.run(10)
+    assert "n1/1/1" in delivered(cluster, "n2")
+
+
+def test_crash_stops_everything_from_the_node():
+    cluster = beb_cluster()
+    cluster.start()
+    cluster.run(0.5)
+    cluster.crash("n3")
+    assert cluster.broadcast("n3", "beb", "late") is None
+    cluster.broadcast("n1", "beb", "x")
+    cluster.run(5)
+    lines_after = [r for r in cluster.trace if r["node"] == "n3" and r["t"] > 0.5]
+    assert [r["ev"] for r in lines_after] == []
+    crash = [r for r in cluster.trace if r["ev"] == "crash"]
+    assert crash == [{"t": 0.5, "node": "n3", "ev": "crash"}]
+
+
+def test_restart_is_a_new_incarnation_with_fresh_ids():
+    cluster = beb_cluster()
+    cluster.start()
+    cluster.broadcast("n1", "beb", "before")
+    cluster.run(1)
+    cluster.restart("n1")
+    cluster.broadcast("n1", "beb", "after")
+    cluster.run(5)
+    starts = [r for r in cluster.trace if r["ev"] == "start" and r["node"] == "n1"]
+    assert [s["incarnation"] for s in starts] == [1, 2]
+    assert delivered(cluster, "n2") == ["n1/1/1", "n1/2/1"]
+
+
+def test_pause_holds_messages_and_resume_handles_them_in_order():
+    cluster = beb_cluster()
+    cluster.start()
+    cluster.pause("n2")
+    for i in range(3):
+        cluster.broadcast("n1", "beb", i)
+    cluster.run(2)
+    assert delivered(cluster, "n2") == []
+    cluster.resume("n2")
+    cluster.run(4)
+    assert sorted(delivered(cluster, "n2")) == ["n1/1/1", "n1/1/2", "n1/1/3"]
+
+
+def test_set_loss_is_recorded_and_applied():
+    cluster = beb_cluster()
+    cluster.start()
+    cluster.set_loss(0.3)
+    assert cluster.network.loss == 0.3
+    assert sum(r.get("kind") == "loss" for r in cluster.trace) == 4
+
+
+def test_encode_mode_round_trips_messages_through_msgpack():
+    cluster = SimCluster(3, lambda n: n.use("beb"), seed=1, encode=True)
+    cluster.start()
+    cluster.broadcast("n1", "beb", {"k": [1, 2, "x"]})
+    got = []
+    cluster.nodes["n2"].on_deliver  # noqa: B018 - attribute exists
+    cluster.nodes["n2"].bus.subscribe(__import__("netweave").Deliver, got.append)
+    cluster.run(2)
+    assert got and got[0].payload == {"k": [1, 2, "x"]}
+
+
+def test_scenario_toml_with_every_fault_kind(tmp_path):
+    path = tmp_path / "s.toml"
+    path.write_text('''
+[cluster]
+nodes = 4
+layer = "beb"
+
+[network]
+latency = { dist = "exponential", low = 0.001, mean = 0.004 }
+loss = 0.05
+
+[workload]
+messages = 10
+
+[[broadcast]]
+at = 0.2
+node = "n1"
+payload = "hello"
+
+[[faults]]
+at = 1.0
+kind = "pause"
+node = "n2"
+[[faults]]
+at = 1.5
+kind = "resume"
+node = "n2"
+[[faults]]
+at = 2.0
+kind = "partition"
+groups = [["n1"], ["n2", "n3", "n4"]]
+[[faults]]
+at = 2.2
+kind = "one-way"
+sources = ["n4"]
+targets = ["n3"]
+[[faults]]
+at = 2.5
+kind = "heal"
+[[faults]]
+at = 3.0
+kind = "loss"
+probability = 0.1
+[[faults]]
+at = 3.5
+kind = "restart"
+node = "n4"
+[[faults]]
+at = 4.0
+kind = "crash"
+node = "n3"
+
+[run]
+quiet = 10
+''')
+    scenario = Scenario.from_toml(path)
+    a = scenario.run(5)
+    b = Scenario.from_toml(path).run(5)
+    assert a.trace == b.trace
+    kinds = {r.get("kind") or r["ev"] for r in a.trace if r["ev"] in ("fault", "crash")}
+    assert kinds == {"pause", "resume", "partition", "heal", "loss", "crash"}
+    assert a.now == scenario.end >= 14.0
+
+
+@pytest.mark.parametrize("bad, match", [
+    ({"cluster": {"nodes": 3}}, "needs 'layer' or 'use'"),
+    ({"cluster": {"layer": "beb"}, "bogus": {}}, "unknown section"),
+    ({"cluster": {"layer": "beb"}, "faults": [{"at": 1, "kind": "explode"}]}, "kind"),
+    ({"cluster": {"layer": "beb"}, "network": {"loss": 1.5}}, "probability"),
+])
+def test_bad_scenarios_are_refused_clearly(bad, match):
+    with pytest.raises((ConfigurationError, ValueError), match=match):
+        Scenario.from_dict(bad).run(1)
+
+
+def test_random_scenario_validates_its_arguments():
+    with pytest.raises(ConfigurationError, match="--crash"):
+        Scenario.random(nodes=3, seed=1, layer="beb", crash=3)
