@@ -144,17 +144,8 @@ class Catalog:
             autoload = not os.environ.get(AUTOLOAD_ENV)
         catalog = cls()
         if autoload:
-            for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP),
-                             key=lambda e: e.name):
-                try:
-                    loaded = ep.load()
-                except Exception as exc:  # a broken third-party plugin must be named
-                    raise PluginError(
-                        f"plugin entry point {ep.name!r} ({ep.value}) failed to load: {exc}"
-                    ) from exc
-                dist = ep.dist.name if ep.dist is not None else "(unknown)"
-                version = ep.dist.version if ep.dist is not None else "0"
-                catalog.add(loaded, distribution=dist, version=version, entry_name=ep.name)
+            for loaded, dist, version, name in _entry_point_plugins():
+                catalog.add(loaded, distribution=dist, version=version, entry_name=name)
         for klass in (*_REGISTERED, *extra):
             if klass.name not in catalog.plugins or catalog.plugins[klass.name].cls is not klass:
                 catalog.add(klass)
@@ -233,6 +224,34 @@ class Catalog:
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         installed = ", ".join(sorted(self.plugins)) or "none"
         return f"no plugin, layer or abstraction named {selector!r}{hint} (installed: {installed})"
+
+
+_EP_CACHE: list[tuple[Any, str, str, str]] | None = None
+
+
+def _entry_point_plugins() -> list[tuple[Any, str, str, str]]:
+    """Load the ``netweave`` entry points once per process (scanning them is slow)."""
+    global _EP_CACHE
+    if _EP_CACHE is None:
+        found = []
+        for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            try:
+                loaded = ep.load()
+            except Exception as exc:  # a broken third-party plugin must be named
+                raise PluginError(
+                    f"plugin entry point {ep.name!r} ({ep.value}) failed to load: {exc}"
+                ) from exc
+            dist = ep.dist.name if ep.dist is not None else "(unknown)"
+            version = ep.dist.version if ep.dist is not None else "0"
+            found.append((loaded, dist, version, ep.name))
+        _EP_CACHE = found
+    return _EP_CACHE
+
+
+def forget_entry_points() -> None:
+    """Scan the entry points again on the next discovery (after installing a plugin)."""
+    global _EP_CACHE
+    _EP_CACHE = None
 
 
 def _qual(cls: type) -> str:

@@ -273,15 +273,16 @@ class PerfectLinks:
         if condition:
             self._arm_timer()
 
-    def _arm_timer(self) -> None:
+    def _arm_timer(self, delay: float | None = None) -> None:
         if not self._timer_armed:
             self._timer_armed = True
-            self._call_later(self.options.rto, self._on_timer)
+            self._call_later(self.options.rto if delay is None else delay, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer_armed = False
         now = self._now()
         busy = False
+        wait = self.options.max_rto
         for name, p in self._peers.items():
             if p.inc == 0:
                 if p.waiting or not p.forgotten:
@@ -289,6 +290,7 @@ class PerfectLinks:
                     if now - p.hello_at >= p.rto:
                         self._hello(name, p)
                         p.rto = min(p.rto * 2, self.options.max_rto)
+                    wait = min(wait, p.rto)
                 continue
             if not p.unacked:
                 continue
@@ -301,5 +303,6 @@ class PerfectLinks:
                     retransmitted = True
             if retransmitted:
                 p.rto = min(p.rto * 2, self.options.max_rto)
+            wait = min(wait, p.rto)
         if busy:
-            self._arm_timer()
+            self._arm_timer(wait)

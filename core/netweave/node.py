@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from types import SimpleNamespace
 from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -48,36 +49,72 @@ class BackpressureError(NetweaveError):
     """The links hold too many unacknowledged messages; wait and retry."""
 
 
+_HOOKIMPL_CACHE: dict[type, tuple[str, ...]] = {}
+
+
+def _hookimpl_names(cls: type) -> tuple[str, ...]:
+    """Names of the node hooks ``cls`` implements (discovery hooks are not node hooks)."""
+    found = _HOOKIMPL_CACHE.get(cls)
+    if found is None:
+        marker = f"{hookspecs.PROJECT}_impl"
+        found = tuple(name for name in dir(cls)
+                      if name.startswith(f"{hookspecs.PROJECT}_") and name not in _DISCOVERY
+                      and hasattr(getattr(cls, name, None), marker))
+        _HOOKIMPL_CACHE[cls] = found
+    return found
+
+
+_DISCOVERY = frozenset({"netweave_specs"})
+
+
 class _Hooks:
-    """Typed facade over the node's plugin manager."""
+    """Typed facade over a node's plugin manager.
 
-    def __init__(self, pm: pluggy.PluginManager) -> None:
-        self._pm = pm
+    The manager is created on first use: most simulated nodes register no hook at all,
+    and parsing the hook specifications for each of thousands of nodes would dominate.
+    """
+
+    def __init__(self) -> None:
+        self._pm: pluggy.PluginManager | None = None
         self.has_link_meta = False
+        self.active = False
 
-    def refresh(self) -> None:
-        hook = self._pm.hook
+    @property
+    def pm(self) -> pluggy.PluginManager:
+        if self._pm is None:
+            self._pm = pluggy.PluginManager(hookspecs.PROJECT)
+            self._pm.add_hookspecs(hookspecs)
+        return self._pm
+
+    def register(self, plugin: object, name: str | None = None) -> None:
+        self.pm.register(plugin, name=name)
+        self.pm.check_pending()
+        self.active = True
+        hook = self.pm.hook
         self.has_link_meta = bool(hook.netweave_link_outgoing.get_hookimpls()
                                   or hook.netweave_link_incoming.get_hookimpls())
 
     def node_built(self, node: Node) -> None:
-        self._pm.hook.netweave_node_built(node=node)
+        if self.active:
+            self.pm.hook.netweave_node_built(node=node)
 
     def node_started(self, node: Node) -> None:
-        self._pm.hook.netweave_node_started(node=node)
+        if self.active:
+            self.pm.hook.netweave_node_started(node=node)
 
     def node_stopped(self, node: Node) -> None:
-        self._pm.hook.netweave_node_stopped(node=node)
+        if self.active:
+            self.pm.hook.netweave_node_stopped(node=node)
 
     def link_outgoing(self, peer: str, message: Any) -> dict[str, Any] | None:
         meta: dict[str, Any] = {}
-        for part in self._pm.hook.netweave_link_outgoing(peer=peer, message=message):
+        for part in self.pm.hook.netweave_link_outgoing(peer=peer, message=message):
             if part:
                 meta.update(part)
         return meta or None
 
     def link_incoming(self, peer: str, message: Any, meta: dict[str, Any]) -> None:
-        self._pm.hook.netweave_link_incoming(peer=peer, message=message, meta=meta)
+        self.pm.hook.netweave_link_incoming(peer=peer, message=message, meta=meta)
 
 
 class _ComponentContext:
@@ -197,9 +234,7 @@ class Node:
         self.components: list[Component] = []
         self._by_key: dict[str, Component] = {}
         self.bus = Bus(on_error=self._on_handler_error)
-        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
-        self.pm.add_hookspecs(hookspecs)
-        self.hooks = _Hooks(self.pm)
+        self.hooks = _Hooks()
         self.tracer = Tracer(node_id, self._now)
         self.links: PerfectLinks | None = None
         self._runtime: Runtime | None = None
@@ -228,10 +263,13 @@ class Node:
         """Register an extra pluggy plugin (hook implementations) with this node."""
         self._observers.append(plugin)
         if self.state != "new":
-            self.pm.register(plugin)
-            self.pm.check_pending()
-            self.hooks.refresh()
+            self.hooks.register(plugin)
         return self
+
+    @property
+    def pm(self) -> pluggy.PluginManager:
+        """This node's own pluggy plugin manager (hooks: ``netweave.hookspecs``)."""
+        return self.hooks.pm
 
     @property
     def catalog(self) -> Catalog:
@@ -257,11 +295,13 @@ class Node:
             for key in (info.name, *info.provides, info.cls.layer):
                 if key:
                     self._by_key.setdefault(key, component)
-            self.pm.register(component, name=f"component:{info.name}")
+            hooks = _hookimpl_names(info.cls)
+            if hooks:
+                # Register only the hook methods: pluggy inspects every attribute otherwise.
+                proxy = SimpleNamespace(**{h: getattr(component, h) for h in hooks})
+                self.hooks.register(proxy, name=f"component:{info.name}")
         for obs in self._observers:
-            self.pm.register(obs)
-        self.pm.check_pending()
-        self.hooks.refresh()
+            self.hooks.register(obs)
         known = set(self._by_key)
         for layer in self._callbacks:
             if layer not in known:

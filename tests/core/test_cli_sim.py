@@ -6,11 +6,9 @@ import json
 import socket
 
 import pytest
-
+from fakes import FakeRB
 from netweave import register_plugin
 from netweave.cli import main
-
-from fakes import FakeRB
 
 
 def sim(tmp_path, name, *extra):

@@ -7,7 +7,6 @@ import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from netweave.link import LinkData, LinkOptions, PerfectLinks
 
 

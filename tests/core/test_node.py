@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
+from fakes import Echo, Ping
 from netweave import (
     Catalog,
     ConfigurationError,
@@ -13,8 +13,6 @@ from netweave import (
     NodeStateError,
 )
 from netweave.sim import SimCluster
-
-from fakes import Echo, Ping
 
 
 def test_builder_chains_and_orders_components():

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import importlib
 
-import pytest
-
 import netweave
+import pytest
 
 MODULES = ["netweave", "netweave.sim", "netweave.errors", "netweave.events", "netweave.bus",
            "netweave.plugin", "netweave.message", "netweave.link", "netweave.trace"]

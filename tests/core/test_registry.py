@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
+from fakes import CycleA, CycleB, FakeBeb, FakeFD, FakeRB, NeedsClock, OtherFD
 from netweave import (
     AmbiguousProviderError,
     Catalog,
@@ -15,8 +15,6 @@ from netweave import (
     UnknownPluginError,
 )
 from netweave._registry import Selection, plan
-
-from fakes import CycleA, CycleB, FakeBeb, FakeFD, FakeRB, NeedsClock, OtherFD
 
 
 def catalog(*classes):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import collections
 
 import pytest
-
 from netweave import ConfigurationError
 from netweave.sim import Latency, NetworkModel, Scenario, SimCluster
 

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Set up and run netweave from a fresh clone, with nothing but Python 3.11+ and pip.
+
+    python3 dev.py demo      # install what is needed, run the 4-node demo
+    python3 dev.py test      # install what is needed, run the whole test suite
+    python3 dev.py lint      # ruff + mypy (strict on core/ and plugins/)
+    python3 dev.py docs      # build the documentation site, warnings are errors
+    python3 dev.py bench     # run the benchmark scripts
+
+Everything goes into ./.venv; a second run reuses it and only reinstalls when
+pyproject.toml files changed. Extra arguments are passed on (``dev.py test -k sim``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+CONTRIB = ["contrib/clocks", "contrib/causal"]
+STAMP = VENV / ".netweave-installed"
+
+
+def say(msg: str) -> None:
+    print(f"[dev] {msg}", flush=True)
+
+
+def run(*cmd: str | Path, check: bool = True) -> int:
+    say(" ".join(str(c) for c in cmd))
+    code = subprocess.call([str(c) for c in cmd], cwd=ROOT)
+    if check and code != 0:
+        sys.exit(code)
+    return code
+
+
+def fingerprint() -> str:
+    h = hashlib.sha256()
+    for path in [ROOT / "pyproject.toml", *(ROOT / c / "pyproject.toml" for c in CONTRIB)]:
+        if path.exists():
+            h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def ensure_env() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"netweave needs Python 3.11 or newer, this is {sys.version.split()[0]}")
+    if not PY.exists():
+        say(f"creating {VENV}")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    if STAMP.exists() and STAMP.read_text() == fingerprint():
+        return
+    run(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
+    editable = ["-e", ".[test,lint,docs]"]
+    for c in CONTRIB:
+        if (ROOT / c / "pyproject.toml").exists():
+            editable += ["-e", c]
+    run(PY, "-m", "pip", "install", "-q", *editable)
+    STAMP.write_text(fingerprint())
+
+
+def cmd_demo(args: list[str]) -> int:
+    return run(BIN / "netweave", "demo", *args, check=False)
+
+
+def cmd_test(args: list[str]) -> int:
+    code = run(PY, "-m", "pytest", *args, check=False)
+    if code == 5:
+        say("pytest collected no test: that is a failure here")
+        return 1
+    return code
+
+
+def cmd_lint(args: list[str]) -> int:
+    run(BIN / "ruff", "check", ".")
+    run(BIN / "mypy")
+    return 0
+
+
+def cmd_docs(args: list[str]) -> int:
+    return run(BIN / "mkdocs", "build", "--strict", *args, check=False)
+
+
+def cmd_bench(args: list[str]) -> int:
+    return run(PY, "benchmarks/run_all.py", *args, check=False)
+
+
+COMMANDS = {"demo": cmd_demo, "test": cmd_test, "lint": cmd_lint, "docs": cmd_docs,
+            "bench": cmd_bench}
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        print(__doc__)
+        return 2
+    ensure_env()
+    return COMMANDS[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
