@@ -132,7 +132,8 @@ class PerfectLinks:
     def send(self, peer: str, body: Any, meta: dict[str, Any] | None = None) -> None:
         """Send ``body`` to ``peer``: delivered exactly once while both stay up."""
         p = self._peer(peer)
-        if len(p.unacked) + len(p.waiting) >= self.options.hard_limit:
+        if p.forgotten or len(p.unacked) + len(p.waiting) >= self.options.hard_limit:
+            # A peer declared crashed gets nothing until it comes back as a new process.
             self.dropped += 1
             return
         if p.inc == 0:

@@ -122,6 +122,8 @@ def test_congestion_and_hard_limit_bound_memory():
     assert a.pending("b") == 100 and a.dropped == 50
     a.forget("b")
     assert a.pending() == 0 and not a.congested()
+    a.send("b", "to the dead")
+    assert a.pending() == 0 and a.dropped == 51
 
 
 def test_retransmission_backs_off_while_the_peer_is_silent():
