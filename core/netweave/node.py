@@ -16,7 +16,7 @@ import asyncio
 import logging
 import os
 from types import SimpleNamespace
-from collections.abc import AsyncIterator, Callable, Hashable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -34,6 +34,7 @@ from .trace import Tracer
 if TYPE_CHECKING:
     from .context import RandomSource, TimerId
     from .runtime import Runtime, TimerHandle
+    from .transport.options import TransportOptions
 
 __all__ = ["BackpressureError", "Node", "NodeStateError"]
 
@@ -378,6 +379,38 @@ class Node:
         """A link message arrived from ``sender`` (already authenticated by the transport)."""
         if self.state == "running" and self.links is not None:
             self.links.on_receive(sender, message)
+
+    # -- real runs (asyncio + TCP; see netweave.runtime.asyncio) -----------------------
+
+    async def start(self, *, transport: TransportOptions | None = None,
+                    state_dir: str | os.PathLike[str] | None = None) -> None:
+        """Listen, start the components and connect to the peers over TCP.
+
+        :param transport: limits, timeouts and security; default: open, loopback-friendly.
+        :param state_dir: where to keep the incarnation counter; default: wall-clock ms.
+        """
+        from .runtime.asyncio import start_node
+
+        await start_node(self, transport=transport, state_dir=state_dir)
+
+    async def stop(self) -> None:
+        """Stop the components (the trace gets ``stop``) and close every connection."""
+        from .runtime.asyncio import stop_node
+
+        await stop_node(self)
+
+    async def __aenter__(self) -> Node:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    def run(self, main: Callable[[Node], Awaitable[Any]] | None = None, **options: Any) -> None:
+        """Blocking: start, run ``await main(node)`` or serve until SIGINT/SIGTERM, stop."""
+        from .runtime.asyncio import run_node
+
+        run_node(self, main, **options)  # type: ignore[arg-type]
 
     # -- application API --------------------------------------------------------------
 

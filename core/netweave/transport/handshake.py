@@ -1,0 +1,208 @@
+"""The connection handshake: who is on the other end, proven, without I/O.
+
+Theory of operation. The dialer speaks first: ``Hello`` binds the connection to a cluster
+name, the sender's node id and incarnation, the protocol version, the node it meant to
+reach, and a fresh nonce. The acceptor checks it (same cluster and version, a known
+member, not itself, and, under mutual TLS, the id its certificate names) and answers
+with its own ``Hello``. With a shared cluster secret each side then proves it holds the
+secret: ``Proof`` is an HMAC-SHA256 over both nonces, both ids, the cluster and the
+prover's incarnation, with the prover's id first so a proof cannot be reflected back to
+its author; the verifier compares in constant time. The dialer proves first, so a
+stranger who connects to a node never obtains a MAC computed with the secret; the
+acceptor proves itself after checking the dialer's proof.
+
+A refusal raises :class:`HandshakeError` whose ``reason`` is a short counter key; the
+front-end sends the peer a ``Refuse`` with the reason, closes, logs and counts. After the
+handshake, the connection carries the link messages and ``Ping`` (keep-alive), nothing
+else.
+
+The transitions are data: ``_EXPECT`` says which message each state accepts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from typing import Literal
+
+import attrs
+import msgspec
+
+from ..errors import RemoteProtocolError
+from ..message import Message
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "Handshake",
+    "HandshakeError",
+    "Hello",
+    "Ping",
+    "Proof",
+    "Refuse",
+    "proof_mac",
+]
+
+PROTOCOL_VERSION = 1
+"""Version of the wire protocol; peers of another version are refused."""
+
+Role = Literal["dial", "accept"]
+
+
+class Hello(Message, tag="nw.hello"):
+    """The first frame on a connection, from each side."""
+
+    cluster: str
+    node: str
+    version: int
+    incarnation: int
+    nonce: bytes
+    to: str = ""
+    """The node the sender means to talk to (the dialer's expectation)."""
+
+
+class Proof(Message, tag="nw.proof"):
+    """HMAC-SHA256 proof that the sender holds the cluster secret."""
+
+    mac: bytes
+
+
+class Refuse(Message, tag="nw.refuse"):
+    """Sent just before closing a connection that failed the handshake."""
+
+    reason: str
+
+
+class Ping(Message, tag="nw.ping"):
+    """Keeps an otherwise idle connection alive; ignored by the receiver."""
+
+
+class HandshakeError(RemoteProtocolError):
+    """The peer failed the handshake; ``reason`` is a short counter key."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+
+
+def proof_mac(secret: bytes, *, prover: str, verifier: str, cluster: str, incarnation: int,
+              prover_nonce: bytes, verifier_nonce: bytes) -> bytes:
+    """The HMAC a prover sends; msgpack keeps the fields unambiguous."""
+    text = msgspec.msgpack.encode(("netweave-auth", PROTOCOL_VERSION, prover, verifier,
+                                   cluster, incarnation, prover_nonce, verifier_nonce))
+    return hmac.new(secret, text, hashlib.sha256).digest()
+
+
+_EXPECT: dict[tuple[Role, str], type[Message]] = {
+    ("accept", "hello"): Hello,
+    ("dial", "hello"): Hello,
+    ("accept", "proof"): Proof,
+    ("dial", "proof"): Proof,
+}
+"""(role, state) -> the one message type accepted; no entry means nothing is expected."""
+
+
+@attrs.define(eq=False)
+class Handshake:
+    """One side of one connection's handshake.
+
+    :param role: ``"dial"`` (this side connected) or ``"accept"``.
+    :param expected: for a dialer, the node it dialed.
+    :param members: the cluster's node ids; anyone else is refused.
+    :param secret: the shared cluster secret, or ``None`` for no challenge-response.
+    :param certified: under mutual TLS, the names the peer's certificate carries.
+    """
+
+    cluster: str
+    node: str
+    incarnation: int
+    role: Role
+    members: frozenset[str]
+    expected: str | None = None
+    secret: bytes | None = None
+    certified: frozenset[str] | None = None
+    nonce: bytes = attrs.field(factory=lambda: os.urandom(32))
+    state: str = attrs.field(default="hello", init=False)
+    """``hello``, ``proof`` or ``done``."""
+    peer: str = attrs.field(default="", init=False)
+    peer_incarnation: int = attrs.field(default=0, init=False)
+    _peer_nonce: bytes = attrs.field(default=b"", init=False)
+
+    @property
+    def done(self) -> bool:
+        """Whether the peer is identified (and proven, with a secret)."""
+        return self.state == "done"
+
+    def _hello(self) -> Hello:
+        return Hello(self.cluster, self.node, PROTOCOL_VERSION, self.incarnation, self.nonce,
+                     self.peer or (self.expected or ""))
+
+    def _proof(self) -> Proof:
+        assert self.secret is not None
+        return Proof(proof_mac(self.secret, prover=self.node, verifier=self.peer,
+                               cluster=self.cluster, incarnation=self.incarnation,
+                               prover_nonce=self.nonce, verifier_nonce=self._peer_nonce))
+
+    def initiate(self) -> list[Message]:
+        """What to send as soon as the connection is open."""
+        return [self._hello()] if self.role == "dial" else []
+
+    def receive(self, msg: Message) -> list[Message]:
+        """Process one handshake frame; returns what to send back.
+
+        :raises HandshakeError: the peer is refused (the reason says why).
+        """
+        if type(msg) is Refuse:
+            raise HandshakeError("refused-by-peer", msg.reason[:200])
+        want = _EXPECT.get((self.role, self.state))
+        if want is None or type(msg) is not want:
+            raise HandshakeError("unexpected-message",
+                                 f"{type(msg).__name__} in state {self.state}")
+        if isinstance(msg, Hello):
+            self._check_hello(msg)
+            out: list[Message] = []
+            if self.role == "accept":
+                out.append(self._hello())
+            if self.secret is None:
+                self.state = "done"
+            else:
+                self.state = "proof"
+                if self.role == "dial":
+                    out.append(self._proof())
+            return out
+        assert isinstance(msg, Proof)
+        assert self.secret is not None
+        good = proof_mac(self.secret, prover=self.peer, verifier=self.node,
+                         cluster=self.cluster, incarnation=self.peer_incarnation,
+                         prover_nonce=self._peer_nonce, verifier_nonce=self.nonce)
+        if not hmac.compare_digest(good, msg.mac):
+            raise HandshakeError("bad-proof", f"{self.peer} does not hold the cluster secret")
+        self.state = "done"
+        return [self._proof()] if self.role == "accept" else []
+
+    def _check_hello(self, hello: Hello) -> None:
+        if hello.cluster != self.cluster:
+            raise HandshakeError("wrong-cluster", f"{hello.cluster!r} != {self.cluster!r}")
+        if hello.version != PROTOCOL_VERSION:
+            raise HandshakeError("wrong-version",
+                                 f"protocol {hello.version} != {PROTOCOL_VERSION}")
+        if hello.node == self.node:
+            raise HandshakeError("self-connection", f"peer claims our own id {self.node!r}")
+        if hello.node not in self.members:
+            raise HandshakeError("unknown-node", f"{hello.node[:64]!r} is not a member")
+        if self.expected is not None and hello.node != self.expected:
+            raise HandshakeError("unexpected-node",
+                                 f"dialed {self.expected!r}, answered by {hello.node!r}")
+        if self.role == "accept" and hello.to and hello.to != self.node:
+            raise HandshakeError("wrong-destination", f"meant for {hello.to[:64]!r}")
+        if self.certified is not None and hello.node not in self.certified:
+            raise HandshakeError("certificate-mismatch",
+                                 f"certificate names {sorted(self.certified)}, hello "
+                                 f"claims {hello.node!r}")
+        if hello.incarnation <= 0:
+            raise HandshakeError("bad-incarnation", f"incarnation {hello.incarnation}")
+        if len(hello.nonce) < 16:
+            raise HandshakeError("bad-nonce", f"nonce of {len(hello.nonce)} bytes")
+        self.peer = hello.node
+        self.peer_incarnation = hello.incarnation
+        self._peer_nonce = hello.nonce

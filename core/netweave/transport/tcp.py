@@ -1,0 +1,325 @@
+"""The TCP transport: one long-lived, authenticated connection per pair of nodes.
+
+Theory of operation. Of two members, the one with the smaller id dials and the other
+accepts, so a pair never races to build two connections. A dialer keeps its peer
+connected: after a failure or a loss it waits ``reconnect_min`` doubling to
+``reconnect_max``, each delay jittered by +-50 %, and tries again until the transport
+closes. An accepted connection that completes the handshake becomes its peer's
+connection, replacing an older one (the peer restarted or saw the old one die).
+
+``send`` is the hot path. It encodes the frame straight into the peer's output buffer
+and, once per event-loop iteration, one ``write`` hands the whole buffer to the socket:
+when the node is busy, many frames share one system call. When the socket's own buffer
+fills, asyncio pauses us and frames wait in ours, up to ``send_buffer`` bytes; while a
+peer is not connected up to ``backlog_buffer``. Beyond, frames are dropped and counted:
+this is a fair-loss transport, and the perfect links above retransmit.
+
+A sweep timer closes connections that are idle or trickle a frame too slowly, and sends
+keep-alives on quiet ones. Every closed connection is logged and counted by reason in
+:class:`TransportStats`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import ssl
+from collections import Counter
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import attrs
+
+from ..errors import ConfigurationError
+from ..message import Message
+from ._connection import Connection
+from .auth import client_context, server_context
+from .framing import FrameEncoder
+from .handshake import Ping
+from .options import TransportOptions
+
+__all__ = ["TcpTransport", "TransportStats", "parse_address"]
+
+log = logging.getLogger("netweave.transport")
+
+_QUIET = frozenset({"peer-closed", "connection-error", "replaced", "shutdown"})
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """Split ``"host:port"`` (``"[v6]:port"`` too) into its parts."""
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ConfigurationError(f"address {text!r} is not host:port")
+    return host.strip("[]"), int(port)
+
+
+@attrs.define
+class TransportStats:
+    """Counters of one transport (also reported by ``netweave node``'s ``stats`` command)."""
+
+    accepted: int = 0
+    dialed: int = 0
+    connect_failures: int = 0
+    established: int = 0
+    frames_in: int = 0
+    frames_out: int = 0
+    bytes_out: int = 0
+    dropped: int = 0
+    """Frames dropped because a peer's buffer was full (the links resend)."""
+    bad_payloads: int = 0
+    closed: Counter[str] = attrs.field(factory=Counter)
+    """Closed connections by reason (``frame-too-large``, ``bad-proof``, ...)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values, for JSON."""
+        out = attrs.asdict(self)
+        out["closed"] = dict(sorted(self.closed.items()))
+        return out
+
+
+@attrs.define(eq=False)
+class _Channel:
+    """Everything this node holds for one peer."""
+
+    peer: str
+    conn: Connection | None = None
+    out: bytearray = attrs.field(factory=bytearray)
+    flush_armed: bool = False
+    dialer: asyncio.Task[None] | None = None
+
+
+class TcpTransport:
+    """Connections of one node to its peers, and its listening socket."""
+
+    def __init__(self, *, node_id: str, cluster: str, incarnation: int,
+                 members: tuple[str, ...], addresses: dict[str, str], listen: str,
+                 receive: Callable[[str, Message], None], options: TransportOptions,
+                 loop: asyncio.AbstractEventLoop, rng: random.Random) -> None:
+        self.node_id = node_id
+        self.cluster = cluster
+        self.incarnation = incarnation
+        self.members = frozenset(members)
+        self.addresses = addresses
+        self.listen = listen
+        self.receive = receive
+        self.options = options
+        self.loop = loop
+        self.rng = rng
+        self.stats = TransportStats()
+        self.encoder = FrameEncoder()
+        self._append = self.encoder.append
+        security = options.security
+        self.server_tls: ssl.SSLContext | None = server_context(security) if security.tls else None
+        self.client_tls: ssl.SSLContext | None = client_context(security) if security.tls else None
+        self.channels = {p: _Channel(p) for p in sorted(self.members - {node_id})}
+        self.connections: set[Connection] = set()
+        self.pending = 0
+        self.closing = False
+        self.address: tuple[str, int] | None = None
+        """Where the server listens (the real port when ``listen`` asked for port 0)."""
+        self._server: asyncio.Server | None = None
+        self._sweeper: asyncio.TimerHandle | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        for peer in self.channels:
+            if peer > node_id and peer not in addresses:
+                raise ConfigurationError(f"node {node_id!r}: no address for peer {peer!r}")
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def bind(self) -> tuple[str, int]:
+        """Open the listening socket (not yet accepting); returns its address."""
+        host, port = parse_address(self.listen)
+        try:
+            self._server = await self.loop.create_server(
+                lambda: Connection(self, "accept"), host, port, reuse_address=True,
+                backlog=128, start_serving=False)
+        except OSError as exc:
+            raise ConfigurationError(f"node {self.node_id!r} cannot listen on "
+                                     f"{self.listen}: {exc.strerror or exc}") from exc
+        sockname = self._server.sockets[0].getsockname()
+        self.address = (sockname[0], sockname[1])
+        return self.address
+
+    async def open(self) -> None:
+        """Accept connections and dial the peers this node is responsible for."""
+        if self._server is None:
+            await self.bind()
+        assert self._server is not None
+        await self._server.start_serving()
+        for peer, ch in self.channels.items():
+            if peer > self.node_id:
+                ch.dialer = self.loop.create_task(self._dial_forever(ch))
+        self._sweep_every = min(0.5, self.options.frame_timeout / 4,
+                                self.options.idle_timeout / 6)
+        self._sweeper = self.loop.call_later(self._sweep_every, self._sweep)
+
+    async def close(self, grace: float = 1.0) -> None:
+        """Flush what is queued, close every connection, stop dialing and listening."""
+        self.closing = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+        if self._server is not None:
+            self._server.close()
+        for ch in self.channels.values():
+            if ch.dialer is not None:
+                ch.dialer.cancel()
+            self._flush(ch)
+        for task in list(self._tasks):
+            task.cancel()
+        waiting = [c.done for c in self.connections]
+        for conn in list(self.connections):
+            conn.close("shutdown", "node stopping", level=logging.DEBUG)
+        dialers = [ch.dialer for ch in self.channels.values() if ch.dialer is not None]
+        pending = [*waiting, *dialers, *self._tasks]
+        if pending:
+            await asyncio.wait(pending, timeout=grace)
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- sending (the hot path) -------------------------------------------------------
+
+    def send(self, peer: str, message: Message) -> None:
+        """Queue one frame for ``peer``; written with the others at the end of this step."""
+        ch = self.channels.get(peer)
+        if ch is None:
+            self.stats.dropped += 1
+            return
+        out = ch.out
+        conn = ch.conn
+        limit = self.options.send_buffer if conn is not None else self.options.backlog_buffer
+        if len(out) >= limit:
+            self.stats.dropped += 1
+            return
+        self._append(out, message)
+        self.stats.frames_out += 1
+        if conn is not None and not ch.flush_armed:
+            ch.flush_armed = True
+            self.loop.call_soon(self._flush, ch)
+
+    def _flush(self, ch: _Channel) -> None:
+        ch.flush_armed = False
+        conn = ch.conn
+        if conn is None or conn.paused or conn.closed or not ch.out:
+            return
+        data = ch.out
+        ch.out = bytearray()
+        self.stats.bytes_out += len(data)
+        conn.tx += len(data)
+        assert conn.transport is not None
+        conn.transport.write(data)
+
+    # -- connections ------------------------------------------------------------------
+
+    def _admit(self, conn: Connection) -> bool:
+        if conn.role == "accept":
+            self.stats.accepted += 1
+            if self.closing:
+                conn.close("shutdown", "node stopping", abort=True, level=logging.DEBUG)
+                return False
+            if len(self.connections) >= self.options.max_connections:
+                conn.close("connection-cap", f"{len(self.connections)} connections open",
+                           abort=True)
+                return False
+            if self.pending >= self.options.max_pending:
+                conn.close("connection-cap", f"{self.pending} connections in handshake",
+                           abort=True)
+                return False
+        self.connections.add(conn)
+        self.pending += 1
+        return True
+
+    def _established(self, conn: Connection) -> None:
+        self.pending -= 1
+        ch = self.channels[conn.peer]
+        old = ch.conn
+        ch.conn = conn
+        conn.channel = ch
+        self.stats.established += 1
+        log.info("%s: connected to %s (incarnation %d) at %s, %s", self.node_id, conn.peer,
+                 conn.peer_incarnation, conn.address, conn.role)
+        if old is not None and old is not conn:
+            old.close("replaced", f"new connection from {conn.address}", level=logging.INFO)
+        if len(ch.out) > self.options.backlog_buffer:
+            ch.out = bytearray()  # frames that waited for a dead connection: the links resend
+        if ch.out and not ch.flush_armed:
+            ch.flush_armed = True
+            self.loop.call_soon(self._flush, ch)
+
+    def _closed(self, conn: Connection, reason: str, detail: str, level: int) -> None:
+        self.stats.closed[reason] += 1
+        if reason in _QUIET and level > logging.INFO:
+            level = logging.INFO
+        log.log(level, "%s: closed connection %s: %s (%s)", self.node_id, conn, reason, detail)
+
+    def _forget(self, conn: Connection) -> None:
+        if conn in self.connections:
+            self.connections.discard(conn)
+            if not conn.established:
+                self.pending -= 1
+        ch = conn.channel
+        if ch is not None and ch.conn is conn:
+            ch.conn = None
+        if not conn.done.done():
+            conn.done.set_result(None)
+
+    async def _dial_forever(self, ch: _Channel) -> None:
+        opts = self.options
+        delay = opts.reconnect_min
+        host, port = parse_address(self.addresses[ch.peer])
+        while not self.closing:
+            conn = Connection(self, "dial", expected=ch.peer)
+            self.stats.dialed += 1
+            try:
+                await asyncio.wait_for(self.loop.create_connection(
+                    lambda conn=conn: conn, host, port, ssl=self.client_tls,
+                    ssl_handshake_timeout=opts.handshake_timeout if self.client_tls else None),
+                    opts.connect_timeout + (opts.handshake_timeout if self.client_tls else 0))
+            except ssl.SSLError as exc:
+                self.stats.connect_failures += 1
+                log.warning("%s: TLS with %s failed: %s", self.node_id, ch.peer, exc)
+            except (TimeoutError, OSError) as exc:
+                self.stats.connect_failures += 1
+                log.debug("%s: dialing %s at %s:%d failed: %r", self.node_id, ch.peer, host,
+                          port, exc)
+            else:
+                await asyncio.shield(conn.done)
+                if conn.established:
+                    delay = opts.reconnect_min
+            await asyncio.sleep(delay * self.rng.uniform(0.5, 1.5))
+            delay = min(delay * 2, opts.reconnect_max)
+
+    # -- housekeeping -----------------------------------------------------------------
+
+    def _sweep(self) -> None:
+        now = self.loop.time()
+        opts = self.options
+        keepalive = opts.idle_timeout / 3
+        for conn in list(self.connections):
+            if conn.rx != conn.seen_rx:
+                conn.seen_rx = conn.rx
+                conn.active_at = now
+            elif now - conn.active_at >= opts.idle_timeout:
+                conn.close("idle-timeout", f"silent for {now - conn.active_at:.1f}s")
+                continue
+            frames = conn.decoder.frames
+            if conn.decoder.buffered == 0 or frames != conn.seen_frames:
+                conn.seen_frames = frames
+                conn.frame_since = now
+            elif now - conn.frame_since >= opts.frame_timeout:
+                conn.close("slow-frame", f"{conn.decoder.buffered} bytes of a frame in "
+                           f"{now - conn.frame_since:.1f}s")
+                continue
+            ch = conn.channel
+            if ch is not None:
+                if conn.tx != conn.seen_tx:
+                    conn.seen_tx = conn.tx
+                    conn.tx_at = now
+                elif now - conn.tx_at >= keepalive:
+                    conn.tx_at = now
+                    self.send(ch.peer, Ping())
+        if not self.closing:
+            self._sweeper = self.loop.call_later(self._sweep_every, self._sweep)
