@@ -17,8 +17,7 @@ this node started, so a node that starts late is not declared dead at once.
 from __future__ import annotations
 
 import attrs
-
-from netweave import Component, Crashed, PeerRestarted, Message, upon, upon_message
+from netweave import Component, Crashed, Message, PeerRestarted, hookimpl, upon, upon_message
 
 
 class Heartbeat(Message, tag="fd.heartbeat"):
@@ -42,7 +41,8 @@ class PerfectFDOptions:
     period: float = attrs.field(default=0.5, converter=float, validator=_positive,
                                 metadata={"doc": "Seconds between heartbeats."})
     timeout: float = attrs.field(default=2.0, converter=float, validator=_positive,
-                                 metadata={"doc": "Silence after which a peer is detected crashed."})
+                                 metadata={"doc": "Silence after which a peer is detected "
+                                           "crashed."})
     start_grace: float = attrs.field(default=10.0, converter=float,
                                      metadata={"doc": "Seconds after start before a never-heard "
                                                "peer is watched (late starters)."})
@@ -63,6 +63,13 @@ class PerfectFailureDetector(Component):
     layer = "fd"
     default = True
     Options = PerfectFDOptions
+
+    @staticmethod
+    @hookimpl
+    def netweave_specs() -> list[type]:
+        from .spec import PerfectFailureDetectorSpec
+
+        return [PerfectFailureDetectorSpec]
 
     def start(self) -> None:
         self.started_at = self.ctx.now()

@@ -1,0 +1,68 @@
+"""The perfect failure detector: strong completeness and strong accuracy under synchrony."""
+
+from __future__ import annotations
+
+import pytest
+from netweave import Crashed, InvalidOptionError, Node
+from netweave.sim import NetworkModel, SimCluster
+
+
+def events(c, ev, node=None, peer=None):
+    return [r for r in c.trace if r["ev"] == ev and (node is None or r["node"] == node)
+            and (peer is None or r["peer"] == peer)]
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_crash_is_detected_once_by_every_correct_node_and_nobody_else(seed):
+    c = SimCluster(5, lambda node: node.use("perfect-fd"), seed=seed)
+    crashed: dict[str, list[str]] = {n: [] for n in c.ids}
+    c.start()
+    for n, node in c.nodes.items():
+        node.bus.subscribe(Crashed, lambda e, n=n: crashed[n].append(e.peer))
+    c.at(2.0 + seed / 10, c.crash, "n2")
+    c.run(20.0)
+    for n in ("n1", "n3", "n4", "n5"):
+        assert crashed[n] == ["n2"]
+        [line] = events(c, "suspect", n)
+        assert line["peer"] == "n2" and line["layer"] == "fd"
+        assert line["t"] <= 2.0 + seed / 10 + 2.0 + 0.5 + 0.1
+        # The links stop retransmitting to the crashed peer.
+        assert c.nodes[n].links.pending("n2") == 0
+
+
+def test_no_false_detection_under_jitter_and_loss():
+    c = SimCluster(5, lambda node: node.use("perfect-fd"), seed=11,
+                   network=NetworkModel(latency={"dist": "exponential", "low": 0.001,
+                                                 "mean": 0.02}, loss=0.05, duplicate=0.05))
+    c.start()
+    c.run(60.0)
+    assert events(c, "suspect") == []
+
+
+def test_late_starter_is_not_detected_within_the_start_grace():
+    # S3 of the original: a node starting 5 s late was suspected for ever.
+    c = SimCluster(3, lambda node: node.use("perfect-fd"), seed=12)
+    c.start(["n1", "n2"])
+    c.at(5.0, c.start, ["n3"])
+    c.run(30.0)
+    assert events(c, "suspect") == []
+
+
+def test_never_started_peer_is_detected_after_the_start_grace():
+    c = SimCluster(3, lambda node: node.use("perfect-fd", start_grace=3.0), seed=13)
+    c.start(["n1", "n2"])
+    c.run(10.0)
+    assert {(r["node"], r["peer"]) for r in events(c, "suspect")} == {("n1", "n3"),
+                                                                      ("n2", "n3")}
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"period": 3.0, "timeout": 2.0}, "period (3.0) must be smaller than timeout (2.0)"),
+    ({"timeout": 0}, "timeout must be > 0"),
+    ({"start_grace": -1}, "start_grace must be >= 0"),
+])
+def test_invalid_options_are_refused_with_a_clear_message(options, message):
+    node = Node("n1", peers=["n2"]).use("perfect-fd", **options)
+    with pytest.raises(InvalidOptionError, match="perfect-fd") as info:
+        node.build()
+    assert message in str(info.value)
