@@ -73,9 +73,24 @@ def netweave_node_stopped(node: Node) -> None:
 def netweave_link_outgoing(peer: str, message: Any) -> dict[str, Any] | None:
     """Return fields to attach to a link message about to leave for ``peer``.
 
-    Called for every outgoing link data message; the sending component does not know.
-    Keys must be unique per plugin (prefix them with the plugin name). Return ``None``
-    to attach nothing.
+    Called once for every link data message a component of this node sends to another
+    node (``ctx.send``), at the moment it is sent, whichever component sends it: the
+    sending component does not know. Not called for a message a node sends to itself
+    (it never crosses a link), nor for the links' own greetings and acknowledgements.
+    The fields travel beside the message (``LinkData.meta``), are kept with it for every
+    retransmission, and reach the receiver's :func:`netweave_link_incoming` once, when
+    the perfect link delivers the message.
+
+    Implement it as an ordinary method of a component (``@hookimpl def
+    netweave_link_outgoing(self, peer, message)``): components are registered in their
+    node's plugin manager, so the method sees its own instance's state. The node merges
+    the dicts of every implementation, so a key must belong to one plugin (netweave-clocks
+    uses ``"lamport"`` and ``"vc"``). Values must survive msgpack: ``None``, booleans,
+    numbers, strings, lists and string-keyed dicts (a tuple arrives as a list).
+
+    :param peer: the node the message is for.
+    :param message: the message (a :class:`~netweave.Message`); do not modify it.
+    :returns: fields to attach, or ``None`` to attach nothing.
     """
 
 
@@ -83,5 +98,14 @@ def netweave_link_outgoing(peer: str, message: Any) -> dict[str, Any] | None:
 def netweave_link_incoming(peer: str, message: Any, meta: dict[str, Any]) -> None:
     """Called for every link data message from ``peer`` before it reaches the bus.
 
-    :param meta: every field attached by ``netweave_link_outgoing`` on the sender.
+    Called once per message the perfect link delivers (duplicates and retransmissions
+    are filtered first), before any component handles it: a clock merges the sender's
+    time here, so the handlers of the message already run at the merged time. The
+    fields come from a remote peer: check their type and ignore (and count) what does
+    not fit; never raise, a bad field must not stop the node.
+
+    :param peer: the node the message came from (authenticated by the transport).
+    :param message: the message, revived into its :class:`~netweave.Message` class.
+    :param meta: every field the sender's ``netweave_link_outgoing`` implementations
+        attached (``{}`` when none did).
     """
