@@ -16,7 +16,7 @@ from ..errors import NetweaveError
 
 __all__ = ["COMMANDS", "build_parser", "run"]
 
-COMMANDS = ["plugins", "sim"]
+COMMANDS = ["plugins", "sim", "node"]
 """Sub-command modules, in the order ``netweave --help`` lists them."""
 
 

@@ -1,0 +1,216 @@
+"""Cluster files: one TOML file describes every node of a real cluster.
+
+::
+
+    cluster = "demo"                  # a name both ends of a connection must agree on
+
+    [members]                         # node id -> host:port, every node of the cluster
+    n1 = "127.0.0.1:7001"
+    n2 = "127.0.0.1:7002"
+
+    [plugins]                         # the stack, in order, each with its options
+    perfect-fd = { period = 0.5, timeout = 2.0 }
+    urb = {}
+
+    [links]                           # optional: netweave.LinkOptions
+    rto = 0.2
+
+    [transport]                       # optional: netweave.transport.TransportOptions
+    max_frame = 16777216
+    handshake_timeout = 5.0
+
+    [security]                        # optional; paths are relative to this file
+    secret_file = "cluster.secret"    # or secret = "...": HMAC challenge-response
+    ca = "tls/ca.pem"                 # mutual TLS: the cluster CA,
+    cert = "tls/{id}.pem"             # each node's certificate ({id} is the node id)
+    key = "tls/{id}.key"              # and key
+
+Every mistake is a :class:`~netweave.errors.ConfigurationError` naming the file and key.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .errors import ConfigurationError
+from .link import LinkOptions
+from .node import Node
+from .transport.options import Security, TransportOptions
+from .transport.tcp import parse_address
+
+__all__ = ["ClusterConfig"]
+
+_TOP = {"cluster", "members", "plugins", "links", "transport", "security", "fill"}
+_SECURITY = {"secret", "secret_file", "ca", "cert", "key"}
+
+
+def _fields(cls: type[Any]) -> set[str]:
+    return {f.name for f in attrs.fields(cls)}
+
+
+def _table(data: Mapping[str, Any], key: str, where: str) -> dict[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigurationError(f"{where}: [{key}] must be a table")
+    return value
+
+
+def _options(cls: type[Any], values: dict[str, Any], where: str, **extra: Any) -> Any:
+    unknown = set(values) - _fields(cls)
+    if unknown:
+        raise ConfigurationError(f"{where}: unknown option(s) {', '.join(sorted(unknown))}; "
+                                 f"known: {', '.join(sorted(_fields(cls) - set(extra)))}")
+    try:
+        return cls(**values, **extra)
+    except (TypeError, ValueError, ConfigurationError) as exc:
+        raise ConfigurationError(f"{where}: {exc}") from exc
+
+
+@attrs.frozen
+class ClusterConfig:
+    """A parsed cluster file (or the same built in code, e.g. by ``netweave demo``)."""
+
+    name: str
+    """The cluster name bound by every handshake."""
+    members: dict[str, str]
+    """Node id -> ``"host:port"``."""
+    plugins: tuple[tuple[str, dict[str, Any]], ...]
+    """Plugin names with their options, in the order given."""
+    links: LinkOptions = attrs.field(factory=LinkOptions)
+    transport: dict[str, Any] = attrs.field(factory=dict)
+    """Transport options as written (security is added per node)."""
+    security: dict[str, Any] = attrs.field(factory=dict)
+    """Security settings as written; paths already resolved against ``base``."""
+    fill: str = "implicit"
+    source: str = "<config>"
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str]) -> ClusterConfig:
+        """Read and validate a cluster file."""
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigurationError(f"cluster file not found: {p}") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigurationError(f"{p}: not valid TOML: {exc}") from exc
+        return cls.from_dict(data, base=p.parent, source=str(p))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], *, base: str | os.PathLike[str] = ".",
+                  source: str = "<config>") -> ClusterConfig:
+        """Validate a cluster description given as plain values."""
+        unknown = set(data) - _TOP
+        if unknown:
+            raise ConfigurationError(f"{source}: unknown key(s) {', '.join(sorted(unknown))}")
+        name = data.get("cluster", "netweave")
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError(f"{source}: cluster must be a non-empty string")
+        members = _table(data, "members", source)
+        if not members:
+            raise ConfigurationError(f"{source}: [members] must list at least one node")
+        for node_id, address in members.items():
+            if not isinstance(address, str):
+                raise ConfigurationError(f"{source}: members.{node_id} must be \"host:port\"")
+            parse_address(address)
+        plugins = _table(data, "plugins", source)
+        if not plugins:
+            raise ConfigurationError(f"{source}: [plugins] must select at least one plugin")
+        for plugin, options in plugins.items():
+            if not isinstance(options, dict):
+                raise ConfigurationError(f"{source}: plugins.{plugin} must be a table of "
+                                         "options ({} for none)")
+        links = _options(LinkOptions, _table(data, "links", source), f"{source} [links]")
+        transport = _table(data, "transport", source)
+        _options(TransportOptions, transport, f"{source} [transport]")
+        security = dict(_table(data, "security", source))
+        bad = set(security) - _SECURITY
+        if bad:
+            raise ConfigurationError(f"{source}: unknown [security] key(s) "
+                                     f"{', '.join(sorted(bad))}; known: {sorted(_SECURITY)}")
+        for key in ("secret_file", "ca", "cert", "key"):
+            if key in security:
+                security[key] = str(Path(base) / str(security[key]))
+        fill = data.get("fill", "implicit")
+        if fill not in ("implicit", "defaults", "none"):
+            raise ConfigurationError(f"{source}: fill must be implicit, defaults or none")
+        config = cls(name, dict(members), tuple((k, dict(v)) for k, v in plugins.items()),
+                     links, dict(transport), security, fill, source)
+        for node_id in members:
+            config.transport_options(node_id)  # every node's security settings are usable
+        return config
+
+    def _check_member(self, node_id: str) -> None:
+        if node_id not in self.members:
+            raise ConfigurationError(f"{self.source}: {node_id!r} is not a member; members: "
+                                     f"{', '.join(self.members)}")
+
+    def transport_options(self, node_id: str) -> TransportOptions:
+        """The transport options of ``node_id`` (its own certificate paths filled in)."""
+        self._check_member(node_id)
+        sec = self.security
+        secret: bytes | None = None
+        if "secret" in sec and "secret_file" in sec:
+            raise ConfigurationError(f"{self.source}: give secret or secret_file, not both")
+        if "secret" in sec:
+            secret = str(sec["secret"]).encode()
+        elif "secret_file" in sec:
+            try:
+                secret = Path(sec["secret_file"]).read_bytes().strip()
+            except OSError as exc:
+                raise ConfigurationError(f"{self.source}: secret_file: {exc}") from exc
+
+        def path(key: str) -> Path | None:
+            value = sec.get(key)
+            return Path(str(value).replace("{id}", node_id)) if value else None
+
+        security = Security(secret=secret, ca=path("ca"), cert=path("cert"), key=path("key"))
+        return _options(TransportOptions, self.transport, f"{self.source} [transport]",
+                        security=security)  # type: ignore[no-any-return]
+
+    def node(self, node_id: str) -> Node:
+        """A new, unbuilt :class:`~netweave.Node` for ``node_id`` with the cluster's stack."""
+        self._check_member(node_id)
+        node = Node(node_id, peers=self.members, cluster=self.name,
+                    link_options=self.links, fill=self.fill)  # type: ignore[arg-type]
+        for plugin, options in self.plugins:
+            node.use(plugin, **options)
+        return node
+
+    def to_toml(self) -> str:
+        """This configuration as a cluster file (strings, numbers and booleans only)."""
+        lines = [f"cluster = {_value(self.name)}", f"fill = {_value(self.fill)}", "",
+                 "[members]"]
+        lines += [f"{_key(k)} = {_value(v)}" for k, v in self.members.items()]
+        lines += ["", "[plugins]"]
+        for plugin, options in self.plugins:
+            inner = ", ".join(f"{_key(k)} = {_value(v)}" for k, v in options.items())
+            lines.append(f"{_key(plugin)} = {{ {inner} }}" if inner else f"{_key(plugin)} = {{}}")
+        lines += ["", "[links]"]
+        lines += [f"{k} = {_value(v)}" for k, v in attrs.asdict(self.links).items()]
+        for title, table in (("transport", self.transport), ("security", self.security)):
+            if table:
+                lines += ["", f"[{title}]"]
+                lines += [f"{_key(k)} = {_value(v)}" for k, v in table.items()]
+        return "\n".join(lines) + "\n"
+
+
+def _key(key: str) -> str:
+    return key if key.replace("-", "").replace("_", "").isalnum() else _value(key)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{escaped}"'
+    raise ConfigurationError(f"cannot write {value!r} to a cluster file")
