@@ -347,7 +347,9 @@ class Node:
         if self.state != "built" or self._runtime is None:
             raise NodeStateError(f"node {self.id!r} cannot start from state {self.state!r}")
         self.state = "running"
-        self.tracer.emit("start", incarnation=self.incarnation)
+        # Which plugin ran each layer: tells checkers which specification applies.
+        self.tracer.emit("start", incarnation=self.incarnation,
+                         layers={c.layer: c.name for c in self.components if c.layer})
         self.bus.subscribe(Crashed, self._on_crashed)
         for component in self.components:
             component.subscribe_handlers()

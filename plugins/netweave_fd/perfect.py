@@ -107,5 +107,7 @@ class PerfectFailureDetector(Component):
     @upon(PeerRestarted)
     def on_restart(self, event: PeerRestarted) -> None:
         # A restarted node is a new process: watch it afresh.
+        if event.peer in self.detected:
+            self.ctx.trace("restore", layer="fd", peer=event.peer)
         self.detected.discard(event.peer)
         self.last_heard[event.peer] = self.ctx.now()

@@ -214,7 +214,7 @@ class Scenario:
         layer = self._workload_layer(cluster)
         rng = random.Random(f"workload/{seed}")
         wl = self.workload
-        count = int(wl.get("messages", 0))
+        count = int(wl.get("messages", 0)) if layer else 0
         senders = [str(s) for s in wl.get("senders", self.nodes)]
         start, window = float(wl.get("start", 0.5)), float(wl.get("window", 5.0))
         plan = [Broadcast(round(rng.uniform(start, window), 6), rng.choice(senders), f"m{i + 1}")
@@ -240,7 +240,10 @@ class Scenario:
     def _workload_layer(self, cluster: SimCluster) -> str:
         node = next(iter(cluster.nodes.values()))
         if self.layer:
-            return node.component(self.layer).layer or self.layer
+            chosen = node.component(self.layer)
+            if type(chosen).broadcast is Component.broadcast:
+                return ""  # a layer that broadcasts nothing (fd): faults only, no workload
+            return chosen.layer or self.layer
         layered = [c for c in node.components
                    if c.layer and type(c).broadcast is not Component.broadcast]
         if not layered:

@@ -1,0 +1,48 @@
+"""``netweave check``: judge a trace against the specifications of its layers."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from ..check import SpecCatalog, TraceFormatError, check_history
+from ..check._history import History
+from ..trace import read_trace
+
+NAME = "check"
+HELP = ("Check a trace (a file or a directory of *.jsonl) against the specification of "
+        "every layer found in it; exit 0 only if every property holds.")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("trace", type=Path, metavar="TRACE_DIR_OR_FILE",
+                        help="a trace file, or a directory of one <node>.jsonl per node")
+    parser.add_argument("--json", action="store_true",
+                        help="print a machine-readable report instead of one line per property")
+    parser.add_argument("--examples", type=int, default=3, metavar="N",
+                        help="counterexamples kept per violated property (default 3)")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        history = History.from_records(read_trace(args.trace))
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        kind = "malformed trace" if isinstance(exc, TraceFormatError) else "cannot read trace"
+        print(f"netweave check: {kind}: {exc}", file=sys.stderr)
+        return 2
+    if not history.events:
+        print(f"netweave check: no trace lines in {args.trace}", file=sys.stderr)
+        return 2
+    report = check_history(history, SpecCatalog.discover(), examples=max(1, args.examples))
+    if args.json:
+        print(json.dumps({"trace": str(args.trace), **report.as_dict()}, indent=2, default=str))
+    else:
+        print(f"{args.trace}: {len(history.nodes)} nodes, {report.processes} processes, "
+              f"{report.lines} lines, last at t={report.end:.3f}")
+        print(report.format())
+    for layer in report.unchecked:
+        print(f"netweave check: warning: layer {layer!r} has no specification installed; "
+              f"it was not checked", file=sys.stderr)
+    return 0 if report.ok else 1
