@@ -171,8 +171,9 @@ class ClusterConfig:
             return Path(str(value).replace("{id}", node_id)) if value else None
 
         security = Security(secret=secret, ca=path("ca"), cert=path("cert"), key=path("key"))
-        return _options(TransportOptions, self.transport, f"{self.source} [transport]",
-                        security=security)  # type: ignore[no-any-return]
+        options: TransportOptions = _options(
+            TransportOptions, self.transport, f"{self.source} [transport]", security=security)
+        return options
 
     def node(self, node_id: str) -> Node:
         """A new, unbuilt :class:`~netweave.Node` for ``node_id`` with the cluster's stack."""
