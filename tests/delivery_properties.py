@@ -127,3 +127,20 @@ def reliable(trace: list[Record], layer: str, *, uniform: bool = False) -> list[
     """Validity, no duplication, no creation and (uniform) agreement together."""
     return (no_duplication(trace, layer) + no_creation(trace, layer)
             + validity(trace, layer) + agreement(trace, layer, uniform=uniform))
+
+
+def random_run(use: list[str], seed: int, *, nodes: int = 5, messages: int = 20,
+               max_crash: int = 2, loss: float = 0.05, **kw: Any) -> Any:
+    """Run the built-in random scenario with a fault mix drawn from ``seed``.
+
+    Crashes (0..``max_crash``), loss, duplication, reordering and a healed partition vary
+    with the seed, so a few hundred seeds cover every combination. One seed in ten passes
+    every link message through the msgpack codec, as a real network would.
+    """
+    from netweave.sim import Scenario
+
+    scenario = Scenario.random(
+        nodes=nodes, seed=seed, use=use, messages=messages, crash=seed % (max_crash + 1),
+        loss=loss if seed % 4 else 0.0, duplicate=0.05 if seed % 3 else 0.0,
+        reorder=0.2 if seed % 5 else 0.0, partition=seed % 2 == 0, **kw)
+    return scenario.run(seed, encode=seed % 10 == 0)

@@ -1,0 +1,144 @@
+"""Lazy reliable broadcast: the textbook's properties under faults, relays, bounded memory."""
+
+from __future__ import annotations
+
+import pytest
+from delivery_properties import deliveries, random_run, reliable
+from netweave import Node
+from netweave.sim import NetworkModel, SimCluster
+from netweave_broadcast.lazy_rb import LazyReliableBroadcast
+
+STACK = ["perfect-fd", "beb", "lazy-rb"]
+
+
+@pytest.mark.timeout(60)
+def test_reliable_broadcast_properties_hold_over_200_faulty_seeds():
+    for seed in range(200):
+        cluster = random_run(STACK, seed)
+        violations = reliable(cluster.trace, "rb")
+        assert violations == [], f"seed {seed}: {violations[:3]}"
+
+
+@pytest.mark.timeout(60)
+def test_properties_hold_with_an_eventually_perfect_detector():
+    for seed in range(100):
+        cluster = random_run(["eventually-perfect-fd", "beb", "lazy-rb"], seed)
+        violations = reliable(cluster.trace, "rb")
+        assert violations == [], f"seed {seed}: {violations[:3]}"
+
+
+def partial_broadcast(fd="perfect-fd", seed=1):
+    """n1's message reaches only n2, then n1 crashes."""
+    c = SimCluster(4, lambda n: n.use(fd).use("lazy-rb"), seed=seed)
+    c.start()
+    c.at(1.0, c.one_way, ["n1"], ["n3", "n4"])
+    c.at(1.1, c.broadcast, "n1", "rb", "only-n2")
+    c.at(1.3, c.crash, "n1")
+    c.run(15.0)
+    return c
+
+
+@pytest.mark.parametrize("fd", ["perfect-fd", "eventually-perfect-fd"])
+def test_crashed_senders_messages_are_relayed_on_detection(fd):
+    c = partial_broadcast(fd)
+    got = deliveries(c.trace, "rb")
+    for node in ("n2", "n3", "n4"):
+        assert got[(node, 1)] == ["n1/1/1"], node
+    assert reliable(c.trace, "rb") == []
+
+
+class _SlowLinkOnce(NetworkModel):
+    """Delays what n1 sends to n2 during [1.0, 1.05] by 8 s (a message stuck in a queue)."""
+
+    clock = None
+
+    def delays(self, src, dst, rng):
+        out = super().delays(src, dst, rng)
+        if (src, dst) == ("n1", "n2") and 1.0 <= self.clock.now <= 1.05:
+            return [d + 8.0 for d in out]
+        return out
+
+
+def late_arrival_cluster(plugin="lazy-rb", catalog=None):
+    network = _SlowLinkOnce()
+    c = SimCluster(4, lambda n: n.use("perfect-fd").use(plugin), seed=2, network=network,
+                   catalog=catalog)
+    network.clock = c.clock
+    c.start()
+    c.at(0.9, c.one_way, ["n1"], ["n3", "n4"])
+    c.at(1.0, c.broadcast, "n1", "rb", "late")
+    c.at(1.1, c.crash, "n1")  # before the link's first retransmission
+    c.run(20.0)
+    return c
+
+
+def test_message_arriving_after_its_sender_was_detected_is_relayed_at_once():
+    c = late_arrival_cluster()
+    detected = min(r["t"] for r in c.trace if r["ev"] == "suspect" and r["node"] == "n2")
+    arrived = [r for r in c.trace if r["ev"] == "deliver" and r["node"] == "n2"]
+    assert arrived and arrived[0]["t"] > detected  # the scenario does what it says
+    got = deliveries(c.trace, "rb")
+    assert got[("n3", 1)] == got[("n4", 1)] == ["n1/1/1"]
+
+
+class _NoLateRule(LazyReliableBroadcast):
+    """The original's lazy broadcast: relays only at detection time."""
+
+    name = "lazy-rb-without-late-rule"
+    default = False
+
+    def on_data(self, mid, relayer, msg):
+        crashed, self.crashed = self.crashed, set()
+        try:
+            super().on_data(mid, relayer, msg)
+        finally:
+            self.crashed = crashed
+
+
+def test_the_late_arrival_test_catches_a_layer_without_the_rule():
+    from netweave import Catalog
+
+    catalog = Catalog.discover(extra=[_NoLateRule])
+    c = late_arrival_cluster("lazy-rb-without-late-rule", catalog)
+    got = deliveries(c.trace, "rb")
+    assert got[("n2", 1)] == ["n1/1/1"] and ("n3", 1) not in got
+    assert reliable(c.trace, "rb") != []
+
+
+@pytest.mark.timeout(60)
+def test_state_stays_bounded_over_thousands_of_broadcasts():
+    c = SimCluster(4, lambda n: n.use("perfect-fd").use("lazy-rb"), seed=3,
+                   network=NetworkModel(loss=0.02, reorder=0.1))
+    c.start()
+    for i in range(3000):
+        c.at(0.5 + i * 0.01, c.broadcast, f"n{i % 4 + 1}", "rb", i)
+    c.at(12.0, c.crash, "n4")  # a crash must not pin anything in memory either
+    sizes = []
+    for k in range(1, 35):
+        c.run(k * 1.0)
+        sizes.append(max(c.nodes[n].component("rb").state_size() for n in c.alive()))
+    # 100 broadcasts per second: in flight for about two report periods at most.
+    assert max(sizes) < 600, sizes
+    assert sizes[-1] <= 20, sizes  # at rest: a few watermarks
+    sent = sum(1 for r in c.trace if r["ev"] == "broadcast")
+    counts = {p: len(ids) for p, ids in deliveries(c.trace, "rb").items()}
+    assert sent > 2500
+    # All but the few messages n4 broadcast just before it crashed.
+    assert counts[("n1", 1)] == counts[("n2", 1)] == counts[("n3", 1)] >= sent - 5
+
+
+def test_restarted_origin_starts_a_new_sequence_that_others_deliver():
+    c = SimCluster(3, lambda n: n.use("perfect-fd").use("lazy-rb"), seed=4)
+    c.start()
+    c.at(1.0, c.broadcast, "n1", "rb", "before")
+    c.at(2.0, c.restart, "n1")
+    c.at(3.0, c.broadcast, "n1", "rb", "after")
+    c.run(10.0)
+    got = deliveries(c.trace, "rb")
+    assert got[("n2", 1)] == got[("n3", 1)] == ["n1/1/1", "n1/2/1"]
+    assert c.nodes["n2"].component("rb").state_size() <= 10
+
+
+def test_report_period_is_validated():
+    with pytest.raises(Exception, match="report_period must be > 0"):
+        Node("n1", peers=["n2"]).use("perfect-fd").use("lazy-rb", report_period=0).build()
