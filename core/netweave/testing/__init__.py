@@ -1,0 +1,45 @@
+"""The public test kit: a simulated cluster, conformance checks, a pytest plugin.
+
+Plugin authors test their plugins with it exactly as netweave tests its own:
+
+>>> from netweave.testing import assert_conforms
+>>> assert_conforms("beb", seeds=range(100))            # doctest: +SKIP
+
+The pytest plugin (:mod:`netweave.testing.pytest_plugin`, loaded automatically once
+netweave is installed) adds the ``sim_cluster`` and ``netweave_seeds`` fixtures and the
+``--netweave-seeds N`` option for longer runs.
+"""
+
+from __future__ import annotations
+
+from ..sim import NetworkModel, Scenario, SimCluster
+from .conformance import (
+    DEFAULT_MIX,
+    ConformanceError,
+    ConformanceResult,
+    FaultMix,
+    SeedFailure,
+    assert_conforms,
+    assert_violates,
+    check_conformance,
+    conformance_scenario,
+    find_violation,
+    replay,
+)
+
+__all__ = [
+    "DEFAULT_MIX",
+    "ConformanceError",
+    "ConformanceResult",
+    "FaultMix",
+    "NetworkModel",
+    "Scenario",
+    "SeedFailure",
+    "SimCluster",
+    "assert_conforms",
+    "assert_violates",
+    "check_conformance",
+    "conformance_scenario",
+    "find_violation",
+    "replay",
+]

@@ -1,0 +1,272 @@
+"""Conformance: run a plugin in the simulator over many seeds and fault mixes, check its spec.
+
+A plugin conforms when, on every seed, the trace of a small simulated cluster running it
+satisfies every property of the specs it claims (those it declares through
+``netweave_specs`` plus the known specs of the abstractions it ``provides``). Each seed
+draws a whole scenario from :class:`FaultMix`: cluster size, workload, crashes of a
+minority, loss, duplication, reordering and a partition that heals, and ends with a
+quiet period so that liveness can be judged. Scenarios are small on purpose: a thousand
+seeds per plugin should take seconds, not minutes.
+
+>>> assert_conforms("lazy-rb", seeds=range(1000))          # doctest: +SKIP
+>>> failure = find_violation(MyBrokenRB, seeds=range(1000))  # doctest: +SKIP
+
+A failure names the seed, the property and a short excerpt of the trace;
+:func:`replay` runs that seed again and writes its whole trace for ``netweave check``.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .._registry import Catalog
+from ..check import History, Spec, SpecCatalog, Violation
+from ..errors import ConfigurationError
+from ..plugin import Component
+from ..sim import Fault, Scenario, SimCluster
+from ..trace import dumps_line
+
+__all__ = [
+    "DEFAULT_MIX",
+    "ConformanceError",
+    "ConformanceResult",
+    "FaultMix",
+    "SeedFailure",
+    "assert_conforms",
+    "assert_violates",
+    "check_conformance",
+    "conformance_scenario",
+    "find_violation",
+    "replay",
+]
+
+PluginRef = str | type[Component]
+
+
+@attrs.frozen
+class FaultMix:
+    """How each seed's scenario is drawn: every choice below is made from the seed."""
+
+    nodes: tuple[int, ...] = (4, 5)
+    """Cluster sizes to choose from."""
+    messages: tuple[int, int] = (10, 20)
+    """Broadcasts per run, low and high (inclusive)."""
+    max_crashes: int | None = None
+    """Most nodes crashed per run; default: a minority (majority-based algorithms need it)."""
+    loss: tuple[float, ...] = (0.0, 0.05, 0.1)
+    """Link loss probabilities to choose from."""
+    duplicate: tuple[float, ...] = (0.0, 0.05)
+    """Link duplication probabilities to choose from."""
+    reorder: tuple[float, ...] = (0.0, 0.2)
+    """Probabilities to hold a link message back (reordering) to choose from."""
+    partition: float = 0.5
+    """Probability of a symmetric partition, healed within ``partition_length`` seconds."""
+    partition_length: tuple[float, float] = (0.2, 0.8)
+    """Shorter than detection timeouts: a delay, not a crash, to detectors assuming synchrony."""
+    restart: float = 0.0
+    """Probability that a crashed node restarts (a new process) a little later."""
+    window: float = 3.0
+    """Broadcasts and faults happen in [0.5, window] seconds."""
+    quiet: float = 12.0
+    """Quiet seconds at the end, for messages to settle and detectors to time out; link
+    loss stops once partitions have healed, so the quiet period is synchronous."""
+
+    def draw(self, seed: int) -> tuple[list[str], dict[str, Any], list[Fault], int]:
+        """Node ids, network settings, faults and message count of ``seed``."""
+        rng = random.Random(f"conformance/{seed}")
+        n = rng.choice(self.nodes)
+        ids = [f"n{i}" for i in range(1, n + 1)]
+        most = (n - 1) // 2 if self.max_crashes is None else min(self.max_crashes, n - 1)
+        network = {"loss": rng.choice(self.loss), "duplicate": rng.choice(self.duplicate),
+                   "reorder": rng.choice(self.reorder)}
+        faults: list[Fault] = []
+        for victim in rng.sample(ids, rng.randint(0, most)):
+            at = round(rng.uniform(0.5, self.window), 6)
+            faults.append(Fault(at, "crash", {"node": victim}))
+            if self.restart and rng.random() < self.restart:
+                faults.append(Fault(round(at + rng.uniform(0.1, 1.0), 6), "restart",
+                                    {"node": victim}))
+        if n > 1 and rng.random() < self.partition:
+            shuffled = rng.sample(ids, n)
+            cut = rng.randint(1, n - 1)
+            at = round(rng.uniform(0.5, self.window), 6)
+            faults.append(Fault(at, "partition",
+                                {"groups": [sorted(shuffled[:cut]), sorted(shuffled[cut:])]}))
+            faults.append(Fault(round(at + rng.uniform(*self.partition_length), 6), "heal"))
+        if network["loss"]:
+            # The quiet period is a synchronous one: eventual properties need it to end.
+            faults.append(Fault(self.window + self.partition_length[1], "loss",
+                                {"probability": 0.0}))
+        faults.sort(key=lambda f: f.at)
+        return ids, network, faults, rng.randint(*self.messages)
+
+
+DEFAULT_MIX = FaultMix()
+"""Crashes of a minority, loss, duplication, reordering and healed partitions."""
+
+
+@attrs.frozen
+class SeedFailure:
+    """The first counterexample found: which seed, which property, what happened."""
+
+    plugin: str
+    seed: int
+    spec: str
+    layer: str
+    property: str
+    violation: Violation
+    scenario: str
+    """A one-line description of the seed's scenario."""
+
+    def __str__(self) -> str:
+        lines = [f"{self.plugin}: {self.spec} {self.property!r} violated on layer "
+                 f"{self.layer} with seed {self.seed}: {self.violation.message}",
+                 f"  scenario: {self.scenario}"]
+        lines += [f"  {dumps_line(dict(line))}" for line in self.violation.lines]
+        lines.append(f"  replay: netweave.testing.replay({self.plugin!r}, {self.seed}, "
+                     f"trace_dir='trace-{self.seed}'), then: netweave check trace-{self.seed}")
+        return "\n".join(lines)
+
+
+@attrs.frozen
+class ConformanceResult:
+    """What a conformance run found."""
+
+    plugin: str
+    specs: tuple[str, ...]
+    """Names of the specs checked."""
+    seeds: int
+    """Seeds run (fewer than asked when a failure stopped the run)."""
+    failure: SeedFailure | None
+    elapsed: float
+    """Wall-clock seconds."""
+
+    @property
+    def ok(self) -> bool:
+        """Whether every seed satisfied every property."""
+        return self.failure is None
+
+
+class ConformanceError(AssertionError):
+    """A plugin violated its specification (the message names the seed and the excerpt)."""
+
+    def __init__(self, failure: SeedFailure) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+
+
+def _resolve(plugin: PluginRef, catalog: Catalog | None) -> tuple[type[Component], Catalog]:
+    if isinstance(plugin, type):
+        catalog = catalog if catalog is not None else Catalog.discover(extra=[plugin])
+        return catalog.resolve(plugin).cls, catalog
+    catalog = catalog if catalog is not None else Catalog.discover()
+    return catalog.resolve(plugin).cls, catalog
+
+
+def conformance_scenario(plugin: PluginRef, seed: int, *, mix: FaultMix = DEFAULT_MIX,
+                         use: Sequence[str] = (),
+                         options: Mapping[str, Any] | None = None) -> Scenario:
+    """The scenario of ``seed``: ``plugin`` (with ``options``) plus ``use``, requirements
+    filled with default providers, faults and workload drawn from ``mix``."""
+    name = plugin if isinstance(plugin, str) else plugin.name
+    ids, network, faults, messages = mix.draw(seed)
+    selections = [(name, dict(options or {}))] + [(u, {}) for u in use]
+    return Scenario(nodes=ids, selections=selections, fill="defaults", network=network,
+                    faults=faults, quiet=mix.quiet, layer=name,
+                    workload={"messages": messages, "start": 0.5, "window": mix.window})
+
+
+def _describe(scenario: Scenario) -> str:
+    net = ", ".join(f"{k} {v}" for k, v in scenario.network.items() if v)
+    faults = ", ".join(f"{f.kind}" + (f" {f.fields['node']}" if "node" in f.fields else "")
+                       + f" at {f.at}" for f in scenario.faults)
+    return (f"{len(scenario.nodes)} nodes, {scenario.workload.get('messages', 0)} broadcasts, "
+            f"{net or 'reliable network'}; faults: {faults or 'none'}")
+
+
+def _specs(cls: type[Component], catalog: Catalog,
+           specs: Sequence[type[Spec]] | None) -> list[Spec]:
+    classes = tuple(specs) if specs is not None else SpecCatalog.discover(catalog).for_plugin(cls)
+    if not classes:
+        raise ConfigurationError(f"plugin {cls.name!r} claims no specification: it declares "
+                                 f"none (netweave_specs) and provides no abstraction that has "
+                                 f"one; pass specs=[...]")
+    if cls.layer is None:
+        raise ConfigurationError(f"plugin {cls.name!r} has no layer: its trace lines cannot "
+                                 f"be told apart")
+    return [spec_cls(cls.layer) for spec_cls in classes]
+
+
+def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
+                      mix: FaultMix = DEFAULT_MIX, use: Sequence[str] = (),
+                      options: Mapping[str, Any] | None = None,
+                      specs: Sequence[type[Spec]] | None = None,
+                      catalog: Catalog | None = None) -> ConformanceResult:
+    """Run ``plugin`` over ``seeds``; stop at the first seed that violates a property.
+
+    :param plugin: a plugin name or a component class (registered for the run if needed).
+    :param use: further plugins to select (e.g. a non-default failure detector).
+    :param specs: check these spec classes instead of the ones the plugin claims.
+    """
+    cls, catalog = _resolve(plugin, catalog)
+    judges = _specs(cls, catalog, specs)
+    began = time.perf_counter()
+    count = 0
+    for seed in seeds:
+        count += 1
+        scenario = conformance_scenario(cls, seed, mix=mix, use=use, options=options)
+        cluster = scenario.run(seed, catalog=catalog)
+        history = History.from_records(cluster.trace)
+        for spec in judges:
+            found = spec.first_violation(history)
+            if found is not None:
+                failure = SeedFailure(cls.name, seed, spec.name, spec.layer, found[0].name,
+                                      found[1], _describe(scenario))
+                return ConformanceResult(cls.name, tuple(s.name for s in judges), count,
+                                         failure, time.perf_counter() - began)
+    return ConformanceResult(cls.name, tuple(s.name for s in judges), count, None,
+                             time.perf_counter() - began)
+
+
+def assert_conforms(plugin: PluginRef, seeds: Iterable[int] = range(1000),
+                    **kwargs: Any) -> ConformanceResult:
+    """Like :func:`check_conformance`; raises :class:`ConformanceError` on a violation."""
+    result = check_conformance(plugin, seeds, **kwargs)
+    if result.failure is not None:
+        raise ConformanceError(result.failure)
+    return result
+
+
+def find_violation(plugin: PluginRef, seeds: Iterable[int] = range(1000),
+                   **kwargs: Any) -> SeedFailure | None:
+    """The first violation of ``plugin``'s specs over ``seeds``, or ``None``."""
+    return check_conformance(plugin, seeds, **kwargs).failure
+
+
+def assert_violates(plugin: PluginRef, seeds: Iterable[int] = range(1000),
+                    **kwargs: Any) -> SeedFailure:
+    """Assert that the checker catches a (deliberately broken) plugin within ``seeds``."""
+    result = check_conformance(plugin, seeds, **kwargs)
+    if result.failure is None:
+        raise AssertionError(f"{result.plugin}: no violation of {', '.join(result.specs)} "
+                             f"found in {result.seeds} seeds")
+    return result.failure
+
+
+def replay(plugin: PluginRef, seed: int, *, trace_dir: str | Path | None = None,
+           mix: FaultMix = DEFAULT_MIX, use: Sequence[str] = (),
+           options: Mapping[str, Any] | None = None,
+           catalog: Catalog | None = None) -> SimCluster:
+    """Run one conformance seed again; write its trace to ``trace_dir`` if given."""
+    cls, catalog = _resolve(plugin, catalog)
+    cluster = conformance_scenario(cls, seed, mix=mix, use=use, options=options).run(
+        seed, catalog=catalog)
+    if trace_dir is not None:
+        cluster.write_trace(trace_dir)
+    return cluster

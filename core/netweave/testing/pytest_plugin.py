@@ -1,0 +1,108 @@
+"""The netweave pytest plugin: simulated clusters and conformance runs as fixtures.
+
+Loaded automatically (entry point ``pytest11``) wherever netweave is installed.
+
+- ``--netweave-seeds N`` (or the ``NETWEAVE_SEEDS`` environment variable) sets how many
+  seeds conformance tests run; the default, 1000, suits CI; a longer job passes more.
+- ``netweave_seeds``: the seeds to run, ``range(N)``.
+- ``sim_cluster``: a factory of started :class:`~netweave.sim.SimCluster`\\ s.
+- ``conformance``: :func:`~netweave.testing.assert_conforms` and
+  :func:`~netweave.testing.assert_violates` bound to ``netweave_seeds``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import pytest
+
+from ..sim import NetworkModel, SimCluster
+from .conformance import (
+    ConformanceResult,
+    PluginRef,
+    SeedFailure,
+    assert_conforms,
+    assert_violates,
+)
+
+SEEDS_ENV = "NETWEAVE_SEEDS"
+DEFAULT_SEEDS = 1000
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("netweave")
+    group.addoption("--netweave-seeds", type=int, default=None, metavar="N",
+                    help=f"seeds per conformance test (default: ${SEEDS_ENV} or "
+                         f"{DEFAULT_SEEDS})")
+
+
+def seed_count(config: pytest.Config) -> int:
+    """Seeds per conformance test: the option, else the environment, else 1000."""
+    given = config.getoption("--netweave-seeds", default=None)
+    if given is None:
+        given = int(os.environ.get(SEEDS_ENV) or DEFAULT_SEEDS)
+    if given < 1:
+        raise pytest.UsageError("--netweave-seeds must be at least 1")
+    return int(given)
+
+
+@pytest.fixture
+def netweave_seeds(request: pytest.FixtureRequest) -> range:
+    """The seeds conformance tests run: ``range(--netweave-seeds)``."""
+    return range(seed_count(request.config))
+
+
+ClusterFactory = Callable[..., SimCluster]
+
+
+@pytest.fixture
+def sim_cluster() -> ClusterFactory:
+    """Build and start a simulated cluster: ``sim_cluster("lazy-rb", nodes=4, seed=1)``.
+
+    Positional arguments are plugins (names or classes) every node uses; requirements
+    are filled with their default providers. Keywords: ``nodes`` (a count or ids),
+    ``seed``, ``network`` (a :class:`~netweave.sim.NetworkModel` or its fields as a
+    dict), ``options`` (plugin name -> options) and any other
+    :class:`~netweave.sim.SimCluster` argument.
+    """
+
+    def make(*plugins: str | type, nodes: int | Sequence[str] = 4, seed: int = 0,
+             network: NetworkModel | dict[str, Any] | None = None,
+             options: dict[str, dict[str, Any]] | None = None, **kwargs: Any) -> SimCluster:
+        opts = options or {}
+
+        def configure(node: Any) -> None:
+            for plugin in plugins:
+                key = plugin if isinstance(plugin, str) else getattr(plugin, "name", "")
+                node.use(plugin, **opts.get(key, {}))
+
+        net = NetworkModel(**network) if isinstance(network, dict) else network
+        kwargs.setdefault("fill", "defaults")
+        cluster = SimCluster(nodes, configure, seed=seed, network=net, **kwargs)
+        cluster.start()
+        return cluster
+
+    return make
+
+
+class Conformance:
+    """Conformance checks bound to the session's seeds (the ``conformance`` fixture)."""
+
+    def __init__(self, seeds: Iterable[int]) -> None:
+        self.seeds = seeds
+
+    def assert_conforms(self, plugin: PluginRef, **kwargs: Any) -> ConformanceResult:
+        """Every seed satisfies every property ``plugin`` claims."""
+        return assert_conforms(plugin, kwargs.pop("seeds", self.seeds), **kwargs)
+
+    def assert_violates(self, plugin: PluginRef, **kwargs: Any) -> SeedFailure:
+        """Some seed violates a property ``plugin`` claims (for broken variants)."""
+        return assert_violates(plugin, kwargs.pop("seeds", self.seeds), **kwargs)
+
+
+@pytest.fixture
+def conformance(netweave_seeds: range) -> Conformance:
+    """:func:`~netweave.testing.assert_conforms` and ``assert_violates`` over the seeds."""
+    return Conformance(netweave_seeds)
