@@ -16,6 +16,14 @@ import griffe
 _ROLE = re.compile(r":(?:py:)?(?:class|meth|func|mod|data|attr|exc|obj|const):`(~?)([^`<>]+)`")
 # ``double backticks`` are reStructuredText inline literals; Markdown wants single ones.
 _LITERAL = re.compile(r"``([^`]+)``")
+# ":raises A, B: text" is fine for Sphinx; griffe's parser wants one type per directive.
+_RAISES = re.compile(r"^(\s*):raises\s+([\w.]+)((?:\s*,\s*[\w.]+)+):", re.M)
+
+
+def _raises(match: re.Match[str]) -> str:
+    others = [t.strip() for t in match.group(3).split(",") if t.strip()]
+    also = ", ".join(f"`{t}`" for t in others)
+    return f"{match.group(1)}:raises {match.group(2)}: (or {also})"
 
 
 def _role(match: re.Match[str]) -> str:
@@ -28,7 +36,7 @@ def _role(match: re.Match[str]) -> str:
 
 def convert(text: str) -> str:
     """Rewrite the roles and literals of one docstring (exposed for tests)."""
-    text = _LITERAL.sub(r"`\1`", _ROLE.sub(_role, text))
+    text = _LITERAL.sub(r"`\1`", _ROLE.sub(_role, _RAISES.sub(_raises, text)))
     # reST needs "``word``\\ s" to glue a suffix to a literal; Markdown does not.
     return text.replace("`\\ ", "`")
 

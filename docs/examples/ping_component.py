@@ -5,7 +5,6 @@ It never touches a socket, a clock or a random generator of its own: it acts thr
 """
 
 import attrs
-
 from netweave import Component, Message, Node, upon, upon_message
 from netweave.sim import SimCluster
 

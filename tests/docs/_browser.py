@@ -14,7 +14,6 @@ import functools
 import http.server
 import itertools
 import json
-import os
 import re
 import shutil
 import subprocess

@@ -17,7 +17,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from netweave.cli._main import run as cli_run
 
 ROOT = Path(__file__).resolve().parents[2]
