@@ -6,7 +6,6 @@ import msgspec
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from netweave.link import LinkAck, LinkData, LinkHello
 from netweave.message import Message
 from netweave.transport import FrameDecoder, FrameEncoder, FrameError, MessageCodec, Ping

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from netweave.message import Message
 from netweave.transport import Handshake, HandshakeError, Hello, Proof, Refuse
 from netweave.transport.handshake import PROTOCOL_VERSION, proof_mac
@@ -62,7 +61,7 @@ def test_wrong_secret_is_refused_by_the_acceptor() -> None:
 
 
 def test_dialer_proves_first_so_a_stranger_learns_no_mac() -> None:
-    d, a = pair(a_secret=SECRET)
+    _d, a = pair(a_secret=SECRET)
     hello = Hello("c", "n1", PROTOCOL_VERSION, 5, b"n" * 32, "n2")
     replies = a.receive(hello)
     assert [type(m) for m in replies] == [Hello]  # no Proof before the dialer's
@@ -70,7 +69,7 @@ def test_dialer_proves_first_so_a_stranger_learns_no_mac() -> None:
 
 def test_a_reflected_proof_is_refused() -> None:
     # An attacker replays the acceptor's own proof back: the prover id is part of the MAC.
-    d, a = pair(a_secret=SECRET)
+    _d, a = pair(a_secret=SECRET)
     nonce = b"n" * 32
     reply = a.receive(Hello("c", "n1", PROTOCOL_VERSION, 5, nonce, "n2"))[0]
     assert isinstance(reply, Hello)

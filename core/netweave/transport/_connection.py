@@ -65,6 +65,7 @@ class Connection(asyncio.Protocol):
         self.frame_since = 0.0
         self.done: asyncio.Future[None] = tcp.loop.create_future()
         self._timer: asyncio.TimerHandle | None = None
+        self._early = bytearray()
 
     # -- asyncio callbacks ------------------------------------------------------------
 
@@ -81,6 +82,7 @@ class Connection(asyncio.Protocol):
         self._timer = self.tcp.loop.call_later(self.tcp.options.handshake_timeout,
                                                self._handshake_expired)
         if self.role == "accept" and self.tcp.server_tls is not None:
+            transport.pause_reading()  # the TLS layer reads first; start_tls() resumes
             self.tcp._spawn(self._accept_tls(transport))
         else:
             self._begin(transport)
@@ -111,11 +113,21 @@ class Connection(asyncio.Protocol):
             tcp.cluster, tcp.node_id, tcp.incarnation, self.role, tcp.members,
             expected=self.expected, secret=tcp.options.security.secret, certified=certified)
         self._write_now(self.handshake.initiate())
+        if self._early:
+            early, self._early = bytes(self._early), bytearray()
+            self.rx -= len(early)
+            self.data_received(early)
 
     def data_received(self, data: bytes) -> None:
         if self.closed:
             return
         self.rx += len(data)
+        if self.handshake is None:
+            # TLS finished and the peer spoke before start_tls() returned: hold it briefly.
+            self._early += data
+            if len(self._early) > HANDSHAKE_MAX_FRAME:
+                self.close("frame-too-large", "too much data before the handshake")
+            return
         try:
             bodies = self.decoder.feed(data)
         except FrameError as exc:
@@ -152,9 +164,7 @@ class Connection(asyncio.Protocol):
 
     def _handshake_frames(self, bodies: list[bytes]) -> list[bytes]:
         hs = self.handshake
-        if hs is None:
-            self.close("unexpected-message", "data before the TLS handshake ended")
-            return []
+        assert hs is not None
         for i, body in enumerate(bodies):
             try:
                 replies = hs.receive(_HANDSHAKE_CODEC.decode(body))

@@ -65,6 +65,8 @@ class TransportStats:
     frames_in: int = 0
     frames_out: int = 0
     bytes_out: int = 0
+    writes: int = 0
+    """Socket writes on peer channels (``frames_out / writes`` is the batching factor)."""
     dropped: int = 0
     """Frames dropped because a peer's buffer was full (the links resend)."""
     bad_payloads: int = 0
@@ -208,6 +210,7 @@ class TcpTransport:
         data = ch.out
         ch.out = bytearray()
         self.stats.bytes_out += len(data)
+        self.stats.writes += 1
         conn.tx += len(data)
         assert conn.transport is not None
         conn.transport.write(data)

@@ -1,0 +1,389 @@
+"""Hostile input against a live node: each attack is refused with its reason and counted,
+while a correct cluster beside it loses and duplicates nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import shutil
+import ssl
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+from live_cluster import LiveCluster, run
+from netweave.link import LinkData
+from netweave.message import Message
+from netweave.transport import (
+    FrameDecoder,
+    FrameEncoder,
+    Hello,
+    Proof,
+    Refuse,
+    Security,
+    TransportOptions,
+)
+from netweave.transport.handshake import PROTOCOL_VERSION, proof_mac
+from tls_files import cluster_tls, make_ca, make_cert
+
+SECRET = b"cluster-secret-0123456789"
+ENC = FrameEncoder()
+MEMBERS = ["n1", "n2", "n3", "n4"]  # n4 is a member that never runs: its id is borrowed
+FAST = dict(handshake_timeout=0.5, frame_timeout=0.5, idle_timeout=1.0, max_pending=8,
+            max_frame=65536, reconnect_min=0.02)
+
+
+class Stranger(Message, tag="test.hostile.stranger"):
+    x: int
+
+
+Attack = Callable[[str], Awaitable[Any]]
+
+
+async def connect(address: str, **kw: Any) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    host, port = address.rsplit(":", 1)
+    return await asyncio.open_connection(host, int(port), **kw)
+
+
+async def closed_by_peer(reader: asyncio.StreamReader, timeout: float = 3.0) -> list[Message]:
+    """Read until the node closes; returns the handshake frames it sent (e.g. Refuse)."""
+    dec = FrameDecoder()
+    got: list[Message] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            try:
+                data = await reader.read(65536)
+            except ConnectionResetError:
+                return got
+            if not data:
+                return got
+            for body in dec.feed(data):
+                with contextlib.suppress(msgspec.ValidationError):
+                    got.append(msgspec.msgpack.decode(body, type=Hello | Proof | Refuse))
+
+
+async def handshake(address: str, *, node: str = "n4", secret: bytes = SECRET,
+                    cluster: str = "test", inc: int = 5, **kw: Any
+                    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, Message]:
+    """Speak the dialer's side; returns the node's last handshake message."""
+    reader, writer = await connect(address, **kw)
+    nonce = b"N" * 32
+    writer.write(ENC.frame(Hello(cluster, node, PROTOCOL_VERSION, inc, nonce, "n3")))
+    dec = FrameDecoder()
+    while True:
+        data = await asyncio.wait_for(reader.read(4096), 3)
+        assert data, "closed during the handshake"
+        bodies = dec.feed(data)
+        if bodies:
+            break
+    reply = msgspec.msgpack.decode(bodies[0], type=Hello | Refuse)
+    if isinstance(reply, Refuse):
+        return reader, writer, reply
+    writer.write(ENC.frame(Proof(proof_mac(
+        secret, prover=node, verifier=reply.node, cluster=cluster, incarnation=inc,
+        prover_nonce=nonce, verifier_nonce=reply.nonce))))
+    await writer.drain()
+    last: Message = reply
+    rest = bodies[1:]
+    while not rest:
+        data = await asyncio.wait_for(reader.read(4096), 3)
+        if not data:
+            return reader, writer, last
+        rest = dec.feed(data)
+    last = msgspec.msgpack.decode(rest[0], type=Proof | Refuse)
+    return reader, writer, last
+
+
+def hostile_run(attacks: list[tuple[str, Attack, int]], *, options: dict[str, Any] | None = None
+                ) -> dict[str, int]:
+    """Run a 3-node cluster under ``attacks`` (reason, attack(victim_address), count).
+
+    Checks each reason was counted at least ``count`` times at the victim (n3) and the
+    cluster's broadcasts were delivered exactly once everywhere. Returns the counters.
+    """
+    opts = TransportOptions(security=Security(secret=SECRET), **{**FAST, **(options or {})})
+    c = LiveCluster(MEMBERS, options=opts)
+    good = ["n1", "n2", "n3"]
+
+    async def traffic(sent: set[str], stop: asyncio.Event) -> None:
+        k = 0
+        while not stop.is_set():
+            for i in good:
+                sent.add(c.nodes[i].broadcast("beb", f"{i}-{k}"))
+            k += 1
+            await asyncio.sleep(0.01)
+
+    async def main() -> dict[str, int]:
+        await c.start(good)
+        sent: set[str] = set()
+        stop = asyncio.Event()
+        feeder = asyncio.create_task(traffic(sent, stop))
+        victim = c.addresses["n3"]
+        closed = c.transport("n3").stats.closed
+        for reason, attack, count in attacks:
+            before = closed[reason]
+            await attack(victim)
+            assert await c.wait_for(lambda r=reason, n=before + count: closed[r] >= n, 5), (
+                reason, dict(closed))
+        await asyncio.sleep(0.3)  # traffic goes on after the attacks, too
+        stop.set()
+        await feeder
+        assert await c.wait_for(lambda: c.complete(sent, good), 15)
+        assert len(sent) > 30
+        assert {conn.peer for conn in c.transport("n3").connections if conn.established} >= {
+            "n1", "n2"}
+        counters = dict(closed)
+        await c.stop()
+        return counters
+
+    return run(main(), 90)
+
+
+# -- attacks ---------------------------------------------------------------------------
+
+
+async def oversized_prefix(address: str) -> None:
+    reader, writer = await connect(address)
+    writer.write(b"\xff\xff\xff\xff")  # 4 GiB announced, nothing else
+    got = await closed_by_peer(reader)
+    assert Refuse("frame-too-large") in got
+    writer.close()
+
+
+async def oversized_after_handshake(address: str) -> None:
+    reader, writer, last = await handshake(address)
+    assert isinstance(last, Proof)
+    writer.write((65537).to_bytes(4, "big") + b"x" * 100)
+    await closed_by_peer(reader)
+    writer.close()
+
+
+async def wrong_secret(address: str) -> None:
+    reader, writer, last = await handshake(address, secret=b"not-the-cluster-secret!")
+    assert last == Refuse("bad-proof")
+    assert await closed_by_peer(reader) == []
+    writer.close()
+
+
+async def unknown_node(address: str) -> None:
+    _reader, writer, last = await handshake(address, node="mallory")
+    assert last == Refuse("unknown-node")
+    writer.close()
+
+
+async def wrong_cluster(address: str) -> None:
+    _reader, writer, last = await handshake(address, cluster="elsewhere")
+    assert last == Refuse("wrong-cluster")
+    writer.close()
+
+
+async def wrong_sender(address: str) -> None:
+    # An insider authenticated as n4 (incarnation 5) sends a frame from incarnation 6.
+    reader, writer, last = await handshake(address)
+    assert isinstance(last, Proof)
+    writer.write(ENC.frame(LinkData(6, 0, 1, "forged")))
+    await closed_by_peer(reader)
+    writer.close()
+
+
+async def unknown_type(address: str) -> None:
+    reader, writer, _ = await handshake(address)
+    writer.write(ENC.frame(Stranger(1)))
+    await closed_by_peer(reader)
+    writer.close()
+
+
+async def malformed(address: str) -> None:
+    reader, writer, _ = await handshake(address)
+    writer.write(b"\0\0\0\x01\xc1")
+    await closed_by_peer(reader)
+    writer.close()
+
+
+async def slow_trickle(address: str) -> None:
+    reader, writer, _ = await handshake(address)
+    writer.write((100).to_bytes(4, "big"))
+    for _ in range(30):  # one byte every 0.1 s: never completes within frame_timeout
+        try:
+            writer.write(b"\x00")
+            if await asyncio.wait_for(reader.read(4096), 0.1) == b"":
+                break
+        except TimeoutError:
+            continue
+        except ConnectionError:
+            break
+    writer.close()
+
+
+async def silent_stranger(address: str) -> None:
+    reader, writer = await connect(address)
+    await closed_by_peer(reader)
+    writer.close()
+
+
+async def idle_member(address: str) -> None:
+    reader, writer, _ = await handshake(address)
+    await closed_by_peer(reader)
+    writer.close()
+
+
+async def flood(address: str) -> None:
+    conns = await asyncio.gather(*(connect(address) for _ in range(60)),
+                                 return_exceptions=True)
+    open_ = [c for c in conns if not isinstance(c, BaseException)]
+    await asyncio.gather(*(closed_by_peer(r) for r, _ in open_), return_exceptions=True)
+    for _, w in open_:
+        w.close()
+
+
+async def random_bytes(address: str) -> None:
+    rng = random.Random(4)
+    for _ in range(25):
+        reader, writer = await connect(address)
+        writer.write(rng.randbytes(rng.randrange(1, 200)))
+        await closed_by_peer(reader)
+        writer.close()
+
+
+def test_malformed_frames_are_refused_with_their_reason() -> None:
+    counters = hostile_run([
+        ("frame-too-large", oversized_prefix, 1),
+        ("frame-too-large", oversized_after_handshake, 1),
+        ("unknown-type", unknown_type, 1),
+        ("malformed", malformed, 1),
+        ("wrong-sender", wrong_sender, 1),
+    ])
+    assert counters["frame-too-large"] >= 2
+
+
+def test_strangers_are_refused_and_the_cluster_carries_on() -> None:
+    counters = hostile_run([
+        ("bad-proof", wrong_secret, 1),
+        ("unknown-node", unknown_node, 1),
+        ("wrong-cluster", wrong_cluster, 1),
+        ("handshake-timeout", silent_stranger, 1),
+    ])
+    assert "replaced" not in counters  # nobody displaced a real peer's connection
+
+
+def test_slow_and_idle_connections_are_closed() -> None:
+    hostile_run([("slow-frame", slow_trickle, 1), ("idle-timeout", idle_member, 1)])
+
+
+def test_connection_flood_hits_the_cap() -> None:
+    counters = hostile_run([("connection-cap", flood, 40)])
+    assert counters["connection-cap"] + counters.get("handshake-timeout", 0) >= 60
+
+
+def test_random_bytes_on_live_sockets() -> None:
+    counters = hostile_run([("handshake-timeout", random_bytes, 0)])
+    refused = sum(v for k, v in counters.items()
+                  if k in {"malformed", "unknown-type", "frame-too-large", "empty-frame",
+                           "handshake-timeout", "unexpected-message"})
+    assert refused >= 25, counters
+
+
+# -- mutual TLS --------------------------------------------------------------------------
+
+
+def tls_run(tmp_path: Path, attacks: list[tuple[str, Attack, int]]) -> None:
+    tls = cluster_tls(tmp_path / "tls", MEMBERS)
+
+    def options(node_id: str) -> TransportOptions:
+        return TransportOptions(security=Security(
+            ca=tls / "ca.pem", cert=tls / f"{node_id}.pem", key=tls / f"{node_id}.key"),
+            **FAST)
+
+    c = LiveCluster(MEMBERS, options=options)
+    good = ["n1", "n2", "n3"]
+
+    async def main() -> None:
+        await c.start(good)
+        sent = {c.nodes[i].broadcast("beb", i) for i in good for _ in range(10)}
+        closed = c.transport("n3").stats.closed
+        for reason, attack, count in attacks:
+            before = closed[reason]
+            await attack(c.addresses["n3"])
+            counted = await c.wait_for(lambda r=reason, n=before + count: closed[r] >= n, 5)
+            assert counted, dict(closed)
+            sent |= {c.nodes[i].broadcast("beb", i) for i in good}
+        assert await c.wait_for(lambda: c.complete(sent, good), 10)
+        await c.stop()
+
+    run(main(), 60)
+
+
+def client_context(tmp_path: Path, cert: str | None, ca_dir: str = "tls") -> ssl.SSLContext:
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    if cert is not None:
+        d = tmp_path / ca_dir
+        ctx.load_cert_chain(d / f"{cert}.pem", d / f"{cert}.key")
+    return ctx
+
+
+def test_tls_client_without_certificate_is_refused(tmp_path: Path) -> None:
+    async def no_cert(address: str) -> None:
+        try:
+            reader, writer = await connect(address, ssl=client_context(tmp_path, None))
+        except (ssl.SSLError, ConnectionError):
+            return
+        await closed_by_peer(reader)
+        writer.close()
+
+    async def openssl_no_cert(address: str) -> None:
+        proc = await asyncio.create_subprocess_exec(
+            "openssl", "s_client", "-connect", address, "-brief",
+            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL)
+        try:
+            await asyncio.wait_for(proc.wait(), 10)
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+
+    attacks: list[tuple[str, Attack, int]] = [("tls-failed", no_cert, 1)]
+    if shutil.which("openssl"):
+        attacks.append(("tls-failed", openssl_no_cert, 1))
+    tls_run(tmp_path, attacks)
+
+
+def test_tls_certificate_from_another_ca_or_naming_another_node(tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    make_ca(other)
+    make_cert(other, "n4")
+
+    async def foreign_ca(address: str) -> None:
+        try:
+            reader, writer = await connect(
+                address, ssl=client_context(tmp_path, "n4", ca_dir="other"))
+        except (ssl.SSLError, ConnectionError):
+            return
+        await closed_by_peer(reader)
+        writer.close()
+
+    async def borrowed_identity(address: str) -> None:
+        # A valid certificate for n4 cannot claim to be n2.
+        _reader, writer, last = await handshake(
+            address, node="n2", ssl=client_context(tmp_path, "n4"), secret=b"")
+        assert last == Refuse("certificate-mismatch")
+        writer.close()
+
+    tls_run(tmp_path, [("tls-failed", foreign_ca, 1),
+                       ("certificate-mismatch", borrowed_identity, 1)])
+
+
+@pytest.mark.parametrize("size", [0, 1, 3])
+def test_truncated_headers_wait_for_the_handshake_timeout(size: int) -> None:
+    async def partial(address: str) -> None:
+        reader, writer = await connect(address)
+        writer.write(b"\x00" * size)
+        await closed_by_peer(reader)
+        writer.close()
+
+    hostile_run([("handshake-timeout", partial, 1)])

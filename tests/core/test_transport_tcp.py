@@ -1,0 +1,161 @@
+"""The TCP transport between in-process nodes: delivery, batching, resets, restarts, TLS."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from live_cluster import LiveCluster, run
+from netweave import Node
+from netweave.runtime.asyncio import next_incarnation
+from netweave.transport import Security, TransportOptions
+from tls_files import cluster_tls
+
+SECRET = Security(secret=b"k" * 32)
+
+
+def test_three_nodes_deliver_everything_once_with_batched_writes() -> None:
+    c = LiveCluster(["n1", "n2", "n3"], options=TransportOptions(security=SECRET))
+
+    async def main() -> None:
+        await c.start()
+        sent = {c.nodes[i].broadcast("beb", f"{i}-{k}") for k in range(300) for i in c.ids}
+        assert await c.wait_for(lambda: c.complete(sent, c.ids))
+        stats = c.transport("n1").stats
+        assert stats.established == 2 and stats.dropped == 0
+        assert stats.frames_out > 3 * stats.writes  # many frames per write when busy
+        await c.stop()
+
+    run(main())
+    for i in c.ids:
+        assert c.nodes[i].links is not None and c.nodes[i].links.pending() == 0
+
+
+def test_connection_resets_lose_and_duplicate_nothing() -> None:
+    c = LiveCluster(["n1", "n2", "n3"], options=TransportOptions(reconnect_min=0.01))
+
+    async def main() -> None:
+        await c.start()
+        sent: set[str] = set()
+        for round_ in range(20):
+            for i in c.ids:
+                sent |= {c.nodes[i].broadcast("beb", f"{i}-{round_}-{k}") for k in range(20)}
+            await asyncio.sleep(0)
+            if round_ % 4 == 1:  # cut every connection while frames are in flight
+                for i in c.ids:
+                    for conn in list(c.transport(i).connections):
+                        assert conn.transport is not None
+                        conn.transport.abort()
+            await asyncio.sleep(0.01)
+        assert await c.wait_for(lambda: c.complete(sent, c.ids), 15)
+        assert sum(c.transport(i).stats.established for i in c.ids) > 6  # it reconnected
+        await c.stop()
+
+    run(main())
+
+
+def test_a_node_that_starts_late_gets_what_was_sent_before() -> None:
+    c = LiveCluster(["n1", "n2", "n3"])
+
+    async def main() -> None:
+        await c.start(["n1", "n2"])
+        early = {c.nodes[i].broadcast("beb", "early") for i in ("n1", "n2")}
+        await asyncio.sleep(0.5)
+        await c.start(["n3"])
+        assert await c.wait_for(lambda: set(c.ids_delivered("n3")) == early)
+        await c.stop()
+
+    run(main())
+
+
+def test_restart_uses_a_higher_incarnation_and_fresh_ids(tmp_path: Path) -> None:
+    c = LiveCluster(["n1", "n2"], options=TransportOptions(reconnect_min=0.01))
+
+    async def main() -> None:
+        await c.start()
+        first = c.nodes["n2"]
+        old = first.broadcast("beb", "before")
+        assert await c.wait_for(lambda: old in c.ids_delivered("n1"))
+        first.halt()  # crash: no stop, the transport just dies with it
+        runtime = first._runtime
+        await runtime.transport.close(0.1)  # type: ignore[union-attr]
+        again = Node("n2", peers=c.addresses, cluster=c.cluster, link_options=c.link_options)
+        again.use("beb").on_deliver("beb", c.delivered["n2"].append)
+        await again.start()
+        c.nodes["n2"] = again
+        assert again.incarnation > first.incarnation
+        new = again.broadcast("beb", "after")
+        assert new != old and new.split("/")[1] != old.split("/")[1]
+        assert await c.wait_for(lambda: c.ids_delivered("n1").count(new) == 1)
+        await c.stop()
+
+    run(main())
+
+
+def test_incarnations_grow_with_and_without_a_state_dir(tmp_path: Path) -> None:
+    assert [next_incarnation("n1", tmp_path) for _ in range(3)] == [1, 2, 3]
+    assert next_incarnation("n2", tmp_path) == 1
+    a = next_incarnation("n1")
+    time.sleep(0.002)
+    assert next_incarnation("n1") > a > 10**12
+
+
+def test_async_with_and_blocking_run() -> None:
+    got: list[str] = []
+
+    async def main() -> None:
+        from netweave.cli._launch import free_ports
+
+        (port,) = free_ports(1)
+        async with Node("solo", peers={"solo": f"127.0.0.1:{port}"}).use("beb") as node:
+            node.on_deliver("beb", lambda d: got.append(d.payload))
+            node.broadcast("beb", "hi")
+            await asyncio.sleep(0.05)
+        assert node.state == "stopped"
+
+    run(main())
+    assert got == ["hi"]
+
+    async def body(node: Node) -> None:
+        node.broadcast("beb", "from run")
+        await asyncio.sleep(0.05)
+
+    solo = Node("solo").use("beb").on_deliver("beb", lambda d: got.append(d.payload))
+    solo.run(body)
+    assert got == ["hi", "from run"] and solo.state == "stopped"
+
+
+def test_mutual_tls_cluster(tmp_path: Path) -> None:
+    tls = cluster_tls(tmp_path, ["n1", "n2", "n3"])
+
+    def options(node_id: str) -> TransportOptions:
+        return TransportOptions(security=Security(
+            secret=b"k" * 32, ca=tls / "ca.pem", cert=tls / f"{node_id}.pem",
+            key=tls / f"{node_id}.key"))
+
+    c = LiveCluster(["n1", "n2", "n3"], options=options)
+
+    async def main() -> None:
+        await c.start()
+        sent = {c.nodes[i].broadcast("beb", i) for i in c.ids for _ in range(20)}
+        assert await c.wait_for(lambda: c.complete(sent, c.ids))
+        await c.stop()
+
+    run(main())
+
+
+def test_listening_on_a_taken_port_is_a_configuration_error() -> None:
+    from netweave.errors import ConfigurationError
+
+    async def main() -> None:
+        c = LiveCluster(["n1"])
+        await c.start()
+        twin = Node("n1", peers=c.addresses).use("beb")
+        with pytest.raises(ConfigurationError, match="cannot listen"):
+            await twin.start()
+        assert twin.state == "built"  # nothing started, no trace line written
+        await c.stop()
+
+    run(main())
