@@ -72,6 +72,9 @@ class LinkOptions:
     """Unacknowledged messages to one peer above which the node reports congestion."""
     hard_limit: int = 100_000
     """Messages to one peer beyond this are dropped and counted (only a dead peer fills it)."""
+    crashed_backlog: int = 1_000
+    """Newest messages kept for a peer declared crashed, sent to it if it comes back as a
+    new process: what was sent after it restarted but before this node learned of it."""
 
 
 @attrs.define(eq=False)
@@ -86,6 +89,7 @@ class _Peer:
     rx_ahead: set[int] = attrs.field(factory=set)
     ack_due: bool = False
     forgotten: bool = False
+    backlog: deque[tuple[Any, Any]] = attrs.field(factory=deque)
 
 
 class PerfectLinks:
@@ -126,14 +130,18 @@ class PerfectLinks:
     def _peer(self, peer: str) -> _Peer:
         state = self._peers.get(peer)
         if state is None:
-            state = self._peers[peer] = _Peer(rto=self.options.rto)
+            state = self._peers[peer] = _Peer(
+                rto=self.options.rto, backlog=deque(maxlen=self.options.crashed_backlog))
         return state
 
     def send(self, peer: str, body: Any, meta: dict[str, Any] | None = None) -> None:
         """Send ``body`` to ``peer``: delivered exactly once while both stay up."""
         p = self._peer(peer)
         if p.forgotten or len(p.unacked) + len(p.waiting) >= self.options.hard_limit:
-            # A peer declared crashed gets nothing until it comes back as a new process.
+            # A peer declared crashed gets nothing until it comes back as a new process;
+            # that process may have started before we learn of it, so keep the newest.
+            if p.forgotten:
+                p.backlog.append((body, meta))
             self.dropped += 1
             return
         if p.inc == 0:
@@ -227,8 +235,10 @@ class PerfectLinks:
         p.rx_ahead = set()
         p.forgotten = False
         resend = [(body, meta) for body, meta, _ in p.unacked.values()]
+        resend.extend(p.backlog)
         resend.extend(p.waiting)
         p.unacked.clear()
+        p.backlog.clear()
         p.waiting.clear()
         p.next_seq = 1
         p.rto = self.options.rto
