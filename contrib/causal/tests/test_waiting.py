@@ -1,0 +1,115 @@
+"""The waiting causal broadcast component: holding back, de-duplication, fail-fast build."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from netweave import Catalog, MissingRequirementError, Node
+from netweave.check import History
+from netweave.sim import SimCluster
+from netweave_causal import CausalData, WaitingCausalBroadcast
+from netweave_causal.spec import CausalBroadcastSpec
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return Catalog.discover()
+
+
+def causal_cluster(catalog: Catalog, nodes: int = 3, **kwargs: Any) -> SimCluster:
+    c = SimCluster(nodes, lambda n: n.use("causal"), catalog=catalog, fill="defaults",
+                   **kwargs)
+    c.start()
+    return c
+
+
+def crb(c: SimCluster, node: str) -> WaitingCausalBroadcast:
+    found = c.nodes[node].component("causal")
+    assert isinstance(found, WaitingCausalBroadcast)
+    return found
+
+
+def deliveries(c: SimCluster, node: str) -> list[str]:
+    return [r["id"] for r in c.trace
+            if r["ev"] == "deliver" and r["layer"] == "causal" and r["node"] == node]
+
+
+def test_the_stack_it_builds(catalog: Catalog):
+    node = Node("n1", peers=["n2"], catalog=catalog, fill="defaults").use("causal").build()
+    names = [c.name for c in node.components]
+    assert names[-1] == "waiting-crb" and "vector-clock" in names and "lazy-rb" in names
+
+
+@pytest.mark.parametrize("encode", [False, True], ids=["objects", "msgpack"])
+def test_a_message_waits_for_its_cause(catalog: Catalog, encode: bool):
+    c = causal_cluster(catalog, encode=encode)
+    c.run(duration=0.2)
+    c.one_way(["n1"], ["n3"])  # n1's messages reach n3 only after the heal
+    m1 = c.broadcast("n1", "causal", "question")
+    c.run(duration=0.5)
+    assert deliveries(c, "n2") == [m1]
+    m2 = c.broadcast("n2", "causal", "answer")  # caused by m1: n2 delivered it first
+    c.run(duration=0.5)
+    assert deliveries(c, "n3") == []  # n3 has the answer, holds it back
+    assert [p.message_id for p in crb(c, "n3").pending] == [m2]
+    c.heal()
+    c.run(duration=3.0)
+    assert deliveries(c, "n3") == [m1, m2]
+    assert crb(c, "n3").pending == [] and crb(c, "n3").v == {"n1/1": 1, "n2/1": 1}
+    assert CausalBroadcastSpec().holds(History.from_records(c.trace))
+
+
+def test_concurrent_messages_do_not_wait(catalog: Catalog):
+    c = causal_cluster(catalog)
+    c.run(duration=0.2)
+    c.one_way(["n1"], ["n3"])
+    c.broadcast("n1", "causal", "a")
+    m2 = c.broadcast("n2", "causal", "b")  # n2 has not delivered n1's message yet
+    c.run(duration=0.5)
+    assert deliveries(c, "n3") == [m2]
+
+
+def test_messages_of_one_sender_are_delivered_in_order(catalog: Catalog):
+    c = causal_cluster(catalog, nodes=2)
+    c.run(duration=0.2)
+    ids = [c.broadcast("n1", "causal", i) for i in range(20)]
+    c.run(duration=2.0)
+    assert deliveries(c, "n2") == ids and deliveries(c, "n1") == ids
+
+
+def test_duplicates_and_malformed_messages_are_dropped(catalog: Catalog):
+    c = causal_cluster(catalog, nodes=2)
+    c.run(duration=0.2)
+    mid = c.broadcast("n1", "causal", "x")
+    c.run(duration=1.0)
+    layer = crb(c, "n2")
+    layer.on_data(mid, "n1", CausalData({"n1/1": 0}, "x"))  # again
+    layer.on_data("n1/1/9", "n2", CausalData({}, "forged origin"))
+    layer.on_data("n1/1/9", "n1", CausalData({"n1": 3}, "bad vector"))  # type: ignore[dict-item]
+    layer.on_data("n1/1/9", "n1", CausalData({"n1/1": -1}, "bad count"))
+    c.run(duration=1.0)
+    assert deliveries(c, "n2") == [mid] and layer.dropped == 3 and layer.pending == []
+
+
+def test_memory_is_one_counter_per_process(catalog: Catalog):
+    c = causal_cluster(catalog)
+    c.run(duration=0.2)
+    for i in range(30):
+        c.broadcast(f"n{i % 3 + 1}", "causal", i)
+        c.run(duration=0.01)
+    c.run(duration=5.0)
+    assert all(crb(c, n).state_size() == 3 for n in c.ids)
+
+
+def test_without_a_vector_clock_the_node_is_refused_before_it_starts(catalog: Catalog):
+    without = Catalog()
+    for info in catalog.plugins.values():
+        if "vector-clock" not in info.provides:
+            without.add(info.cls, distribution=info.distribution, version=info.version)
+    node = Node("n1", peers=["n2"], catalog=without, fill="defaults").use("causal")
+    with pytest.raises(MissingRequirementError) as err:
+        node.build()
+    assert err.value.abstraction == "vector-clock"
+    assert "pip install netweave-clocks" in str(err.value)
+    assert node.state == "new" and node.links is None
