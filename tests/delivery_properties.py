@@ -1,8 +1,10 @@
 """Broadcast properties judged directly on a simulated trace (independent of netweave.check).
 
 A *process* is one incarnation of a node: ``(node, incarnation)``. A process is correct
-when it is the node's last incarnation and no ``crash`` follows its start. Each function
-returns a list of human-readable violations (empty when the property holds).
+when it is the node's last incarnation and no ``crash`` follows its start. A restarted
+process (incarnation > 1) is a newcomer: it owes only the messages broadcast after it
+started. Each function returns a list of human-readable violations (empty when the
+property holds).
 """
 
 from __future__ import annotations
@@ -79,15 +81,25 @@ def no_creation(trace: list[Record], layer: str) -> list[str]:
     return bad
 
 
+def _obliged(trace: list[Record], layer: str) -> dict[str, list[Process]]:
+    """Message id -> the correct processes that must deliver it."""
+    _, correct = processes(trace)
+    started = {(r["node"], r["incarnation"]): r["t"] for r in trace if r["ev"] == "start"}
+    sent_at = {r["id"]: r["t"] for r in trace if r["ev"] == "broadcast" and r["layer"] == layer}
+    return {mid: [q for q in sorted(correct) if q[1] == 1 or started[q] <= t]
+            for mid, t in sent_at.items()}
+
+
 def validity(trace: list[Record], layer: str) -> list[str]:
     """Every message broadcast by a correct process is delivered by every correct one."""
     _, correct = processes(trace)
     got = deliveries(trace, layer)
+    owed = _obliged(trace, layer)
     bad = []
     for mid, src in broadcasts(trace, layer).items():
         if src in correct:
             bad += [f"{q} never delivered {mid} of correct {src}"
-                    for q in sorted(correct) if mid not in got.get(q, ())]
+                    for q in owed[mid] if mid not in got.get(q, ())]
     return bad
 
 
@@ -95,10 +107,11 @@ def agreement(trace: list[Record], layer: str, *, uniform: bool = False) -> list
     """If a correct (any, when ``uniform``) process delivers m, every correct one does."""
     _, correct = processes(trace)
     got = {p: set(ids) for p, ids in deliveries(trace, layer).items()}
+    owed = _obliged(trace, layer)
     witnesses = [p for p in got if uniform or p in correct]
     bad = []
     for mid in sorted({m for p in witnesses for m in got[p]}):
-        missing = [q for q in sorted(correct) if mid not in got.get(q, set())]
+        missing = [q for q in owed.get(mid, []) if mid not in got.get(q, set())]
         if missing:
             who = [p for p in witnesses if mid in got[p]]
             bad.append(f"{mid} delivered by {who} but not by {missing}")
@@ -130,17 +143,22 @@ def reliable(trace: list[Record], layer: str, *, uniform: bool = False) -> list[
 
 
 def random_run(use: list[str], seed: int, *, nodes: int = 5, messages: int = 20,
-               max_crash: int = 2, loss: float = 0.05, **kw: Any) -> Any:
+               max_crash: int = 2, loss: float = 0.05, restart: bool = False,
+               **kw: Any) -> Any:
     """Run the built-in random scenario with a fault mix drawn from ``seed``.
 
     Crashes (0..``max_crash``), loss, duplication, reordering and a healed partition vary
-    with the seed, so a few hundred seeds cover every combination. One seed in ten passes
-    every link message through the msgpack codec, as a real network would.
+    with the seed, so a few hundred seeds cover every combination. With ``restart``, one
+    seed in three restarts its crashed nodes (new incarnations) a little later. One seed
+    in ten passes every link message through the msgpack codec, as a real network would.
     """
-    from netweave.sim import Scenario
+    from netweave.sim import Fault, Scenario
 
     scenario = Scenario.random(
         nodes=nodes, seed=seed, use=use, messages=messages, crash=seed % (max_crash + 1),
         loss=loss if seed % 4 else 0.0, duplicate=0.05 if seed % 3 else 0.0,
         reorder=0.2 if seed % 5 else 0.0, partition=seed % 2 == 0, **kw)
+    if restart and seed % 3 == 1:
+        for f in [f for f in scenario.faults if f.kind == "crash"]:
+            scenario.faults.append(Fault(f.at + 0.5 + seed % 7 / 2, "restart", f.fields))
     return scenario.run(seed, encode=seed % 10 == 0)

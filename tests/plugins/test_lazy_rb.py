@@ -14,7 +14,7 @@ STACK = ["perfect-fd", "beb", "lazy-rb"]
 @pytest.mark.timeout(60)
 def test_reliable_broadcast_properties_hold_over_200_faulty_seeds():
     for seed in range(200):
-        cluster = random_run(STACK, seed)
+        cluster = random_run(STACK, seed, restart=True)
         violations = reliable(cluster.trace, "rb")
         assert violations == [], f"seed {seed}: {violations[:3]}"
 
