@@ -73,7 +73,7 @@ class FaultMix:
     """Probability that a crashed node restarts (a new process) a little later."""
     window: float = 3.0
     """Broadcasts and faults happen in [0.5, window] seconds."""
-    quiet: float = 12.0
+    quiet: float = 8.0
     """Quiet seconds at the end, for messages to settle and detectors to time out; link
     loss stops once partitions have healed, so the quiet period is synchronous."""
 

@@ -1,0 +1,46 @@
+"""Every installed plugin that claims a specification satisfies it over many seeds.
+
+Each seed is a small simulated cluster (4-5 nodes, 10-20 broadcasts) with crashes of a
+minority, link loss, duplication, reordering and a partition that heals, ending with a
+quiet period (:data:`netweave.testing.DEFAULT_MIX`). CI runs 1,000 seeds per plugin; the
+longer job runs more with ``pytest tests/plugins/test_conformance.py --netweave-seeds
+20000`` (or ``NETWEAVE_SEEDS=20000``). Zero violations are allowed.
+"""
+
+from __future__ import annotations
+
+import pytest
+from netweave import Catalog, Component
+from netweave.check import SpecCatalog
+from netweave.testing.pytest_plugin import Conformance
+
+CATALOG = Catalog.discover()
+SPECS = SpecCatalog.discover(CATALOG)
+BROADCASTS = sorted(name for name, info in CATALOG.plugins.items()
+                    if info.cls.broadcast is not Component.broadcast)
+DETECTORS = sorted(name for name, info in CATALOG.plugins.items()
+                   if "failure-detector" in info.provides)
+STANDARD = {"beb", "lazy-rb", "eager-rb", "all-ack-urb", "majority-ack-urb",
+            "perfect-fd", "eventually-perfect-fd"}
+
+
+def test_the_standard_plugins_are_installed_and_claim_a_spec() -> None:
+    assert set(BROADCASTS + DETECTORS) >= STANDARD
+    for name in BROADCASTS + DETECTORS:
+        assert SPECS.for_plugin(name), f"{name} claims no specification"
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("plugin", BROADCASTS)
+def test_broadcast_plugin_conforms(plugin: str, conformance: Conformance,
+                                   netweave_seeds: range) -> None:
+    result = conformance.assert_conforms(plugin)
+    assert result.ok and result.seeds == len(netweave_seeds)
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("plugin", DETECTORS)
+def test_failure_detector_conforms(plugin: str, conformance: Conformance,
+                                   netweave_seeds: range) -> None:
+    result = conformance.assert_conforms(plugin)
+    assert result.ok and result.seeds == len(netweave_seeds)
