@@ -1,24 +1,21 @@
 """Causal broadcast against its specification over many simulated seeds, and a mutant.
 
-Each seed draws a cluster (3-5 nodes), a workload, crashes (a correct majority stays),
-loss, duplication and reordering. Odd seeds run over eager reliable broadcast with a
-partition that heals; even seeds over lazy reliable broadcast and the perfect failure
-detector, without partitions (it assumes synchrony, which a partition breaks). Every
-run must satisfy every property of :class:`CausalBroadcastSpec`; a variant that delivers
-without waiting must be caught, by "causal delivery".
+The conformance suite of ``netweave.testing`` draws each seed's scenario: 4-5 nodes,
+a workload, crashes of a minority, loss, duplication, reordering and a partition that
+heals. Every run must satisfy every property of :class:`CausalBroadcastSpec` (the
+reliable broadcast properties and causal delivery), over the default reliable broadcast
+(lazy, with the perfect failure detector) and over eager reliable broadcast. A variant
+that delivers without waiting must be caught, by "causal delivery".
+
+``pytest --netweave-seeds N`` sets how many seeds the slow tests run (default 1000).
 """
 
 from __future__ import annotations
 
-import random
-from typing import Any
-
 import pytest
-from netweave import Catalog, revive
-from netweave.check import History
-from netweave.sim.scenario import Scenario
+from netweave import revive
+from netweave.testing import assert_conforms, assert_violates
 from netweave_causal import CausalData, WaitingCausalBroadcast
-from netweave_causal.spec import CausalBroadcastSpec
 
 
 class NoWaitCausalBroadcast(WaitingCausalBroadcast):
@@ -34,56 +31,20 @@ class NoWaitCausalBroadcast(WaitingCausalBroadcast):
             self.ctx.deliver(message_id, origin, revive(msg.payload))
 
 
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return Catalog.discover(extra=[NoWaitCausalBroadcast])
-
-
-def scenario(seed: int, plugin: str) -> Scenario:
-    rng = random.Random(f"causal/{seed}")
-    nodes = rng.randint(3, 5)
-    eager = seed % 2 == 1
-    stack = [plugin, "vector-clock", "beb"] + (["eager-rb"] if eager else ["lazy-rb",
-                                                                         "perfect-fd"])
-    return Scenario.random(
-        use=stack, nodes=nodes, seed=seed, messages=rng.randint(5, 15),
-        crash=rng.randint(0, (nodes - 1) // 2), loss=rng.choice([0.0, 0.05, 0.1]),
-        reorder=rng.choice([0.0, 0.2, 0.5]), duplicate=rng.choice([0.0, 0.05]),
-        partition=eager and rng.random() < 0.5, window=3.0, quiet=10.0)
-
-
-def first_violation(seed: int, plugin: str, catalog: Catalog) -> Any:
-    cluster = scenario(seed, plugin).run(seed, catalog=catalog)
-    history = History.from_records(cluster.trace)
-    assert history.broadcasts("causal"), f"seed {seed}: nothing was broadcast"
-    return CausalBroadcastSpec().first_violation(history)
-
-
-def assert_seeds_pass(seeds: range, catalog: Catalog) -> None:
-    for seed in seeds:
-        found = first_violation(seed, "waiting-crb", catalog)
-        if found is not None:
-            prop, violation = found
-            lines = "\n".join(str(dict(line)) for line in violation.lines)
-            pytest.fail(f"seed {seed}: {prop.name} violated: {violation.message}\n{lines}")
-
-
-def test_some_seeds(catalog: Catalog):
-    assert_seeds_pass(range(40), catalog)
+@pytest.mark.parametrize("rb", ["lazy-rb", "eager-rb"])
+def test_some_seeds(rb: str):
+    result = assert_conforms("waiting-crb", seeds=range(30), use=[rb])
+    assert result.specs == ("CausalBroadcastSpec",) and result.seeds == 30
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(600)
-def test_a_thousand_seeds(catalog: Catalog):
-    assert_seeds_pass(range(1000, 2050), catalog)
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("rb", ["lazy-rb", "eager-rb"])
+def test_every_seed(rb: str, netweave_seeds: range):
+    result = assert_conforms("waiting-crb", seeds=netweave_seeds, use=[rb])
+    assert result.ok and result.seeds == len(netweave_seeds)
 
 
-def test_a_causal_broadcast_that_does_not_wait_is_caught(catalog: Catalog):
-    caught: dict[str, int] = {}
-    for seed in range(1000):
-        found = first_violation(seed, "no-wait-crb", catalog)
-        if found is not None:
-            caught[found[0].name] = caught.get(found[0].name, 0) + 1
-            if sum(caught.values()) >= 3:
-                break
-    assert caught == {"causal delivery": 3}
+def test_a_causal_broadcast_that_does_not_wait_is_caught():
+    failure = assert_violates(NoWaitCausalBroadcast, seeds=range(1000))
+    assert failure.property == "causal delivery", str(failure)
