@@ -19,7 +19,7 @@ log = logging.getLogger("mkdocs.hooks.cli_reference")
 
 PAGE = "reference/cli.md"
 MARKER = re.compile(r"<!--\s*netweave-cli:\s*([\w\- ]*?)\s*-->")
-WIDTH = 88
+WIDTH = 72
 
 
 def _parser() -> argparse.ArgumentParser:

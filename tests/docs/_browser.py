@@ -88,10 +88,11 @@ class Browser:
             text=True,
         )
         self._ids = itertools.count(1)
+        self._stack = contextlib.ExitStack()
         try:
             port = self._devtools_port()
-            self._ws = connect(self._page_socket(port), max_size=64 * 2**20,
-                               open_timeout=timeout)
+            self._ws = self._stack.enter_context(
+                connect(self._page_socket(port), max_size=64 * 2**20, open_timeout=timeout))
             self.send("Page.enable")
             self.send("Runtime.enable")
         except BaseException:
@@ -194,7 +195,7 @@ class Browser:
     def close(self) -> None:
         """Stop Chromium and remove its profile."""
         with contextlib.suppress(Exception):
-            self._ws.close()
+            self._stack.close()
         if self._proc.poll() is None:
             self._proc.terminate()
             try:

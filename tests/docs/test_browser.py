@@ -1,0 +1,91 @@
+"""The built site works in a real browser: it renders, its navigation works, search finds.
+
+Headless Chromium (Debian's ``chromium`` package) opens the site served on 127.0.0.1 and
+is driven over the DevTools protocol like a person would use it: look at the home page,
+click a navigation link, type into the search box. Skipped only when no Chromium is
+installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ._browser import Browser, find_chromium, serve
+from .conftest import BuiltSite
+
+CHROMIUM = find_chromium()
+# The page's title, without the permalink sign the theme appends to headings.
+H1 = "document.querySelector('article h1')?.firstChild?.textContent?.trim()"
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.timeout(180),
+    pytest.mark.skipif(CHROMIUM is None,
+                       reason="chromium is not installed (apt-get install chromium)"),
+]
+
+
+@pytest.fixture(scope="module")
+def site_url(built_site: BuiltSite) -> Iterator[str]:
+    assert built_site.returncode == 0, built_site.output[-4000:]
+    with serve(built_site.directory) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM is not None
+    with Browser(CHROMIUM, timeout=30.0) as b:
+        yield b
+
+
+def test_home_page_renders(browser: Browser, site_url: str, tmp_path: Path) -> None:
+    browser.open(site_url)
+    assert browser.evaluate("document.title").startswith("netweave")
+    heading = browser.wait_for(H1)
+    assert "netweave" in heading
+    # The theme's stylesheet applied (the header bar has a background colour), the first
+    # example is highlighted code, and the navigation tabs are visible.
+    header_bg = browser.evaluate(
+        "getComputedStyle(document.querySelector('header.md-header')).backgroundColor")
+    assert header_bg not in ("", "rgba(0, 0, 0, 0)", "transparent"), header_bg
+    assert browser.evaluate("document.querySelectorAll('article .highlight code').length") >= 1
+    tabs = browser.evaluate(
+        "[...document.querySelectorAll('.md-tabs__link')].map(a => a.textContent.trim())")
+    for tab in ("Getting started", "Concepts", "Abstractions", "Reference"):
+        assert tab in tabs, tabs
+    shot = os.environ.get("NETWEAVE_DOCS_SCREENSHOT")
+    browser.screenshot(Path(shot) if shot else tmp_path / "home.png")
+
+
+def test_navigation_works(browser: Browser, site_url: str) -> None:
+    browser.open(site_url)
+    browser.click(".md-tabs__link[href$='getting-started/']")
+    browser.wait_for("location.pathname.endsWith('/getting-started/') && "
+                     "document.readyState === 'complete'")
+    assert browser.wait_for(H1) == "Getting started"
+    # Then through the side navigation of a section to one of its pages.
+    browser.click(".md-tabs__link[href$='abstractions/']")
+    browser.wait_for("location.pathname.endsWith('/abstractions/')")
+    browser.click(".md-nav__link[href$='uniform-reliable-broadcast/']")
+    browser.wait_for("location.pathname.endsWith('/uniform-reliable-broadcast/')")
+    assert browser.wait_for(H1) == "Uniform reliable broadcast"
+
+
+def test_search_finds_uniform_reliable_broadcast(browser: Browser, site_url: str) -> None:
+    browser.open(site_url)
+    browser.click(".md-search__input")
+    browser.wait_for("document.activeElement === document.querySelector('.md-search__input')")
+    browser.type("uniform reliable broadcast")
+    titles = browser.wait_for(
+        "(() => { const items = [...document.querySelectorAll('.md-search-result__item')];"
+        " return items.length ? items.map(i => i.textContent) : null; })()")
+    assert any("Uniform reliable broadcast" in t for t in titles), json.dumps(titles)[:2000]
+    first = browser.evaluate(
+        "document.querySelector('.md-search-result__item a')?.getAttribute('href')")
+    assert first is not None and "uniform-reliable-broadcast" in first, first

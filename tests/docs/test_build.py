@@ -1,0 +1,82 @@
+"""The site builds in strict mode (every warning is an error), and holds what it should."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from netweave.cli._main import build_parser
+
+from .conftest import ROOT, BuiltSite
+
+
+def test_mkdocs_build_strict_succeeds(built_site: BuiltSite) -> None:
+    assert built_site.returncode == 0, built_site.output[-4000:]
+    assert "WARNING" not in built_site.output, built_site.output[-4000:]
+    assert (built_site.directory / "index.html").is_file()
+
+
+def nav_pages() -> list[str]:
+    import yaml
+
+    config = yaml.safe_load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"))
+    found: list[str] = []
+
+    def walk(item: object) -> None:
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            for value in item.values():
+                walk(value)
+        elif isinstance(item, list):
+            for value in item:
+                walk(value)
+
+    walk(config["nav"])
+    assert len(found) > 30, found
+    return found
+
+
+def test_every_page_of_the_nav_is_built(built_site: BuiltSite) -> None:
+    for md in nav_pages():
+        rel = md.removesuffix(".md")
+        rel = rel.removesuffix("index").rstrip("/")
+        html = built_site.directory / rel / "index.html" if rel else \
+            built_site.directory / "index.html"
+        assert html.is_file(), f"{md} was not built ({html})"
+
+
+def test_the_cli_reference_lists_every_option(built_site: BuiltSite) -> None:
+    html = (built_site.directory / "reference" / "cli" / "index.html").read_text("utf-8")
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
+    for name, command in sub.choices.items():  # type: ignore[attr-defined]
+        assert f'id="netweave-{name}"' in html, name
+        for action in command._actions:
+            for flag in action.option_strings:
+                if flag not in ("-h", "--help"):
+                    assert f"<code>{flag}" in html, f"netweave {name} {flag}"
+
+
+def test_the_api_reference_documents_the_public_names(built_site: BuiltSite) -> None:
+    import netweave
+
+    html = (built_site.directory / "reference" / "api" / "netweave" / "index.html") \
+        .read_text("utf-8")
+    for name in netweave.__all__:
+        assert re.search(rf'id="netweave\.{re.escape(name)}"', html), name
+
+
+def test_the_search_index_has_every_page(built_site: BuiltSite) -> None:
+    index = json.loads((built_site.directory / "search" / "search_index.json")
+                       .read_text("utf-8"))
+    text = " ".join(doc.get("text", "") + " " + doc.get("title", "") for doc in index["docs"])
+    assert "uniform reliable broadcast" in text.lower()
+
+
+def test_the_site_loads_nothing_from_other_hosts(built_site: BuiltSite) -> None:
+    # No web fonts, no CDN scripts: the site must render offline and leak nothing.
+    for page in built_site.directory.rglob("*.html"):
+        html = page.read_text("utf-8")
+        for url in re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(https?://[^"]+)"', html):
+            raise AssertionError(f"{page.relative_to(built_site.directory)} loads {url}")
