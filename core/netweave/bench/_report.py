@@ -1,0 +1,166 @@
+"""What every benchmark prints: the machine header, latency histograms, result rows.
+
+Latencies are kept in a histogram of logarithmic buckets (2 % wide) rather than a list,
+so a worker that records millions of deliveries keeps a constant memory footprint (its
+RSS is one of the figures) and histograms of several processes merge by adding counts.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import resource
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+import attrs
+
+__all__ = ["Histogram", "Row", "header", "loop_name", "machine", "ms", "rate", "rss_bytes"]
+
+_BASE = 1e-6  # seconds: the lower edge of bucket 0
+_LOG_STEP = math.log(1.02)
+
+
+def machine() -> str:
+    """One line: Python, CPU count and model, operating system."""
+    cpu = _cpu_model() or platform.processor() or platform.machine()
+    return (f"python {sys.version.split()[0]} ({platform.python_implementation()}), "
+            f"{os.cpu_count()} cpus, {cpu}, {platform.system()} {platform.release()}")
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return ""
+
+
+def loop_name(choice: str) -> str:
+    """The event loop a worker will run for ``choice`` (``auto`` = uvloop when installed)."""
+    if choice == "asyncio":
+        return "asyncio"
+    try:
+        import uvloop  # noqa: F401
+    except ImportError:
+        if choice == "uvloop":
+            raise
+        return "asyncio"
+    return "uvloop"
+
+
+def header(title: str, **params: object) -> None:
+    """Print what was measured, where, and with which parameters."""
+    print(f"# {title}")
+    print(f"# {machine()}")
+    if params:
+        print("# " + ", ".join(f"{k}={v}" for k, v in params.items()))
+    sys.stdout.flush()
+
+
+def rss_bytes() -> int:
+    """This process's resident set size now (Linux; 0 elsewhere)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def peak_rss_bytes() -> int:
+    """The largest resident set size this process has had."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+@attrs.define(eq=False)
+class Histogram:
+    """Counts of latencies (seconds) in 2 %-wide logarithmic buckets."""
+
+    counts: dict[int, int] = attrs.field(factory=dict)
+    total: int = 0
+
+    def add(self, seconds: float) -> None:
+        """Record one latency."""
+        i = int(math.log(seconds / _BASE) / _LOG_STEP) if seconds > _BASE else 0
+        self.counts[i] = self.counts.get(i, 0) + 1
+        self.total += 1
+
+    def merge(self, other: Histogram) -> None:
+        """Add ``other``'s counts to this one."""
+        for i, n in other.counts.items():
+            self.counts[i] = self.counts.get(i, 0) + n
+        self.total += other.total
+
+    def quantile(self, q: float) -> float | None:
+        """The latency below which a fraction ``q`` of the samples fall (bucket middle)."""
+        if not self.total:
+            return None
+        rank = max(1, math.ceil(q * self.total))
+        seen = 0
+        for i in sorted(self.counts):
+            seen += self.counts[i]
+            if seen >= rank:
+                return float(_BASE * math.exp((i + 0.5) * _LOG_STEP))
+        raise AssertionError("unreachable: ranks are within the total")
+
+    def to_json(self) -> list[list[int]]:
+        """Plain values for a JSON line."""
+        return [[i, n] for i, n in self.counts.items()]
+
+    @classmethod
+    def from_json(cls, data: Iterable[Iterable[int]]) -> Histogram:
+        """The inverse of :meth:`to_json`."""
+        h = cls()
+        for i, n in data:
+            h.counts[i] = h.counts.get(i, 0) + n
+            h.total += n
+        return h
+
+    @classmethod
+    def of(cls, samples: Iterable[float]) -> Histogram:
+        """A histogram of ``samples``."""
+        h = cls()
+        for s in samples:
+            h.add(s)
+        return h
+
+
+def ms(seconds: float | None, digits: int = 2) -> str:
+    """Seconds as milliseconds text, ``-`` when absent."""
+    return "-" if seconds is None else f"{seconds * 1000:.{digits}f}"
+
+
+def rate(value: float) -> str:
+    """A rate with thousands separators."""
+    return f"{value:,.0f}"
+
+
+@attrs.frozen
+class Row:
+    """One line of the results table: a figure, the goal beside it, and how to reproduce."""
+
+    measurement: str
+    figure: str
+    command: str
+    goal: str = ""
+    met: bool | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values, for JSON."""
+        return attrs.asdict(self)
+
+
+def markdown(rows: Iterable[Row]) -> str:
+    """The rows as a markdown table (measurement, figure, goal, command)."""
+    out = ["| measurement | figure | goal | command |", "|---|---|---|---|"]
+    for r in rows:
+        goal = r.goal
+        if goal and r.met is not None:
+            goal += " (met)" if r.met else " (**missed**)"
+        out.append(f"| {r.measurement} | {r.figure} | {goal or '-'} | `{r.command}` |")
+    return "\n".join(out)
