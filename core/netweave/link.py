@@ -229,7 +229,9 @@ class PerfectLinks:
             self._transmit(peer, self._ack_for(p))
 
     def _learn(self, peer: str, p: _Peer, inc: int) -> None:
-        restarted = p.inc != 0
+        # A peer declared crashed that speaks again is a new process, even when its crashed
+        # incarnation never reached us (it died before its first message arrived).
+        restarted = p.inc != 0 or p.forgotten
         p.inc = inc
         p.rx_upto = 0
         p.rx_ahead = set()
