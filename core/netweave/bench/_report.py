@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Histogram", "Row", "header", "loop_name", "machine", "ms", "rate", "rss_bytes"]
+__all__ = ["Histogram", "Row", "header", "loop_name", "machine", "ms", "quantile", "rate", "rss_bytes"]
 
 _BASE = 1e-6  # seconds: the lower edge of bucket 0
 _LOG_STEP = math.log(1.02)
@@ -128,6 +128,14 @@ class Histogram:
         for s in samples:
             h.add(s)
         return h
+
+
+def quantile(samples: Iterable[float], q: float) -> float | None:
+    """The exact ``q`` quantile of a few samples (nearest rank), ``None`` if empty."""
+    ordered = sorted(samples)
+    if not ordered:
+        return None
+    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 def ms(seconds: float | None, digits: int = 2) -> str:

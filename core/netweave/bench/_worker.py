@@ -18,7 +18,7 @@ import time
 from typing import Any
 
 from ..events import Crashed, Deliver, PeerRestarted, Restore, Suspect
-from ..link import LinkOptions
+from ..link import LinkData, LinkOptions
 from ..node import BackpressureError, Node
 from ._probe import LinkProbe
 from ._raw import RawEndpoint, connect, listen
@@ -84,12 +84,27 @@ class NodeWorker:
 
     async def start(self) -> None:
         await self.node.start()
+        self._count_link_data()
         deadline = time.monotonic() + self.spec.get("connect_timeout", 30.0)
         while not self._connected():
             if time.monotonic() > deadline:
                 raise TimeoutError("peers not connected in time")
             await asyncio.sleep(0.01)
         emit("ready", incarnation=self.node.incarnation)
+
+    def _count_link_data(self) -> None:
+        # Counts every LinkData the links hand to the transport, retransmissions included
+        # (``data`` in a snapshot counts each message once), to show resending under load.
+        links: Any = self.node.links
+        transmit = links._transmit
+        self.link_data_out = 0
+
+        def counting(peer: str, msg: Any) -> None:
+            if type(msg) is LinkData:
+                self.link_data_out += 1
+            transmit(peer, msg)
+
+        links._transmit = counting
 
     def _connected(self) -> bool:
         runtime: Any = self.node._runtime
@@ -105,6 +120,7 @@ class NodeWorker:
         return {"t": time.monotonic(), "delivered": self.deliveries.count,
                 "broadcast": self.broadcasts, "frames": runtime.transport.stats.frames_out,
                 "data": sum(p.next_seq - 1 for p in links._peers.values()),
+                "data_out": self.link_data_out,
                 "rss": rss_bytes()}
 
     async def load(self, cmd: dict[str, Any]) -> None:

@@ -57,6 +57,7 @@ class PhaseFigures:
     p99: float | None
     frames_per_bcast: float
     data_per_bcast: float
+    resent_per_bcast: float
     peak_rss_mb: float
     rss_growth: float
     complete: bool
@@ -111,10 +112,12 @@ def _phase(workers: list[Worker], plugin: str, mode: str, total_rate: float,
     bcast_all = sum(r["end"]["broadcast"] - r["start"]["broadcast"] for r in results) or 1
     frames = sum(r["end"]["frames"] - r["start"]["frames"] for r in results)
     data = sum(r["end"]["data"] - r["start"]["data"] for r in results)
+    data_out = sum(r["end"]["data_out"] - r["start"]["data_out"] for r in results)
     growth = max((r["end"]["rss"] - r["warm"]["rss"]) / r["warm"]["rss"] for r in results)
     return PhaseFigures(
         plugin, n, mode, bcast_window / span, min(delivered) / span, sum(delivered) / span,
         hist.quantile(0.5), hist.quantile(0.99), frames / bcast_all, data / bcast_all,
+        (data_out - data) / bcast_all,
         max(r["peak_rss"] for r in results) / 2**20, growth, complete,
         sum(suspicions) - before)
 
@@ -142,14 +145,15 @@ def measure(plugin: str, nodes: int, *, total_rate: float, warmup: float, durati
 
 def _print_header_row() -> None:
     print(f"{'layer':<17}{'n':>2} {'mode':<9}{'offered/s':>10}{'sustained/s':>12}"
-          f"{'deliv/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'frames/b':>9}{'data/b':>7}"
+          f"{'deliv/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'frames/b':>9}{'data/b':>7}{'resent/b':>9}"
           f"{'peakMB':>7}{'rss+':>7} {'complete':<8} susp", flush=True)
 
 
 def _print(f: PhaseFigures) -> None:
     print(f"{f.layer:<17}{f.nodes:>2} {f.mode:<9}{rate(f.offered):>10}{rate(f.sustained):>12}"
           f"{rate(f.deliveries):>10}{ms(f.p50):>9}{ms(f.p99):>9}{f.frames_per_bcast:>9.2f}"
-          f"{f.data_per_bcast:>7.2f}{f.peak_rss_mb:>7.1f}{f.rss_growth:>+7.1%} "
+          f"{f.data_per_bcast:>7.2f}{f.resent_per_bcast:>9.2f}{f.peak_rss_mb:>7.1f}"
+          f"{f.rss_growth:>+7.1%} "
           f"{'yes' if f.complete else 'NO':<8} {f.suspicions}", flush=True)
 
 

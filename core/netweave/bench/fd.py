@@ -1,0 +1,146 @@
+"""Failure detection on real processes: detection time, and false suspicions when busy.
+
+Detection: a cluster of ``nodes`` processes runs ``perfect-fd`` with a profile; in each
+trial, after heartbeats have flowed for a random part of a period (so the fault falls
+anywhere in the heartbeat cycle), the last node gets SIGKILL (a crash) or SIGSTOP (a
+silent partition: its sockets stay open, nothing comes out). Each survivor reports the
+``time.monotonic()`` of its suspicion; the sample is that minus the signal's time. The
+victim is then killed and started again (a new incarnation) for the next trial.
+
+Busy: the same detector under a broadcast load while ``burn`` extra processes keep
+every core busy, for ``duration`` seconds; every suspicion is false, since nobody fails.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from typing import Any
+
+from ..cli._launch import free_ports
+from ._procs import Worker, Workers, burners
+from ._report import Row, header, ms, quantile
+
+__all__ = ["PROFILES", "busy", "detection", "run"]
+
+PROFILES: dict[str, dict[str, float]] = {
+    "default": {"period": 0.5, "timeout": 2.0},
+    "fast": {"period": 0.2, "timeout": 1.0},
+}
+"""perfect-fd options of each profile (``fast`` is what ``netweave demo`` uses)."""
+
+
+def _cluster(ws: Workers, nodes: int, plugins: list[list[Any]], loop: str,
+             record: list[str]) -> tuple[dict[str, Any], dict[str, Worker]]:
+    ids = [f"n{i}" for i in range(1, nodes + 1)]
+    members = {i: f"127.0.0.1:{p}" for i, p in zip(ids, free_ports(nodes), strict=True)}
+    spec = {"role": "node", "members": members, "loop": loop, "fill": "defaults",
+            "plugins": plugins, "record": record}
+    workers = {i: ws.start(i, {**spec, "id": i}) for i in ids}
+    for w in workers.values():
+        w.expect("ready", 60)
+    return spec, workers
+
+
+def detection(profile: str, fault: str, *, trials: int, nodes: int = 3,
+              loop: str = "asyncio") -> tuple[list[float], int]:
+    """Detection times (s) of ``fault`` (``kill`` or ``stop``), and wrong suspicions."""
+    opts = PROFILES[profile]
+    period, timeout = opts["period"], opts["timeout"]
+    sig = signal.SIGKILL if fault == "kill" else signal.SIGSTOP
+    samples: list[float] = []
+    wrong = 0
+    with Workers() as ws:
+        spec, workers = _cluster(ws, nodes, [["perfect-fd", opts]], loop, [])
+        victim_id = sorted(workers)[-1]
+        for _ in range(trials):
+            survivors = [w for i, w in workers.items() if i != victim_id]
+            time.sleep(2 * period + random.uniform(0, period))
+            victim = workers[victim_id]
+            killed_at = time.monotonic()
+            victim.signal(sig)
+            for s in survivors:
+                while True:
+                    msg = s.expect("suspect", timeout + period + 10)
+                    if msg["peer"] == victim_id:
+                        samples.append(msg["t"] - killed_at)
+                        break
+                    wrong += 1
+            victim.signal(signal.SIGKILL)
+            victim.end()
+            workers[victim_id] = ws.start(victim_id, {**spec, "id": victim_id})
+            workers[victim_id].expect("ready", 60)
+            for s in survivors:
+                s.expect("restarted", 30)
+    return samples, wrong
+
+
+def busy(profile: str, *, duration: float, nodes: int = 3, burn: int = 2,
+         total_rate: float = 300.0, layer: str = "all-ack-urb",
+         loop: str = "asyncio") -> tuple[int, int]:
+    """False suspicions (and broadcasts made) under load with ``burn`` busy processes."""
+    from .broadcast import LAYERS
+
+    stack, short = LAYERS[layer]
+    plugins = [[name, PROFILES[profile] if name == "perfect-fd" else {}] for name in stack]
+    if "perfect-fd" not in stack:
+        plugins.insert(0, ["perfect-fd", PROFILES[profile]])
+    suspicions = [0]
+    with Workers() as ws:
+        _, workers = _cluster(ws, nodes, plugins, loop, [short])
+        for w in workers.values():
+            w.listeners.append(lambda m: m.get("ev") == "suspect" and _bump(suspicions))
+        for proc in burners(burn):
+            ws.add_process(proc)
+        start = time.monotonic() + 0.5
+        for w in workers.values():
+            w.send(cmd="load", layer=short, rate=total_rate / nodes, start=start, warm=start,
+                   end=start + duration, batch=64)
+        results = [w.expect("result", duration + 60) for w in workers.values()]
+    return suspicions[0], sum(r["end"]["broadcast"] for r in results)
+
+
+def _bump(counter: list[int]) -> None:
+    counter[0] += 1
+
+
+def run(*, trials: int = 10, busy_duration: float = 10.0, nodes: int = 3, burn: int = 2,
+        busy_rate: float = 300.0, loop: str = "asyncio",
+        profiles: tuple[str, ...] = ("default", "fast")) -> list[Row]:
+    """Detection times and busy-run false suspicions for each profile; returns goal rows."""
+    header("failure detection, perfect-fd on real processes (loopback)", nodes=nodes,
+           trials=trials, busy_duration=busy_duration, burners=burn,
+           busy_load=f"all-ack-urb {busy_rate:g}/s", loop=loop,
+           profiles="; ".join(f"{p} {PROFILES[p]}" for p in profiles))
+    print(f"{'profile':<8} {'fault':<8} {'samples':>7} {'p50 ms':>8} {'p99 ms':>8} "
+          f"{'max ms':>8} {'bound ms':>9} {'within':>7}", flush=True)
+    rows: list[Row] = []
+    for profile in profiles:
+        opts = PROFILES[profile]
+        bound = opts["timeout"] + opts["period"] + 0.010
+        for fault, name in (("kill", "SIGKILL"), ("stop", "SIGSTOP")):
+            samples, wrong = detection(profile, fault, trials=trials, nodes=nodes, loop=loop)
+            p50, p99 = quantile(samples, 0.5), quantile(samples, 0.99)
+            within = sum(s <= bound for s in samples)
+            print(f"{profile:<8} {name:<8} {len(samples):>7} {ms(p50, 0):>8} "
+                  f"{ms(p99, 0):>8} {ms(max(samples), 0):>8} {ms(bound, 0):>9} "
+                  f"{within:>4}/{len(samples)}" + (f"  ({wrong} wrong suspicions)"
+                                                   if wrong else ""), flush=True)
+            rows.append(Row(
+                f"detection after {name}, {profile} profile, p50 / p99 ms",
+                f"{ms(p50, 0)} / {ms(p99, 0)}",
+                f"netweave bench fd --trials {trials}",
+                f"p99 <= timeout + period + 10 ms = {bound * 1000:.0f} ms",
+                p99 is not None and p99 <= bound))
+    for profile in profiles:
+        false, made = busy(profile, duration=busy_duration, nodes=nodes, burn=burn,
+                           total_rate=busy_rate, loop=loop)
+        print(f"busy {busy_duration:g} s, {profile} profile: {false} false suspicions "
+              f"({made} broadcasts, {burn} busy processes)", flush=True)
+        rows.append(Row(f"false suspicions, {busy_duration:g} s with both cores busy, "
+                        f"{profile} profile", str(false),
+                        f"netweave bench fd --busy-duration {busy_duration:g}",
+                        "0 (default profile)" if profile == "default" else "",
+                        (false == 0) if profile == "default" else None))
+    return rows
