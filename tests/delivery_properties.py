@@ -119,20 +119,28 @@ def agreement(trace: list[Record], layer: str, *, uniform: bool = False) -> list
 
 
 def fifo_order(trace: list[Record], layer: str) -> list[str]:
-    """No process delivers m2 of an origin unless it delivered every m1 broadcast before."""
+    """No process delivers m2 of an origin unless it delivered every m1 broadcast before.
+
+    A restarted process may skip the messages broadcast before it started (it owes them
+    nothing), but must not reorder the others.
+    """
     order: dict[Process, list[str]] = defaultdict(list)
     for mid, src in broadcasts(trace, layer).items():
         order[src].append(mid)
     rank = {mid: (src, i) for src, ids in order.items() for i, mid in enumerate(ids)}
+    started = {(r["node"], r["incarnation"]): r["t"] for r in trace if r["ev"] == "start"}
+    sent_at = {r["id"]: r["t"] for r in trace if r["ev"] == "broadcast" and r["layer"] == layer}
     bad = []
     for p, ids in deliveries(trace, layer).items():
-        done: dict[Process, int] = defaultdict(int)
+        done: set[str] = set()
         for mid in ids:
             src, i = rank[mid]
-            if i != done[src]:
-                bad.append(f"{p} delivered {mid} (#{i + 1} of {src}) after only {done[src]}")
+            skipped = [m for m in order[src][:i] if m not in done
+                       and (p[1] == 1 or started[p] <= sent_at[m])]
+            if skipped:
+                bad.append(f"{p} delivered {mid} (#{i + 1} of {src}) before {skipped[0]}")
                 break
-            done[src] = i + 1
+            done.add(mid)
     return bad
 
 

@@ -1,0 +1,194 @@
+"""FIFO reliable broadcast (CGR Algorithm 3.12, "Broadcast with Sequence Number").
+
+    upon <Init>:                 lsn := 0; pending := {}; next := [1]^N
+    upon <frb, Broadcast | m>:   lsn := lsn + 1; trigger <rb, Broadcast | [DATA, self, m, lsn]>
+    upon <rb, Deliver | p, [DATA, s, m, sn]>:
+        pending += (s, m, sn)
+        while exists (s, m', sn') in pending such that sn' = next[s]:
+            next[s] := next[s] + 1; pending -= (s, m', sn')
+            trigger <frb, Deliver | s, m'>
+
+Reliable broadcast delivers each message once and everywhere, but in any order; this
+layer numbers each origin's messages and holds back (in ``pending``, the reordering
+buffer) those that arrive before their predecessors. So messages of one origin are
+delivered in the order it broadcast them; messages of different origins stay unordered.
+
+``next`` and ``pending`` are keyed by *(origin, incarnation)*, not by origin: a restarted
+origin is a new process whose numbering starts again at 1, and keying by origin alone
+would drop its new messages as old ones.
+
+Joining a sequence. The book's ``next := [1]^N`` assumes every process exists from the
+start. A restarted process is new: it never receives the old messages its predecessor
+had, so it must learn where each running sequence continues for it. Hence one message
+outside the book, ``JOIN``:
+
+    upon <Start>:                forall q: trigger <pl, Send | q, [JOIN, 1, ()]>
+    upon <pl, PeerRestarted | q>:
+        trigger <pl, Send | q, [JOIN, first, recent]>   (my last ``rejoin_window`` messages)
+    upon <pl, Deliver | s, [JOIN, first, recent]>:
+        next[s] := max(next[s], first); pending += recent; deliver what is in order
+
+Until a sequence's ``JOIN`` arrives its messages wait in ``pending``. The ``recent``
+messages cover what the origin broadcast while it did not yet know of the restart (the
+process owes those); they may include older ones, which it then also delivers, in
+order. If the origin is detected crashed before its ``JOIN`` arrives, the sequence is
+joined at the first message held.
+
+Memory: one counter per origin incarnation, the messages held back, and the last
+``rejoin_window`` messages this process broadcast.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from netweave import (
+    Component,
+    Crashed,
+    Message,
+    PeerRestarted,
+    hookimpl,
+    revive,
+    upon,
+    upon_deliver,
+    upon_message,
+)
+
+from ._delivered import origin_of
+
+if TYPE_CHECKING:
+    from netweave import Context
+
+Sender = tuple[str, int]
+"""(origin, incarnation): one process, one FIFO sequence."""
+
+
+class FifoData(Message, tag="fifo.data"):
+    """[DATA, s, m, sn]: the origin's ``seq``-th message on this layer."""
+
+    seq: int
+    payload: Any
+
+
+class FifoJoin(Message, tag="fifo.join"):
+    """[JOIN, first, recent]: the sender's sequence ``inc`` continues at ``first`` for you."""
+
+    inc: int
+    first: int
+    recent: tuple[tuple[str, int, Any], ...] = ()
+    """(id, seq, payload) of the sender's messages from ``first`` on, sent before it knew."""
+
+
+def _count(_: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if value < 0:
+        raise ValueError(f"{attribute.name} must be >= 0, not {value!r}")
+
+
+@attrs.frozen
+class FifoOptions:
+    """Options of FIFO reliable broadcast."""
+
+    rejoin_window: int = attrs.field(
+        default=100, converter=int, validator=_count,
+        metadata={"doc": "How many of its latest messages a process sends again to a peer "
+                  "that restarted, so that the new process does not skip what was "
+                  "broadcast while it restarted."})
+
+
+class FifoReliableBroadcast(Component):
+    """Reliable broadcast that delivers each origin's messages in the order it sent them."""
+
+    name = "fifo-rb"
+    provides = ("fifo-reliable-broadcast",)
+    requires = ("reliable-broadcast",)
+    layer = "fifo"
+    default = True
+    Options = FifoOptions
+
+    @staticmethod
+    @hookimpl
+    def netweave_specs() -> list[type]:
+        from .spec import FifoBroadcastSpec
+
+        return [FifoBroadcastSpec]
+
+    def __init__(self, ctx: Context, options: FifoOptions) -> None:
+        super().__init__(ctx, options)
+        self.lsn = 0
+        self.next: dict[Sender, int] = {}
+        self.pending: dict[Sender, dict[int, tuple[str, Any]]] = {}
+        """Reordering buffer: per sender, seq -> (message id, payload)."""
+        self.recent: deque[tuple[str, int, Any]] = deque(maxlen=options.rejoin_window)
+        self.dropped = 0
+
+    def start(self) -> None:
+        join = FifoJoin(self.ctx.incarnation, 1)
+        for q in self.ctx.members:
+            self.ctx.send(q, join)
+
+    def broadcast(self, message_id: str, payload: Any) -> None:
+        self.lsn += 1
+        self.recent.append((message_id, self.lsn, payload))
+        self.ctx.component("reliable-broadcast").broadcast(message_id,
+                                                           FifoData(self.lsn, payload))
+
+    @upon_deliver(FifoData)
+    def on_data(self, message_id: str, origin: str, msg: FifoData) -> None:
+        parsed = origin_of(message_id, msg.seq, self.ctx.members)
+        if parsed is None or parsed[0] != origin:
+            self.dropped += 1
+            self.ctx.log.warning("dropped malformed fifo message %r", message_id)
+            return
+        if msg.seq >= self.next.get(parsed, 1):
+            self.pending.setdefault(parsed, {})[msg.seq] = (message_id, msg.payload)
+            self._deliver_in_order(parsed)
+
+    @upon(PeerRestarted)
+    def on_peer_restart(self, event: PeerRestarted) -> None:
+        recent = tuple(self.recent)
+        first = recent[0][1] if recent else self.lsn + 1
+        self.ctx.send(event.peer, FifoJoin(self.ctx.incarnation, first, recent))
+
+    @upon_message(FifoJoin)
+    def on_join(self, sender: str, msg: FifoJoin) -> None:
+        key = (sender, msg.inc)
+        if sender not in self.ctx.members or type(msg.first) is not int or msg.first < 1:
+            self.dropped += 1
+            return
+        start = max(self.next.get(key, msg.first), msg.first)
+        self.next[key] = start
+        held = self.pending.setdefault(key, {})
+        for seq in [s for s in held if s < start]:
+            del held[seq]
+        for mid, seq, payload in msg.recent:
+            if seq >= start and origin_of(mid, seq, self.ctx.members) == key:
+                held[seq] = (mid, payload)
+        self._deliver_in_order(key)
+
+    @upon(Crashed)
+    def on_crash(self, event: Crashed) -> None:
+        # No JOIN will come from a crashed origin: join its sequences where we stand.
+        for key, held in list(self.pending.items()):
+            if key[0] == event.peer and key not in self.next and held:
+                self.next[key] = min(held)
+                self._deliver_in_order(key)
+
+    def _deliver_in_order(self, sender: Sender) -> None:
+        held = self.pending.get(sender)
+        expected = self.next.get(sender)
+        if held is None or expected is None:
+            return  # not joined yet: wait for the sender's JOIN
+        while expected in held:
+            mid, payload = held.pop(expected)
+            expected += 1
+            self.next[sender] = expected
+            self.ctx.deliver(mid, sender[0], revive(payload))
+        if not held:
+            del self.pending[sender]
+
+    def state_size(self) -> int:
+        """Entries held: counters, held-back messages and the rejoin window."""
+        return (len(self.next) + sum(len(b) for b in self.pending.values())
+                + len(self.recent))
