@@ -124,6 +124,8 @@ class PerfectLinks:
         """Data messages received more than once (and delivered once)."""
         self.stale = 0
         """Messages from or for another incarnation, dropped."""
+        self.malformed = 0
+        """Messages that are not link messages at all, dropped."""
 
     # -- sending ----------------------------------------------------------------------
 
@@ -194,6 +196,9 @@ class PerfectLinks:
 
     def on_receive(self, peer: str, msg: Message) -> None:
         """Process one link message that arrived from ``peer`` (already authenticated)."""
+        if type(msg) not in (LinkData, LinkAck, LinkHello):
+            self.malformed += 1  # a peer's garbage must not raise into the runtime
+            return
         p = self._peer(peer)
         inc = msg.inc  # type: ignore[attr-defined]
         if inc < p.inc:
