@@ -1,17 +1,14 @@
-"""Helpers shared by the benchmark scripts: a header with the machine and Python."""
+"""Helpers shared by the benchmark scripts: a header with the machine and Python.
+
+The measuring code itself lives in :mod:`netweave.bench` (so ``netweave bench`` works
+from an installed package); these scripts are thin entry points for a source checkout.
+"""
 
 from __future__ import annotations
 
-import os
-import platform
-import sys
+from netweave.bench._report import header as _header
 
 
 def header(title: str, **params: object) -> None:
     """Print what was measured, where, and with which parameters."""
-    cpu = platform.processor() or platform.machine()
-    print(f"# {title}")
-    print(f"# python {sys.version.split()[0]} ({platform.python_implementation()}), "
-          f"{os.cpu_count()} cpus, {cpu}, {platform.system()} {platform.release()}")
-    if params:
-        print("# " + ", ".join(f"{k}={v}" for k, v in params.items()))
+    _header(title, **params)

@@ -107,7 +107,12 @@ class RawEndpoint(asyncio.Protocol):
         assert self.transport is not None
         loop = asyncio.get_running_loop()
         done: asyncio.Future[float] = loop.create_future()
-        self.on_pong = lambda t: done.done() or done.set_result(time.perf_counter() - t)
+
+        def pong(t: float) -> None:
+            if not done.done():
+                done.set_result(time.perf_counter() - t)
+
+        self.on_pong = pong
         out = bytearray()
         self._append(out, LinkData(1, 1, seq, ProbePing(seq, time.perf_counter())))
         self.transport.write(out)

@@ -17,7 +17,8 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Histogram", "Row", "header", "loop_name", "machine", "ms", "quantile", "rate", "rss_bytes"]
+__all__ = ["Histogram", "Row", "header", "loop_name", "machine", "markdown", "ms",
+           "peak_rss_bytes", "quantile", "rate", "rss_bytes"]
 
 _BASE = 1e-6  # seconds: the lower edge of bucket 0
 _LOG_STEP = math.log(1.02)

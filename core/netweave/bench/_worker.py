@@ -15,6 +15,7 @@ import contextlib
 import json
 import sys
 import time
+from collections.abc import Coroutine
 from typing import Any
 
 from ..events import Crashed, Deliver, PeerRestarted, Restore, Suspect
@@ -191,7 +192,12 @@ class NodeWorker:
     async def ping(self, peer: str, seq: int) -> float:
         probe: Any = self.node.component(LinkProbe.name)
         done: asyncio.Future[float] = asyncio.get_running_loop().create_future()
-        probe.on_pong = lambda m: done.done() or done.set_result(time.perf_counter() - m.t)
+
+        def pong(msg: Any) -> None:
+            if not done.done():
+                done.set_result(time.perf_counter() - msg.t)
+
+        probe.on_pong = pong
         self.node.bus.call_soon(probe.ping, peer, seq, time.perf_counter())
         return await done
 
@@ -255,6 +261,20 @@ async def _rtt(worker: NodeWorker | RawWorker, cmd: dict[str, Any]) -> None:
     emit("rtt", hist=hist.to_json(), n=hist.total)
 
 
+def _command(worker: NodeWorker | RawWorker,
+             cmd: dict[str, Any]) -> Coroutine[Any, Any, None] | None:
+    what = cmd.get("cmd")
+    if what == "window":
+        return _window(worker, cmd)
+    if what == "rtt":
+        return _rtt(worker, cmd)
+    if what == "stream":
+        return worker.stream(cmd)
+    if what == "load" and isinstance(worker, NodeWorker):
+        return worker.load(cmd)
+    return None
+
+
 def _report_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         emit("error", detail=repr(task.exception()))
@@ -278,14 +298,11 @@ async def serve(spec: dict[str, Any]) -> None:
             if what == "count" and isinstance(worker, NodeWorker):
                 emit("count", **worker.snapshot())
                 continue
-            work = {"window": lambda: _window(worker, cmd), "rtt": lambda: _rtt(worker, cmd),
-                    "stream": lambda: worker.stream(cmd),
-                    "load": lambda: worker.load(cmd)  # type: ignore[union-attr]
-                    }.get(what)
+            work = _command(worker, cmd)
             if work is None:
                 emit("error", detail=f"unknown command {what!r}")
                 continue
-            task = loop.create_task(work())
+            task = loop.create_task(work)
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             task.add_done_callback(_report_failure)

@@ -89,8 +89,13 @@ def busy(profile: str, *, duration: float, nodes: int = 3, burn: int = 2,
     suspicions = [0]
     with Workers() as ws:
         _, workers = _cluster(ws, nodes, plugins, loop, [short])
+
+        def count(msg: dict[str, Any]) -> None:
+            if msg.get("ev") == "suspect":
+                suspicions[0] += 1
+
         for w in workers.values():
-            w.listeners.append(lambda m: m.get("ev") == "suspect" and _bump(suspicions))
+            w.listeners.append(count)
         for proc in burners(burn):
             ws.add_process(proc)
         start = time.monotonic() + 0.5
@@ -99,10 +104,6 @@ def busy(profile: str, *, duration: float, nodes: int = 3, burn: int = 2,
                    end=start + duration, batch=64)
         results = [w.expect("result", duration + 60) for w in workers.values()]
     return suspicions[0], sum(r["end"]["broadcast"] for r in results)
-
-
-def _bump(counter: list[int]) -> None:
-    counter[0] += 1
 
 
 def run(*, trials: int = 10, busy_duration: float = 10.0, nodes: int = 3, burn: int = 2,

@@ -1,0 +1,174 @@
+"""In-process benchmarks: the event bus, the wire codec and the simulator.
+
+- **bus**: dispatches per second for one subscriber, events published from outside a
+  dispatch (each publish drains at once) and from inside a handler (queued, drained by
+  the running dispatch).
+- **codec**: link frames as the transport handles them: encoded into one buffer
+  (``FrameEncoder.append``), split (``FrameDecoder.feed``), decoded into link messages
+  (``MessageCodec.decode``) and their payload revived (``revive``), for a best-effort
+  broadcast frame, a uniform reliable broadcast relay (two nested payloads) and an ack.
+- **sim**: whole random scenarios of ``netweave sim`` (crashes, loss, a partition that
+  heals, then a quiet period), seeds and simulated events per second.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import attrs
+
+from ..bus import Bus
+from ..link import LinkAck, LinkData, LinkHello
+from ..message import Message, revive
+from ..transport.framing import FrameDecoder, FrameEncoder, MessageCodec
+from ..transport.handshake import Ping
+from ._report import Row, header, rate
+
+__all__ = ["bus_rates", "codec_rates", "run_bus", "run_codec", "run_sim", "sim_rates"]
+
+
+@attrs.frozen
+class _Event:
+    n: int
+
+
+def _outside(n: int) -> float:
+    bus = Bus()
+    count = [0]
+
+    def handler(e: _Event) -> None:
+        count[0] += 1
+
+    bus.subscribe(_Event, handler)
+    events = [_Event(i) for i in range(n)]
+    publish = bus.publish
+    t0 = time.perf_counter()
+    for e in events:
+        publish(e)
+    took = time.perf_counter() - t0
+    assert count[0] == n
+    return n / took
+
+
+def _chained(n: int) -> float:
+    bus = Bus()
+    left = [n]
+    event = _Event(0)
+
+    def handler(e: _Event) -> None:
+        left[0] -= 1
+        if left[0]:
+            bus.publish(event)
+
+    bus.subscribe(_Event, handler)
+    t0 = time.perf_counter()
+    bus.publish(event)
+    took = time.perf_counter() - t0
+    assert left[0] == 0
+    return n / took
+
+
+def bus_rates(events: int, repeat: int) -> tuple[float, float]:
+    """Best of ``repeat``: events/s published from outside, and from inside a handler."""
+    return (max(_outside(events) for _ in range(repeat)),
+            max(_chained(events) for _ in range(repeat)))
+
+
+def run_bus(*, events: int = 1_000_000, repeat: int = 3) -> list[Row]:
+    """Print the bus figures; returns the result row."""
+    header("event bus, one subscriber", events=events, repeat=repeat)
+    out, inside = bus_rates(events, repeat)
+    print(f"publish from outside a dispatch: {out:,.0f} events/s")
+    print(f"publish from inside a handler:   {inside:,.0f} events/s", flush=True)
+    cmd = f"netweave bench bus --events {events}"
+    return [Row("event bus, dispatches/s, one subscriber (outside / inside a handler)",
+                f"{rate(out)} / {rate(inside)}", cmd)]
+
+
+def _frames() -> dict[str, Message]:
+    from netweave_broadcast.all_ack_urb import UrbData
+    from netweave_broadcast.beb import BebData
+
+    payload = 1764131000.123456  # what the broadcast benchmark sends: a time
+    return {
+        "beb data": LinkData(1764131000123, 1764131000456, 123456,
+                             BebData("n1/1764131000123/123456", payload)),
+        "urb relay": LinkData(1764131000123, 1764131000456, 123456,
+                              BebData("n2/1764131000456/99", UrbData(
+                                  "n1/1764131000123/123456", 4242, payload))),
+        "ack": LinkAck(1764131000123, 1764131000456, 123456, ()),
+    }
+
+
+def codec_rates(count: int) -> dict[str, tuple[float, float, int]]:
+    """Per frame kind: frames encoded/s, frames split+decoded+revived/s, bytes a frame."""
+    codec: MessageCodec[Any] = MessageCodec([LinkData, LinkAck, LinkHello, Ping])
+    encoder = FrameEncoder()
+    out = {}
+    for name, msg in _frames().items():
+        buf = bytearray()
+        append = encoder.append
+        t0 = time.perf_counter()
+        for _ in range(count):
+            append(buf, msg)
+        enc = count / (time.perf_counter() - t0)
+        size = len(buf) // count
+        data = bytes(buf)
+        decode = codec.decode
+        t0 = time.perf_counter()
+        for body in FrameDecoder().feed(data):
+            m = decode(body)
+            if type(m) is LinkData:
+                inner = revive(m.body)
+                revive(getattr(inner, "payload", None))
+        dec = count / (time.perf_counter() - t0)
+        out[name] = (enc, dec, size + 4)
+    return out
+
+
+def run_codec(*, count: int = 200_000) -> list[Row]:
+    """Print the codec figures; returns the result rows."""
+    header("wire codec: link frames (length + msgspec msgpack)", frames=count)
+    print(f"{'frame':<10} {'bytes':>6} {'encode/s':>12} {'decode/s':>12}")
+    rows = []
+    for name, (enc, dec, size) in codec_rates(count).items():
+        print(f"{name:<10} {size:>6} {rate(enc):>12} {rate(dec):>12}", flush=True)
+        rows.append(Row(f"codec, {name} frame ({size} bytes), encode / decode+revive per s",
+                        f"{rate(enc)} / {rate(dec)}", f"netweave bench codec --count {count}"))
+    return rows
+
+
+def sim_rates(*, layer: str, nodes: int, seeds: int, messages: int, crash: int, loss: float,
+              trace: bool = True) -> dict[str, float]:
+    """Run ``seeds`` random scenarios; seeds/s, events/s and per-seed averages."""
+    from ..sim import Scenario
+
+    events = sent = lines = 0
+    t0 = time.perf_counter()
+    for seed in range(seeds):
+        scenario = Scenario.random(nodes=nodes, seed=seed, layer=layer, messages=messages,
+                                   crash=crash, loss=loss, partition=True)
+        cluster = scenario.run(seed, trace=trace)
+        events += cluster.clock.events
+        sent += cluster.messages_sent
+        lines += len(cluster.trace)
+    took = time.perf_counter() - t0
+    return {"seeds_per_s": seeds / took, "events_per_s": events / took,
+            "events": events / seeds, "messages": sent / seeds, "lines": lines / seeds}
+
+
+def run_sim(*, layer: str = "urb", nodes: int = 5, seeds: int = 300, messages: int = 10,
+            crash: int = 1, loss: float = 0.05, trace: bool = True) -> list[Row]:
+    """Print the simulator figures; returns the goal row."""
+    header("simulator", layer=layer, nodes=nodes, seeds=seeds, messages=messages, crash=crash,
+           loss=loss, trace=trace)
+    r = sim_rates(layer=layer, nodes=nodes, seeds=seeds, messages=messages, crash=crash,
+                  loss=loss, trace=trace)
+    print(f"{r['seeds_per_s']:,.0f} seeds/s, {r['events_per_s']:,.0f} events/s "
+          f"({r['events']:,.0f} events, {r['messages']:,.0f} link messages, "
+          f"{r['lines']:,.0f} trace lines per seed)", flush=True)
+    cmd = f"netweave bench sim --seeds {seeds}"
+    return [Row(f"simulator, {nodes}-node {layer} with faults, seeds/s (events/s)",
+                f"{rate(r['seeds_per_s'])} ({rate(r['events_per_s'])})", cmd,
+                ">= 1,000 seeds/s", r["seeds_per_s"] >= 1000)]

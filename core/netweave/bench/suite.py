@@ -1,0 +1,123 @@
+"""The benchmark suite: its options, running every part or some, and the results table.
+
+Used by ``netweave bench`` and by ``benchmarks/run_all.py``; both take the same
+arguments. Every part prints its own header and table as it goes; at the end the goals
+of the project are printed beside the measured figures, with the command of each row,
+as a markdown table (also written to ``--results FILE``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from ._procs import BenchError, sigterm_raises
+from ._report import Row, header, loop_name, markdown
+
+__all__ = ["PARTS", "add_arguments", "run"]
+
+PARTS = ("link", "broadcast", "fd", "sim", "bus", "codec")
+
+
+def _ints(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The suite's options (every part reads the ones it needs)."""
+    from .broadcast import LAYERS
+
+    parser.add_argument("parts", nargs="*", metavar="PART",
+                        help=f"what to run: {', '.join(PARTS)} (default: all)")
+    parser.add_argument("--quick", action="store_true",
+                        help="short versions of everything (a sanity run of ~2 minutes)")
+    parser.add_argument("--duration", type=float, default=5.0, metavar="S",
+                        help="measured window of each broadcast phase (5; 30 and 60 for the "
+                        "throughput and memory goals)")
+    parser.add_argument("--warmup", type=float, default=1.0, metavar="S",
+                        help="warm-up before each measured window (1)")
+    parser.add_argument("--layers", default=",".join(LAYERS), metavar="A,B",
+                        help=f"broadcast layers (default: {','.join(LAYERS)})")
+    parser.add_argument("--nodes", type=_ints, default=[3, 4, 5], metavar="3,4,5",
+                        help="cluster sizes of the broadcast part")
+    parser.add_argument("--rate", type=float, default=1000.0, metavar="R",
+                        help="broadcasts/s of the whole cluster in the fixed-rate phase (1000)")
+    parser.add_argument("--batch", type=int, default=64, metavar="B",
+                        help="broadcasts per event-loop step at saturation (64)")
+    parser.add_argument("--high-water", type=int, metavar="N",
+                        help="links high_water during the broadcast part (default: the "
+                        "links' default)")
+    parser.add_argument("--link-duration", type=float, default=3.0, metavar="S",
+                        help="measured window of the single-link stream (3)")
+    parser.add_argument("--rtt-count", type=int, default=2000, metavar="N",
+                        help="round trips measured on the single link (2000)")
+    parser.add_argument("--trials", type=int, default=10, metavar="N",
+                        help="failure-detection trials per profile and fault (10)")
+    parser.add_argument("--busy-duration", type=float, default=10.0, metavar="S",
+                        help="length of the busy run counting false suspicions (10; 300 "
+                        "for the 5-minute goal)")
+    parser.add_argument("--seeds", type=int, default=300, metavar="N",
+                        help="simulator seeds (300)")
+    parser.add_argument("--events", type=int, default=1_000_000, metavar="N",
+                        help="event bus events (1,000,000)")
+    parser.add_argument("--count", type=int, default=200_000, metavar="N",
+                        help="codec frames per kind (200,000)")
+    parser.add_argument("--loop", choices=["auto", "asyncio", "uvloop"], default="auto",
+                        help="event loop of the network workers (auto: uvloop if installed)")
+    parser.add_argument("--results", type=Path, metavar="FILE",
+                        help="also write the results table (markdown) to FILE")
+
+
+def _quick(args: argparse.Namespace) -> None:
+    args.duration, args.warmup, args.link_duration = 2.0, 0.5, 1.0
+    args.nodes, args.rtt_count, args.trials = [4], 300, 2
+    args.busy_duration, args.seeds, args.events, args.count = 3.0, 50, 200_000, 50_000
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the chosen parts; 0 when every part ran (goals missed are not errors)."""
+    from . import broadcast, fd, link, micro
+
+    if args.quick:
+        _quick(args)
+    parts = list(args.parts) or list(PARTS)
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown:
+        print(f"netweave bench: error: unknown part(s) {', '.join(unknown)}; "
+              f"choose from {', '.join(PARTS)}")
+        return 2
+    loop = loop_name(args.loop)
+    rows: list[Row] = []
+    began = time.monotonic()
+    try:
+        with sigterm_raises():
+            for part in parts:
+                if part == "link":
+                    rows += link.run(duration=args.link_duration, warmup=args.warmup,
+                                     rtt_count=args.rtt_count, loop=loop)
+                elif part == "broadcast":
+                    rows += broadcast.run(
+                        layers=[x for x in args.layers.split(",") if x], sizes=args.nodes,
+                        duration=args.duration, warmup=args.warmup, total_rate=args.rate,
+                        batch=args.batch, loop=loop, high_water=args.high_water)
+                elif part == "fd":
+                    rows += fd.run(trials=args.trials, busy_duration=args.busy_duration,
+                                   loop=loop)
+                elif part == "sim":
+                    rows += micro.run_sim(seeds=args.seeds)
+                elif part == "bus":
+                    rows += micro.run_bus(events=args.events)
+                elif part == "codec":
+                    rows += micro.run_codec(count=args.count)
+                print(flush=True)
+    except BenchError as exc:
+        print(f"netweave bench: error: {exc}", flush=True)
+        return 1
+    header("results: goals beside the figures measured in this run",
+           parts=",".join(parts), took=f"{time.monotonic() - began:.0f}s", loop=loop)
+    table = markdown(rows)
+    print(table)
+    if args.results is not None:
+        args.results.write_text(table + "\n", encoding="utf-8")
+    return 0
