@@ -2,9 +2,11 @@
 
 Each seed is a small simulated cluster (4-5 nodes, 10-20 broadcasts) with crashes of a
 minority, link loss, duplication, reordering and a partition that heals, ending with a
-quiet period (:data:`netweave.testing.DEFAULT_MIX`). CI runs 1,000 seeds per plugin; the
-longer job runs more with ``pytest tests/plugins/test_conformance.py --netweave-seeds
-20000`` (or ``NETWEAVE_SEEDS=20000``). Zero violations are allowed.
+quiet period (:data:`netweave.testing.DEFAULT_MIX`). CI runs 1,000 seeds per plugin, and
+a fifth as many where crashed nodes restart (:data:`~netweave.testing.RESTART_MIX`, for
+the plugins of the netweave distribution); the longer job runs more with ``pytest
+tests/plugins/test_conformance.py --netweave-seeds 20000`` (or ``NETWEAVE_SEEDS=20000``).
+Zero violations are allowed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import pytest
 from netweave import Catalog, Component
 from netweave.check import SpecCatalog
+from netweave.testing import RESTART_MIX
 from netweave.testing.pytest_plugin import Conformance
 
 CATALOG = Catalog.discover()
@@ -20,7 +23,9 @@ BROADCASTS = sorted(name for name, info in CATALOG.plugins.items()
                     if info.cls.broadcast is not Component.broadcast)
 DETECTORS = sorted(name for name, info in CATALOG.plugins.items()
                    if "failure-detector" in info.provides)
-STANDARD = {"beb", "lazy-rb", "eager-rb", "all-ack-urb", "majority-ack-urb",
+OWN = sorted(name for name in BROADCASTS + DETECTORS
+             if CATALOG.plugins[name].distribution == "netweave")
+STANDARD = {"beb", "lazy-rb", "eager-rb", "all-ack-urb", "majority-ack-urb", "fifo-rb",
             "perfect-fd", "eventually-perfect-fd"}
 
 
@@ -44,3 +49,13 @@ def test_failure_detector_conforms(plugin: str, conformance: Conformance,
                                    netweave_seeds: range) -> None:
     result = conformance.assert_conforms(plugin)
     assert result.ok and result.seeds == len(netweave_seeds)
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("plugin", OWN)
+def test_standard_plugin_conforms_when_crashed_nodes_restart(
+        plugin: str, conformance: Conformance, netweave_seeds: range) -> None:
+    # Each restart is a new process (a new incarnation): none may collide with its past.
+    seeds = range(max(1, len(netweave_seeds) // 5))
+    result = conformance.assert_conforms(plugin, seeds=seeds, mix=RESTART_MIX)
+    assert result.ok and result.seeds == len(seeds)

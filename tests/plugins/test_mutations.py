@@ -14,6 +14,7 @@ from netweave.testing import SeedFailure, assert_violates, check_conformance
 from netweave_broadcast.all_ack_urb import AllAckUniformReliableBroadcast, Pending
 from netweave_broadcast.beb import BestEffortBroadcast
 from netweave_broadcast.eager_rb import EagerRbData, EagerReliableBroadcast
+from netweave_broadcast.fifo import FifoData, FifoReliableBroadcast
 from netweave_broadcast.spec import ReliableBroadcastSpec
 from netweave_fd.eventually_perfect import EventuallyPerfectFailureDetector
 from netweave_fd.perfect import Heartbeat, PerfectFailureDetector, _Tick
@@ -55,6 +56,17 @@ class RbWithoutDeduplication(EagerReliableBroadcast):
             self._beb(self.ctx.new_message_id(), msg)
 
 
+class FifoWithoutReorderingBuffer(FifoReliableBroadcast):
+    """FIFO broadcast that delivers each message as it comes, holding nothing back."""
+
+    name = "mutant-fifo-no-buffer"
+    default = False
+
+    @upon_deliver(FifoData)
+    def on_data(self, message_id: str, origin: str, msg: FifoData) -> None:
+        self.ctx.deliver(message_id, origin, revive(msg.payload))
+
+
 class DetectorThatNeverDetects(PerfectFailureDetector):
     """A perfect detector that sends heartbeats but never reports a crash."""
 
@@ -81,6 +93,7 @@ class DetectorThatNeverRestores(EventuallyPerfectFailureDetector):
     (BebClaimingRb, {"agreement"}),
     (UrbDeliveringBeforeAcks, {"uniform agreement"}),
     (RbWithoutDeduplication, {"no duplication"}),
+    (FifoWithoutReorderingBuffer, {"fifo delivery"}),
     (DetectorThatNeverDetects, {"strong completeness"}),
     (DetectorThatNeverRestores, {"eventual strong accuracy"}),
 ], ids=lambda m: getattr(m, "name", ""))

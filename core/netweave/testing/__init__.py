@@ -15,6 +15,7 @@ from __future__ import annotations
 from ..sim import NetworkModel, Scenario, SimCluster
 from .conformance import (
     DEFAULT_MIX,
+    RESTART_MIX,
     ConformanceError,
     ConformanceResult,
     FaultMix,
@@ -29,6 +30,7 @@ from .conformance import (
 
 __all__ = [
     "DEFAULT_MIX",
+    "RESTART_MIX",
     "ConformanceError",
     "ConformanceResult",
     "FaultMix",

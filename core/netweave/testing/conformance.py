@@ -34,6 +34,7 @@ from ..trace import dumps_line
 
 __all__ = [
     "DEFAULT_MIX",
+    "RESTART_MIX",
     "ConformanceError",
     "ConformanceResult",
     "FaultMix",
@@ -70,7 +71,9 @@ class FaultMix:
     partition_length: tuple[float, float] = (0.2, 0.8)
     """Shorter than detection timeouts: a delay, not a crash, to detectors assuming synchrony."""
     restart: float = 0.0
-    """Probability that a crashed node restarts (a new process) a little later."""
+    """Probability that a crashed node restarts (a new process) a little later; give a
+    quiet period longer than detectors need to notice a crash they never saw happen
+    (see :data:`RESTART_MIX`)."""
     window: float = 3.0
     """Broadcasts and faults happen in [0.5, window] seconds."""
     quiet: float = 8.0
@@ -109,6 +112,11 @@ class FaultMix:
 
 DEFAULT_MIX = FaultMix()
 """Crashes of a minority, loss, duplication, reordering and healed partitions."""
+
+RESTART_MIX = FaultMix(restart=0.5, quiet=16.0)
+"""The default mix where half the crashed nodes come back as new processes. The quiet
+period is longer: a restarted process never hears from a peer that crashed before it
+started, and a perfect detector only watches such a peer after its ``start_grace``."""
 
 
 @attrs.frozen
