@@ -101,7 +101,8 @@ class PerfectFailureDetector(Component):
 
     @upon_message(Heartbeat)
     def on_heartbeat(self, sender: str, _: Heartbeat) -> None:
-        if sender not in self.detected:
+        # A heartbeat from outside the cluster (S4 of the original) is simply ignored.
+        if sender not in self.detected and sender in self.ctx.peers:
             self.last_heard[sender] = self.ctx.now()
 
     @upon(PeerRestarted)
