@@ -65,15 +65,15 @@ def test_home_page_renders(browser: Browser, site_url: str, tmp_path: Path) -> N
 
 def test_navigation_works(browser: Browser, site_url: str) -> None:
     browser.open(site_url)
-    browser.click(".md-tabs__link[href$='getting-started/']")
-    browser.wait_for("location.pathname.endsWith('/getting-started/') && "
+    browser.click(".md-tabs__link[href$='getting-started.html']")
+    browser.wait_for("location.pathname.endsWith('/getting-started.html') && "
                      "document.readyState === 'complete'")
     assert browser.wait_for(H1) == "Getting started"
     # Then through the side navigation of a section to one of its pages.
-    browser.click(".md-tabs__link[href$='abstractions/']")
-    browser.wait_for("location.pathname.endsWith('/abstractions/')")
-    browser.click(".md-nav__link[href$='uniform-reliable-broadcast/']")
-    browser.wait_for("location.pathname.endsWith('/uniform-reliable-broadcast/')")
+    browser.click(".md-tabs__link[href$='abstractions/index.html']")
+    browser.wait_for("location.pathname.endsWith('/abstractions/index.html')")
+    browser.click(".md-nav__link[href$='uniform-reliable-broadcast.html']")
+    browser.wait_for("location.pathname.endsWith('/uniform-reliable-broadcast.html')")
     assert browser.wait_for(H1) == "Uniform reliable broadcast"
 
 

@@ -39,15 +39,12 @@ def nav_pages() -> list[str]:
 
 def test_every_page_of_the_nav_is_built(built_site: BuiltSite) -> None:
     for md in nav_pages():
-        rel = md.removesuffix(".md")
-        rel = rel.removesuffix("index").rstrip("/")
-        html = built_site.directory / rel / "index.html" if rel else \
-            built_site.directory / "index.html"
+        html = built_site.directory / md.replace(".md", ".html")
         assert html.is_file(), f"{md} was not built ({html})"
 
 
 def test_the_cli_reference_lists_every_option(built_site: BuiltSite) -> None:
-    html = (built_site.directory / "reference" / "cli" / "index.html").read_text("utf-8")
+    html = (built_site.directory / "reference" / "cli.html").read_text("utf-8")
     parser = build_parser()
     sub = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     for name, command in sub.choices.items():  # type: ignore[attr-defined]
@@ -61,7 +58,7 @@ def test_the_cli_reference_lists_every_option(built_site: BuiltSite) -> None:
 def test_the_api_reference_documents_the_public_names(built_site: BuiltSite) -> None:
     import netweave
 
-    html = (built_site.directory / "reference" / "api" / "netweave" / "index.html") \
+    html = (built_site.directory / "reference" / "api" / "netweave.html") \
         .read_text("utf-8")
     for name in netweave.__all__:
         assert re.search(rf'id="netweave\.{re.escape(name)}"', html), name
@@ -72,6 +69,13 @@ def test_the_search_index_has_every_page(built_site: BuiltSite) -> None:
                        .read_text("utf-8"))
     text = " ".join(doc.get("text", "") + " " + doc.get("title", "") for doc in index["docs"])
     assert "uniform reliable broadcast" in text.lower()
+
+
+def test_the_site_works_from_disk(built_site: BuiltSite) -> None:
+    # Opened as file://, pages must link to .html files, not to directories.
+    home = (built_site.directory / "index.html").read_text("utf-8")
+    assert 'href="getting-started.html"' in home
+    assert 'href="tutorials/index.html"' in home
 
 
 def test_the_site_loads_nothing_from_other_hosts(built_site: BuiltSite) -> None:
