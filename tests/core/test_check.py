@@ -245,6 +245,15 @@ def test_fifo_delivery() -> None:
     assert [line["ev"] for line in v.lines] == ["broadcast", "broadcast", "deliver"]
     skipped = [*sent, dl(3, "b", "a/1/2", "fifo")]
     assert not holds(spec, "fifo delivery", skipped)
+    # One report per gap, however many messages follow it.
+    three = [*sent, bc(2.5, "a", "a/1/3", "fifo"), dl(3, "b", "a/1/3", "fifo"),
+             dl(4, "b", "a/1/1", "fifo"), dl(5, "b", "a/1/2", "fifo")]
+    (v,) = verdict(spec, "fifo delivery", three)
+    assert v.message == "b#1 delivered a/1/3 before a/1/1, which a#1 broadcast earlier"
+    later_gap = [*sent, bc(2.5, "a", "a/1/3", "fifo"), dl(3, "b", "a/1/1", "fifo"),
+                 dl(4, "b", "a/1/3", "fifo")]
+    (v,) = verdict(spec, "fifo delivery", later_gap)
+    assert v.message == "b#1 delivered a/1/3 before a/1/2, which a#1 broadcast earlier"
     # Order is per origin process: a restarted origin starts a new sequence.
     restarted = [*starts("a", "b"), bc(1, "a", "a/1/1", "fifo"), crash(2, "a"),
                  start(3, "a", 2), bc(4, "a", "a/2/1", "fifo"), dl(5, "b", "a/2/1", "fifo")]
