@@ -117,9 +117,10 @@ class SpecCatalog:
             if info is None:
                 return ()
             plugin = info.cls
-        declared = self.declared.get(plugin.name, ())
-        if plugin.name not in self.declared or self.catalog.plugins[plugin.name].cls \
-                is not plugin:
+        info = self.catalog.plugins.get(plugin.name)
+        if info is not None and info.cls is plugin:
+            declared = self.declared.get(plugin.name, ())
+        else:  # a class outside the catalog: ask it directly
             declared = tuple(_validate(plugin.name, _call_static(plugin)))
         provided = [s for s in self.all() if s.abstraction and s.abstraction in plugin.provides]
         return _unique([*declared, *provided])
@@ -142,7 +143,9 @@ class SpecCatalog:
 def _call_static(cls: type[Component]) -> object:
     hooks = static_hooks(cls)
     fn = getattr(hooks, "netweave_specs", None)
-    return fn() if fn is not None and getattr(fn, "netweave_impl", None) is not None else []
+    if fn is None or getattr(fn, f"{hookspecs.PROJECT}_impl", None) is None:
+        return []
+    return fn()
 
 
 def _validate(name: str, result: object) -> list[type[Spec]]:
