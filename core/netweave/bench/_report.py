@@ -7,6 +7,7 @@ RSS is one of the figures) and histograms of several processes merge by adding c
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
@@ -27,8 +28,12 @@ _LOG_STEP = math.log(1.02)
 def machine() -> str:
     """One line: Python, CPU count and model, operating system."""
     cpu = _cpu_model() or platform.processor() or platform.machine()
+    load = ""
+    with contextlib.suppress(OSError, AttributeError):
+        # Other work on the machine skews every figure: say how busy it was.
+        load = ", load average {:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     return (f"python {sys.version.split()[0]} ({platform.python_implementation()}), "
-            f"{os.cpu_count()} cpus, {cpu}, {platform.system()} {platform.release()}")
+            f"{os.cpu_count()} cpus, {cpu}, {platform.system()} {platform.release()}{load}")
 
 
 def _cpu_model() -> str:

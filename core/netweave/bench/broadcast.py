@@ -123,10 +123,13 @@ def _phase(workers: list[Worker], plugin: str, mode: str, total_rate: float,
 
 
 def measure(plugin: str, nodes: int, *, total_rate: float, warmup: float, duration: float,
-            sat_warmup: float, batch: int, loop: str, high_water: int | None = None,
+            sat_warmup: float, batch: int, loop: str, links: dict[str, Any] | None = None,
             ) -> list[PhaseFigures]:
-    """Both phases for one layer and cluster size, on a fresh cluster."""
-    links = {} if high_water is None else {"high_water": high_water}
+    """Both phases for one layer and cluster size, on a fresh cluster.
+
+    :param links: :class:`~netweave.LinkOptions` fields for every node.
+    """
+    links = dict(links or {})
     suspicions = [0]
     with Workers() as ws:
         workers = _start(ws, plugin, nodes, loop, links)
@@ -159,21 +162,22 @@ def _print(f: PhaseFigures) -> None:
 
 def run(*, layers: Iterable[str] = tuple(LAYERS), sizes: Iterable[int] = (3, 4, 5),
         duration: float = 5.0, warmup: float = 1.0, total_rate: float = 1000.0,
-        batch: int = 64, loop: str = "asyncio", high_water: int | None = None) -> list[Row]:
+        batch: int = 64, loop: str = "asyncio", links: dict[str, Any] | None = None,
+        ) -> list[Row]:
     """Every layer at every size; prints one line per phase, returns the goal rows."""
     layers, sizes = list(layers), list(sizes)
     sat_warmup = max(warmup, min(10.0, duration / 5))
     header("broadcast on real processes (loopback), every node broadcasting",
            layers=",".join(layers), sizes=",".join(map(str, sizes)), duration=duration,
            warmup=warmup, saturation_warmup=sat_warmup, rate=total_rate, batch=batch,
-           loop=loop, high_water=high_water or "default")
+           loop=loop, links=links or "defaults")
     _print_header_row()
     found: dict[tuple[str, int, str], PhaseFigures] = {}
     for plugin in layers:
         for n in sizes:
             for f in measure(plugin, n, total_rate=total_rate, warmup=warmup,
                              duration=duration, sat_warmup=sat_warmup, batch=batch,
-                             loop=loop, high_water=high_water):
+                             loop=loop, links=links):
                 found[(plugin, n, f.mode)] = f
                 _print(f)
     return goal_rows(found, duration)

@@ -117,7 +117,7 @@ def run(*, trials: int = 10, busy_duration: float = 10.0, nodes: int = 3, burn: 
     print(f"{'profile':<8} {'fault':<8} {'samples':>7} {'p50 ms':>8} {'p99 ms':>8} "
           f"{'max ms':>8} {'bound ms':>9} {'within':>7}", flush=True)
     rows: list[Row] = []
-    for profile in profiles:
+    for profile in profiles if trials > 0 else ():
         opts = PROFILES[profile]
         bound = opts["timeout"] + opts["period"] + 0.010
         for fault, name in (("kill", "SIGKILL"), ("stop", "SIGSTOP")):
@@ -131,7 +131,7 @@ def run(*, trials: int = 10, busy_duration: float = 10.0, nodes: int = 3, burn: 
             rows.append(Row(
                 f"detection after {name}, {profile} profile, p50 / p99 ms",
                 f"{ms(p50, 0)} / {ms(p99, 0)}",
-                f"netweave bench fd --trials {trials}",
+                f"netweave bench fd --trials {trials} --profiles {profile}",
                 f"p99 <= timeout + period + 10 ms = {bound * 1000:.0f} ms",
                 p99 is not None and p99 <= bound))
     for profile in profiles:
@@ -141,7 +141,8 @@ def run(*, trials: int = 10, busy_duration: float = 10.0, nodes: int = 3, burn: 
               f"({made} broadcasts, {burn} busy processes)", flush=True)
         rows.append(Row(f"false suspicions, {busy_duration:g} s with both cores busy, "
                         f"{profile} profile", str(false),
-                        f"netweave bench fd --busy-duration {busy_duration:g}",
+                        f"netweave bench fd --trials 0 --busy-duration {busy_duration:g} "
+                        f"--profiles {profile}",
                         "0 (default profile)" if profile == "default" else "",
                         (false == 0) if profile == "default" else None))
     return rows

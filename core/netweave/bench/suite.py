@@ -46,14 +46,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=64, metavar="B",
                         help="broadcasts per event-loop step at saturation (64)")
     parser.add_argument("--high-water", type=int, metavar="N",
-                        help="links high_water during the broadcast part (default: the "
-                        "links' default)")
+                        help="links high_water of the broadcast part (default: the links')")
+    parser.add_argument("--rto", type=float, metavar="S",
+                        help="links rto of the broadcast part (default: the links')")
     parser.add_argument("--link-duration", type=float, default=3.0, metavar="S",
                         help="measured window of the single-link stream (3)")
     parser.add_argument("--rtt-count", type=int, default=2000, metavar="N",
                         help="round trips measured on the single link (2000)")
     parser.add_argument("--trials", type=int, default=10, metavar="N",
-                        help="failure-detection trials per profile and fault (10)")
+                        help="failure-detection trials per profile and fault (10; 0: only "
+                        "the busy run)")
+    parser.add_argument("--profiles", default="default,fast", metavar="A,B",
+                        help="failure-detector profiles: default (period 0.5 s, timeout 2 s), "
+                        "fast (0.2 s, 1 s)")
     parser.add_argument("--busy-duration", type=float, default=10.0, metavar="S",
                         help="length of the busy run counting false suspicions (10; 300 "
                         "for the 5-minute goal)")
@@ -75,6 +80,16 @@ def _quick(args: argparse.Namespace) -> None:
     args.busy_duration, args.seeds, args.events, args.count = 3.0, 50, 200_000, 50_000
 
 
+def _links(args: argparse.Namespace) -> dict[str, object]:
+    links: dict[str, object] = {}
+    if args.high_water is not None:
+        links["high_water"] = args.high_water
+    if args.rto is not None:
+        links["rto"] = args.rto
+        links["max_rto"] = max(args.rto * 10, 2.0)
+    return links
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the chosen parts; 0 when every part ran (goals missed are not errors)."""
     from . import broadcast, fd, link, micro
@@ -82,10 +97,15 @@ def run(args: argparse.Namespace) -> int:
     if args.quick:
         _quick(args)
     parts = list(args.parts) or list(PARTS)
+    from .broadcast import LAYERS
+    from .fd import PROFILES
+
     unknown = [p for p in parts if p not in PARTS]
+    unknown += [x for x in args.profiles.split(",") if x not in PROFILES]
+    unknown += [x for x in args.layers.split(",") if x and x not in LAYERS]
     if unknown:
-        print(f"netweave bench: error: unknown part(s) {', '.join(unknown)}; "
-              f"choose from {', '.join(PARTS)}")
+        print(f"netweave bench: error: unknown {', '.join(unknown)}; parts: {', '.join(PARTS)}"
+              f"; layers: {', '.join(LAYERS)}; profiles: {', '.join(PROFILES)}")
         return 2
     loop = loop_name(args.loop)
     rows: list[Row] = []
@@ -100,10 +120,10 @@ def run(args: argparse.Namespace) -> int:
                     rows += broadcast.run(
                         layers=[x for x in args.layers.split(",") if x], sizes=args.nodes,
                         duration=args.duration, warmup=args.warmup, total_rate=args.rate,
-                        batch=args.batch, loop=loop, high_water=args.high_water)
+                        batch=args.batch, loop=loop, links=_links(args))
                 elif part == "fd":
                     rows += fd.run(trials=args.trials, busy_duration=args.busy_duration,
-                                   loop=loop)
+                                   loop=loop, profiles=tuple(args.profiles.split(",")))
                 elif part == "sim":
                     rows += micro.run_sim(seeds=args.seeds)
                 elif part == "bus":
