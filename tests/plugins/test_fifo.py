@@ -115,3 +115,11 @@ def test_state_stays_bounded_over_thousands_of_broadcasts():
     assert sizes[-1] == 4 + 100, sizes  # one counter per origin, the rejoin window
     assert all(len(ids) == 3000 for ids in deliveries(c.trace, "fifo").values())
     assert fifo_order(c.trace, "fifo") == []
+
+
+def test_rejoin_window_is_validated():
+    from netweave import InvalidOptionError, Node
+
+    node = Node("n1", peers=["n2"]).use("eager-rb").use("fifo-rb", rejoin_window=-1)
+    with pytest.raises(InvalidOptionError, match="rejoin_window must be >= 0"):
+        node.build()
