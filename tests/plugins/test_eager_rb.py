@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from delivery_properties import deliveries, random_run, reliable
 from netweave.sim import NetworkModel, SimCluster
-from netweave_broadcast.eager_rb import EagerRbData
+from netweave_broadcast.eager_rb import EagerRbData, EagerReliableBroadcast
 
 STACK = ["beb", "eager-rb"]
 
@@ -67,3 +67,25 @@ def test_state_stays_bounded_over_thousands_of_broadcasts():
     assert max(sizes) < 100, sizes  # only out-of-order numbers above the watermarks
     assert sizes[-1] == 4, sizes  # one watermark per origin
     assert all(len(ids) == 3000 for ids in deliveries(c.trace, "rb").values())
+
+
+class _NoDeduplication(EagerReliableBroadcast):
+    """A broken variant: delivers every copy it receives."""
+
+    name = "eager-rb-without-dedup"
+
+    def on_data(self, mid, relayer, msg):
+        super().on_data(mid, relayer, msg)
+        if relayer != msg.id.split("/")[0]:  # a relayed copy: deliver it again
+            self.ctx.deliver(msg.id, msg.id.split("/")[0], msg.payload)
+
+
+def test_the_property_checks_catch_a_layer_without_de_duplication():
+    from netweave import Catalog
+    from netweave.sim import Scenario
+
+    catalog = Catalog.discover(extra=[_NoDeduplication])
+    scenario = Scenario.random(nodes=4, seed=1, use=["beb", "eager-rb-without-dedup"],
+                               messages=5)
+    cluster = scenario.run(1, catalog=catalog)
+    assert reliable(cluster.trace, "rb") != []
