@@ -34,9 +34,31 @@ def _role(match: re.Match[str]) -> str:
     return f'<autoref identifier="{target}" optional><code>{shown}</code></autoref>'
 
 
+def _doctests(text: str) -> str:
+    """Fence ``>>>`` examples as code (Markdown would read them as nested quotes)."""
+    out: list[str] = []
+    block: list[str] = []
+    for line in [*text.split("\n"), ""]:
+        if line.lstrip().startswith(">>>") or (block and line.strip()):
+            block.append(re.sub(r"\s*#\s*doctest:.*$", "", line.strip()))
+            continue
+        if block:
+            out += ["```pycon", *block, "```"]
+            block = []
+        out.append(line)
+    return "\n".join(out[:-1])
+
+
+def _literal_blocks(text: str) -> str:
+    """reST's "Text::" introduces an indented code block; Markdown only needs "Text:"."""
+    text = re.sub(r"(?m)^[ \t]*::[ \t]*$", "", text)
+    return re.sub(r"(?m)(\S)::[ \t]*$", r"\1:", text)
+
+
 def convert(text: str) -> str:
     """Rewrite the roles and literals of one docstring (exposed for tests)."""
     text = _LITERAL.sub(r"`\1`", _ROLE.sub(_role, _RAISES.sub(_raises, text)))
+    text = _literal_blocks(_doctests(text))
     # reST needs "``word``\\ s" to glue a suffix to a literal; Markdown does not.
     return text.replace("`\\ ", "`")
 
