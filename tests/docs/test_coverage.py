@@ -262,3 +262,37 @@ def test_the_trace_reference_has_the_contract() -> None:
     assert kinds
     for kind in kinds:
         assert re.search(rf"^\| `{kind}` \|", text, flags=re.M), kind
+
+
+# -- commands shown in the pages --------------------------------------------------------
+
+
+def shown_commands() -> list[tuple[str, str]]:
+    """Every ``netweave ...`` command line in the pages' bash blocks, with its page."""
+    found: list[tuple[str, str]] = []
+    for path in sorted(DOCS.rglob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        for block in re.findall(r"^```(?:bash|sh)\n(.*?)^```", text, flags=re.M | re.S):
+            for line in block.replace("\\\n", " ").splitlines():
+                for part in line.split("&&"):
+                    part = part.split("#", 1)[0].strip()
+                    if part.startswith("netweave "):
+                        found.append((str(path.relative_to(DOCS)), part))
+    assert len(found) > 10, found
+    return found
+
+
+@pytest.mark.parametrize(("where", "command"), shown_commands())
+def test_every_command_shown_in_the_docs_parses(where: str, command: str) -> None:
+    import contextlib
+    import io
+    import shlex
+
+    argv = shlex.split(command)[1:]
+    err = io.StringIO()
+    try:
+        with contextlib.redirect_stderr(err):
+            build_parser().parse_args(argv)
+    except SystemExit as exc:
+        raise AssertionError(f"{where}: `{command}` is not a valid command line: "
+                             f"{err.getvalue().strip()}") from exc
