@@ -16,7 +16,7 @@ from ..errors import NetweaveError
 
 __all__ = ["COMMANDS", "build_parser", "run"]
 
-COMMANDS = ["plugins", "sim", "node", "check", "demo", "bench"]
+COMMANDS = ["plugins", "sim", "node", "check", "demo", "new_plugin", "bench"]
 """Sub-command modules, in the order ``netweave --help`` lists them."""
 
 
@@ -55,4 +55,11 @@ def run(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (``netweave check --json | head``): not an error of ours.
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     return code
