@@ -83,8 +83,17 @@ class AsyncioRuntime:
             node_id=node.id, cluster=node.cluster, incarnation=node.incarnation,
             members=node.members, addresses=node.addresses, listen=listen,
             receive=node.receive, options=options, loop=loop, rng=self.rng)
+        self.transport.before_write = self._flush_trace
         # The hot path calls the transport directly, without a forwarding frame.
         self.transmit: Callable[[str, Message], None] = self.transport.send  # type: ignore[method-assign]
+
+    def _flush_trace(self) -> None:
+        # A SIGKILL must not leave peers holding a message whose ``broadcast`` line the
+        # trace lost: trace lines reach the OS before the frames that follow them.
+        for sink in self.node.tracer.sinks:
+            flush = getattr(sink, "flush", None)
+            if flush is not None:
+                flush()
 
     def now(self) -> float:
         """Wall-clock seconds, advancing monotonically."""
@@ -100,7 +109,8 @@ class AsyncioRuntime:
 
 
 class LoopFlushedSink:
-    """A trace file flushed at most ``delay`` seconds after each line (SIGKILL-safe)."""
+    """A trace file flushed at most ``delay`` seconds after each line, and before any frame
+    leaves the node (see ``AsyncioRuntime``), so SIGKILL loses only the last few ms."""
 
     def __init__(self, path: str | os.PathLike[str], loop: asyncio.AbstractEventLoop,
                  delay: float = 0.005) -> None:
@@ -111,17 +121,24 @@ class LoopFlushedSink:
         self._loop = loop
         self._delay = delay
         self._armed = False
+        self._dirty = False
 
     def __call__(self, record: dict[str, Any]) -> None:
         self._sink(record)
+        self._dirty = True
         if not self._armed:
             self._armed = True
-            self._loop.call_later(self._delay, self.flush)
+            self._loop.call_later(self._delay, self._timed_flush)
+
+    def _timed_flush(self) -> None:
+        self._armed = False
+        self.flush()
 
     def flush(self) -> None:
         """Write out what is buffered."""
-        self._armed = False
-        self._sink.flush()
+        if self._dirty:
+            self._dirty = False
+            self._sink.flush()
 
     def close(self) -> None:
         """Flush and close the file."""

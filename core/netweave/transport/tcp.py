@@ -1,11 +1,13 @@
 """The TCP transport: one long-lived, authenticated connection per pair of nodes.
 
-Theory of operation. Of two members, the one with the smaller id dials and the other
-accepts, so a pair never races to build two connections. A dialer keeps its peer
-connected: after a failure or a loss it waits ``reconnect_min`` doubling to
-``reconnect_max``, each delay jittered by +-50 %, and tries again until the transport
-closes. An accepted connection that completes the handshake becomes its peer's
-connection, replacing an older one (the peer restarted or saw the old one die).
+Theory of operation. A pair of members keeps one connection. The member with the
+smaller id is the *preferred dialer*: it dials at once, the other only after a short
+delay and only while the pair has no connection, so a node that starts late or restarts
+reaches its peers without waiting for their reconnection backoff. If both connections
+complete anyway, a deterministic tie-break keeps the one the smaller id dialed, on both
+sides. A connection from a peer's newer incarnation, or a redial by the same side (it saw
+the old one die), replaces the old one. Failed dials wait ``reconnect_min`` doubling to
+``reconnect_max``, each delay jittered by +-50 %, until the transport closes.
 
 ``send`` is the hot path. It encodes the frame straight into the peer's output buffer
 and, once per event-loop iteration, one ``write`` hands the whole buffer to the socket:
@@ -43,7 +45,7 @@ __all__ = ["TcpTransport", "TransportStats", "parse_address"]
 
 log = logging.getLogger("netweave.transport")
 
-_QUIET = frozenset({"peer-closed", "connection-error", "replaced", "shutdown"})
+_QUIET = frozenset({"peer-closed", "connection-error", "replaced", "duplicate", "shutdown"})
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -120,6 +122,9 @@ class TcpTransport:
         self.closing = False
         self.address: tuple[str, int] | None = None
         """Where the server listens (the real port when ``listen`` asked for port 0)."""
+        self.before_write: Callable[[], None] | None = None
+        """Called before frames go to a socket (the runtime flushes the trace there, so a
+        message never leaves the process before the trace lines that explain it)."""
         self._server: asyncio.Server | None = None
         self._sweeper: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -150,7 +155,7 @@ class TcpTransport:
         assert self._server is not None
         await self._server.start_serving()
         for peer, ch in self.channels.items():
-            if peer > self.node_id:
+            if peer in self.addresses:
                 ch.dialer = self.loop.create_task(self._dial_forever(ch))
         self._sweep_every = min(0.5, self.options.frame_timeout / 4,
                                 self.options.idle_timeout / 6)
@@ -207,6 +212,8 @@ class TcpTransport:
         conn = ch.conn
         if conn is None or conn.paused or conn.closed or not ch.out:
             return
+        if self.before_write is not None:
+            self.before_write()
         data = ch.out
         ch.out = bytearray()
         self.stats.bytes_out += len(data)
@@ -245,12 +252,27 @@ class TcpTransport:
         log.info("%s: connected to %s (incarnation %d) at %s, %s", self.node_id, conn.peer,
                  conn.peer_incarnation, conn.address, conn.role)
         if old is not None and old is not conn:
+            if not self._prefer(old, conn):
+                ch.conn = old
+                conn.channel = None
+                conn.close("duplicate", f"keeping {old}", level=logging.INFO)
+                return
             old.close("replaced", f"new connection from {conn.address}", level=logging.INFO)
         if len(ch.out) > self.options.backlog_buffer:
             ch.out = bytearray()  # frames that waited for a dead connection: the links resend
         if ch.out and not ch.flush_armed:
             ch.flush_armed = True
             self.loop.call_soon(self._flush, ch)
+
+    def _prefer(self, old: Connection, new: Connection) -> bool:
+        """Whether ``new`` should replace ``old`` as the connection to their peer."""
+        if new.peer_incarnation != old.peer_incarnation:
+            return new.peer_incarnation > old.peer_incarnation
+        old_dialer = self.node_id if old.role == "dial" else old.peer
+        new_dialer = self.node_id if new.role == "dial" else new.peer
+        if old_dialer == new_dialer:
+            return True  # the same side dialed again: it saw the old one die
+        return new_dialer == min(self.node_id, new.peer)
 
     def _closed(self, conn: Connection, reason: str, detail: str, level: int) -> None:
         self.stats.closed[reason] += 1
@@ -271,16 +293,27 @@ class TcpTransport:
 
     async def _dial_forever(self, ch: _Channel) -> None:
         opts = self.options
+        preferred = self.node_id < ch.peer
         delay = opts.reconnect_min
         host, port = parse_address(self.addresses[ch.peer])
+        tls = self.client_tls
         while not self.closing:
+            current = ch.conn
+            if current is not None or not preferred:
+                if current is not None:
+                    await asyncio.shield(current.done)
+                    delay = opts.reconnect_min
+                if not preferred:  # give the preferred dialer the first chance
+                    await asyncio.sleep(2 * opts.reconnect_min * self.rng.uniform(0.5, 1.5))
+                    if ch.conn is not None:
+                        continue
             conn = Connection(self, "dial", expected=ch.peer)
             self.stats.dialed += 1
             try:
                 await asyncio.wait_for(self.loop.create_connection(
-                    lambda conn=conn: conn, host, port, ssl=self.client_tls,
-                    ssl_handshake_timeout=opts.handshake_timeout if self.client_tls else None),
-                    opts.connect_timeout + (opts.handshake_timeout if self.client_tls else 0))
+                    lambda conn=conn: conn, host, port, ssl=tls,
+                    ssl_handshake_timeout=opts.handshake_timeout if tls else None),
+                    opts.connect_timeout + (opts.handshake_timeout if tls else 0))
             except ssl.SSLError as exc:
                 self.stats.connect_failures += 1
                 log.warning("%s: TLS with %s failed: %s", self.node_id, ch.peer, exc)
@@ -292,6 +325,7 @@ class TcpTransport:
                 await asyncio.shield(conn.done)
                 if conn.established:
                     delay = opts.reconnect_min
+                    continue
             await asyncio.sleep(delay * self.rng.uniform(0.5, 1.5))
             delay = min(delay * 2, opts.reconnect_max)
 
