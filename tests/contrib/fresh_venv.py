@@ -104,8 +104,10 @@ class FreshEnv:
 
     def __init__(self, path: Path, base: BaseEnv, wheelhouse: Path) -> None:
         self.path = path
+        self.base = base
         self.wheelhouse = wheelhouse
-        _run([_base_python(), "-m", "venv", path])
+        # No pip of its own: the base environment's pip works on it (pip --python).
+        _run([_base_python(), "-m", "venv", "--without-pip", path])
         site = Path(self.python_eval("import sysconfig; print(sysconfig.get_paths()"
                                      "['purelib'])"))
         (site / "_netweave_test_base.pth").write_text(f"{base.site}\n", encoding="utf-8")
@@ -124,7 +126,8 @@ class FreshEnv:
         return _run(cmd, cwd=cwd, env=self.env, check=check)
 
     def pip(self, *args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
-        return self.run(self.python, "-m", "pip", *args, check=check)
+        return self.run(_python(self.base.path), "-m", "pip", "--python", self.python, *args,
+                        check=check)
 
     def install(self, *requirements: str | Path) -> None:
         """Install from the wheelhouse only; dependencies come from it or the base env."""
