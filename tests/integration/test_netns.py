@@ -1,0 +1,168 @@
+"""The multi-host path: 4 node processes in 4 network namespaces joined by a bridge.
+
+The test creates every namespace it uses (a hub holding the bridge, one per node, names
+unique to this run) with addresses that exist only inside them, cuts one node off with a
+firewall rule inside its namespace, heals it, and checks the traces. Processes are ended
+by PID and namespaces deleted, whatever happens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from netweave.check import check_trace
+from netweave.cli._launch import LocalCluster
+from netweave.config import ClusterConfig
+
+pytestmark = [pytest.mark.netns, pytest.mark.slow]
+
+IDS = ["n1", "n2", "n3", "n4"]
+SUBNET = "10.213.77"  # exists only inside the namespaces this test creates
+LAYERS = ("rb", "urb")
+
+
+def _why_not() -> str | None:
+    if os.geteuid() != 0:
+        return "network namespaces need root"
+    if shutil.which("ip") is None:
+        return "the ip command (iproute2) is not installed"
+    return None
+
+
+def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, check=check, capture_output=True, text=True, timeout=20)
+
+
+class Firewall:
+    """Cuts a namespace off its bridge and heals it, with iptables or nft."""
+
+    def __init__(self, ns: str) -> None:
+        self.ns = ns
+        self.tool = "iptables" if shutil.which("iptables") else (
+            "nft" if shutil.which("nft") else None)
+        assert self.tool, "neither iptables nor nft is installed (CI installs them with apt)"
+
+    def cut(self) -> None:
+        ex = ("ip", "netns", "exec", self.ns)
+        if self.tool == "iptables":
+            sh(*ex, "iptables", "-A", "INPUT", "-i", "eth0", "-j", "DROP")
+            sh(*ex, "iptables", "-A", "OUTPUT", "-o", "eth0", "-j", "DROP")
+        else:
+            sh(*ex, "nft", "add table inet cut; add chain inet cut in { type filter hook input "
+               "priority 0; policy accept; }; add rule inet cut in iifname eth0 drop; "
+               "add chain inet cut out { type filter hook output priority 0; policy accept; };"
+               " add rule inet cut out oifname eth0 drop")
+
+    def heal(self) -> None:
+        ex = ("ip", "netns", "exec", self.ns)
+        if self.tool == "iptables":
+            sh(*ex, "iptables", "-F")
+        else:
+            sh(*ex, "nft", "delete table inet cut")
+
+
+@pytest.fixture
+def namespaces() -> Iterator[dict[str, str]]:
+    reason = _why_not()
+    if reason is not None:
+        pytest.skip(reason)
+    tag = f"nw{os.getpid() % 100000}"
+    hub = f"{tag}hub"
+    names = {node_id: f"{tag}{node_id}" for node_id in IDS}
+    created: list[str] = []
+    try:
+        sh("ip", "netns", "add", hub)
+        created.append(hub)
+        sh("ip", "-n", hub, "link", "add", "br0", "type", "bridge")
+        sh("ip", "-n", hub, "link", "set", "br0", "up")
+        for k, (node_id, ns) in enumerate(names.items(), start=1):
+            sh("ip", "netns", "add", ns)
+            created.append(ns)
+            sh("ip", "-n", hub, "link", "add", f"p{node_id}", "type", "veth", "peer", "name",
+               "eth0", "netns", ns)
+            sh("ip", "-n", hub, "link", "set", f"p{node_id}", "master", "br0", "up")
+            sh("ip", "-n", ns, "addr", "add", f"{SUBNET}.{k}/24", "dev", "eth0")
+            sh("ip", "-n", ns, "link", "set", "eth0", "up")
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+        yield names
+    finally:
+        for ns in reversed(created):
+            sh("ip", "netns", "del", ns, check=False)
+    leftover = sh("ip", "netns", "list").stdout
+    assert not any(ns in leftover for ns in created), leftover
+
+
+def suspicions(run_dir: Path, node_id: str) -> set[str]:
+    """Who ``node_id`` suspects at the end of its trace so far."""
+    current: set[str] = set()
+    for line in (run_dir / f"{node_id}.jsonl").read_text().splitlines():
+        if '"suspect"' in line or '"restore"' in line:
+            r = json.loads(line)
+            (current.add if r["ev"] == "suspect" else current.discard)(r["peer"])
+    return current
+
+
+@pytest.mark.timeout(120)
+def test_cut_one_node_off_and_heal(tmp_path: Path, namespaces: dict[str, str]) -> None:
+    (tmp_path / "secret").write_text("netns-cluster-secret-0123456789\n")
+    config = ClusterConfig.from_dict({
+        "cluster": "netns",
+        "members": {i: f"{SUBNET}.{k}:7000" for k, i in enumerate(IDS, start=1)},
+        "plugins": {"eventually-perfect-fd": {"period": 0.2, "timeout": 1.0},
+                    "eager-rb": {}, "majority-ack-urb": {}},
+        "links": {"rto": 0.1, "max_rto": 0.5},
+        "transport": {"idle_timeout": 2.0, "connect_timeout": 1.0},
+        "security": {"secret_file": "secret"},
+    }, base=tmp_path)
+    prefix = lambda node_id: ["ip", "netns", "exec", namespaces[node_id]]  # noqa: E731
+    sent: set[str] = set()
+
+    def burst(tag: str, senders: list[str]) -> None:
+        for k in range(5):
+            for node_id in senders:
+                for layer in LAYERS:
+                    text = f"{tag}-{layer}-{node_id}-{k}"
+                    assert cluster.nodes[node_id].broadcast(layer, text)
+                    sent.add(text)
+            time.sleep(0.02)
+
+    with LocalCluster(tmp_path, config, prefix=prefix) as cluster:
+        cluster.start(wait=30)
+        burst("before", IDS)
+        wall = Firewall(namespaces["n4"])
+        wall.cut()
+        cluster.record_fault("n4", "fault", kind="partition", groups=[IDS[:3], ["n4"]])
+        burst("during", IDS)  # n4's own messages wait for the heal
+        assert cluster.wait_until(lambda: "n4" in suspicions(tmp_path, "n1"), 10)
+        during = {d["payload"] for d in cluster.nodes["n2"].delivered("urb")}
+        assert any(p.startswith("during-urb-n1") for p in during)  # a majority goes on
+        wall.heal()
+        cluster.record_fault("n4", "fault", kind="heal")
+        burst("after", IDS)
+
+        def converged() -> bool:
+            for node_id in IDS:
+                got = {d["payload"] for d in cluster.nodes[node_id].delivered()}
+                if not sent <= got or suspicions(tmp_path, node_id):
+                    return False
+            return True
+
+        assert cluster.wait_until(converged, 40), {
+            i: len(cluster.nodes[i].delivered()) for i in IDS}
+        time.sleep(0.5)
+        codes = cluster.stop()
+        assert codes == dict.fromkeys(IDS, 0), codes
+        for proc in cluster.nodes.values():
+            ids = [d["id"] + d["layer"] for d in proc.delivered()]
+            assert len(ids) == len(set(ids)), proc.node_id
+    report = check_trace(tmp_path)
+    assert report.ok, report.format()
+    layers = {r.layer for r in report.results}
+    assert {"rb", "urb", "fd"} <= layers
