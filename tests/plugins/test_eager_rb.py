@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from delivery_properties import deliveries, random_run, reliable
 from netweave.sim import NetworkModel, SimCluster
 from netweave_broadcast.eager_rb import EagerRbData, EagerReliableBroadcast
