@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"broadcast layers (default: {','.join(LAYERS)})")
     parser.add_argument("--nodes", type=_ints, default=[3, 4, 5], metavar="3,4,5",
                         help="cluster sizes of the broadcast part")
+    parser.add_argument("--modes", default="rate,saturate", metavar="A,B",
+                        help="broadcast phases: rate (fixed rate), saturate (as fast as the "
+                        "links accept); default both")
     parser.add_argument("--rate", type=float, default=1000.0, metavar="R",
                         help="broadcasts/s of the whole cluster in the fixed-rate phase (1000)")
     parser.add_argument("--batch", type=int, default=64, metavar="B",
@@ -86,7 +89,7 @@ def _links(args: argparse.Namespace) -> dict[str, object]:
         links["high_water"] = args.high_water
     if args.rto is not None:
         links["rto"] = args.rto
-        links["max_rto"] = max(args.rto * 10, 2.0)
+        links["max_rto"] = max(args.rto * 10, 2.0)  # the default cap (2 s) must stay above
     return links
 
 
@@ -103,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
     unknown = [p for p in parts if p not in PARTS]
     unknown += [x for x in args.profiles.split(",") if x not in PROFILES]
     unknown += [x for x in args.layers.split(",") if x and x not in LAYERS]
+    unknown += [x for x in args.modes.split(",") if x not in ("rate", "saturate")]
     if unknown:
         print(f"netweave bench: error: unknown {', '.join(unknown)}; parts: {', '.join(PARTS)}"
               f"; layers: {', '.join(LAYERS)}; profiles: {', '.join(PROFILES)}")
@@ -120,7 +124,8 @@ def run(args: argparse.Namespace) -> int:
                     rows += broadcast.run(
                         layers=[x for x in args.layers.split(",") if x], sizes=args.nodes,
                         duration=args.duration, warmup=args.warmup, total_rate=args.rate,
-                        batch=args.batch, loop=loop, links=_links(args))
+                        batch=args.batch, loop=loop, links=_links(args),
+                        modes=tuple(m for m in args.modes.split(",") if m))
                 elif part == "fd":
                     rows += fd.run(trials=args.trials, busy_duration=args.busy_duration,
                                    loop=loop, profiles=tuple(args.profiles.split(",")))
