@@ -206,6 +206,8 @@ class PerfectLinks:
             return
         if inc > p.inc:
             self._learn(peer, p, inc)
+        elif p.rto > self.options.rto and p.unacked:
+            self._recover(peer, p)
         if type(msg) is LinkData:
             if msg.dst != self.incarnation:
                 self.stale += 1
@@ -254,6 +256,16 @@ class PerfectLinks:
         if restarted:
             self._on_peer_restart(peer, inc)
         self._arm_timer()
+
+    def _recover(self, peer: str, p: _Peer) -> None:
+        # The peer is heard again after a silence (healed partition, reconnect): resend
+        # what is overdue now instead of waiting out a backed-off timeout.
+        p.rto = self.options.rto
+        now = self._now()
+        for seq, (body, meta, sent) in list(p.unacked.items()):
+            if now - sent >= p.rto:
+                p.unacked[seq] = (body, meta, now)
+                self._transmit(peer, LinkData(self.incarnation, p.inc, seq, body, meta))
 
     def _acked(self, p: _Peer, upto: int, sacks: tuple[int, ...]) -> None:
         progress = False

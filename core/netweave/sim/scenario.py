@@ -184,7 +184,7 @@ class Scenario:
                                 {"groups": [sorted(shuffled[:cut]), sorted(shuffled[cut:])]}))
             # Shorter than the default detection time: a delay, not a crash, to detectors
             # that assume synchrony. Scenario files can partition for longer.
-            faults.append(Fault(round(start + rng.uniform(0.2, 1.0), 6), "heal"))
+            faults.append(Fault(round(start + rng.uniform(0.2, 0.8), 6), "heal"))
         faults.sort(key=lambda f: f.at)
         selections: list[tuple[str, dict[str, Any]]] = (
             [(layer, {})] if layer else [(u, {}) for u in use])
