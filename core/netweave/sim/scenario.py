@@ -246,9 +246,8 @@ class Scenario:
             return chosen.layer or self.layer
         layered = [c for c in node.components
                    if c.layer and type(c).broadcast is not Component.broadcast]
-        if not layered:
-            raise ConfigurationError("the selected plugins offer no broadcast layer to load")
-        return layered[-1].layer or ""
+        # Only detectors or clocks selected: faults only, no workload.
+        return (layered[-1].layer or "") if layered else ""
 
 
 def _apply(cluster: SimCluster, fault: Fault) -> None:
