@@ -122,3 +122,14 @@ def test_valid_streams_split_anywhere_decode_identically(
         if pos >= len(data):
             break
     assert [CODEC.decode(b) for b in out] == msgs
+
+
+def test_a_large_frame_in_many_reads_and_the_partial_frame_size() -> None:
+    big = LinkData(1, 1, 1, "z" * 200_000)
+    data = enc.frame(big)
+    dec = FrameDecoder()
+    assert dec.feed(data[:4]) == [] and dec.buffered == 4  # a header alone is a partial frame
+    out = []
+    for i in range(4, len(data), 4096):
+        out.extend(dec.feed(data[i:i + 4096]))
+    assert [CODEC.decode(b) for b in out] == [big] and dec.buffered == 0

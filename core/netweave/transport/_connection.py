@@ -162,7 +162,7 @@ class Connection(asyncio.Protocol):
                 self.tcp.stats.bad_payloads += 1
                 log.warning("%s: bad payload from %s: %r", self.tcp.node_id, peer, exc)
 
-    def _handshake_frames(self, bodies: list[bytes]) -> list[bytes]:
+    def _handshake_frames(self, bodies: list[memoryview]) -> list[memoryview]:
         hs = self.handshake
         assert hs is not None
         for i, body in enumerate(bodies):

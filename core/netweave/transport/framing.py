@@ -15,6 +15,7 @@ perfect links revive them with :func:`netweave.message.revive`. Nothing here unp
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Iterable
 from typing import Any, Generic, TypeVar, Union
 
@@ -38,6 +39,9 @@ DEFAULT_MAX_FRAME = 16 * 1024 * 1024
 """Largest body accepted by default (16 MiB)."""
 
 M = TypeVar("M", bound=Message)
+_unpack_from = struct.Struct(">I").unpack_from
+pack_length_into = struct.Struct(">I").pack_into
+"""Write a frame's length prefix at an offset of a buffer (the transport's hot path)."""
 
 
 class FrameError(RemoteProtocolError):
@@ -61,7 +65,7 @@ class FrameEncoder:
         start = len(buf)
         self._encode_into(message, buf, start + HEADER)
         size = len(buf) - start - HEADER
-        buf[start:start + HEADER] = size.to_bytes(HEADER, "big")
+        pack_length_into(buf, start, size)
         return size
 
     def frame(self, message: Any) -> bytes:
@@ -85,42 +89,56 @@ class FrameDecoder:
 
     @property
     def buffered(self) -> int:
-        """Bytes of an incomplete frame held right now."""
-        return len(self._buf)
+        """Bytes of an incomplete frame held right now (its header included)."""
+        return len(self._buf) + (HEADER if self._need >= 0 else 0)
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[bytes]:
+    def feed(self, data: bytes | bytearray | memoryview) -> list[memoryview]:
         """Add ``data``; return the bodies of the frames it completed, in order.
+
+        The bodies are views into the bytes received (decode them before the next call).
 
         :raises FrameError: ``frame-too-large`` when a header announces more than
             ``max_frame`` bytes, ``empty-frame`` for a zero length.
         """
-        buf = self._buf
-        buf += data
-        out: list[bytes] = []
-        pos = 0
-        end = len(buf)
         need = self._need
-        while True:
-            if need < 0:
-                if end - pos < HEADER:
-                    break
-                need = int.from_bytes(buf[pos:pos + HEADER], "big")
-                pos += HEADER
-                if need > self.max_frame:
-                    self._buf = bytearray()
-                    raise FrameError("frame-too-large",
-                                     f"frame of {need} bytes > max {self.max_frame}")
-                if need == 0:
-                    self._buf = bytearray()
-                    raise FrameError("empty-frame", "frame of 0 bytes")
-            if end - pos < need:
-                break
-            out.append(bytes(buf[pos:pos + need]))
-            pos += need
+        if self._buf:
+            self._buf += data
+            if need >= 0 and len(self._buf) < need:
+                return []  # a large frame still arriving: no copy per read
+            data = bytes(self._buf)
+        view = memoryview(data)
+        end = len(view)
+        out: list[memoryview] = []
+        append = out.append
+        pos = 0
+        if need >= 0:  # the body of a frame whose header came earlier
+            if end < need:
+                self._buf = bytearray(data)
+                return out
+            append(view[:need])
+            pos = need
             need = -1
+        max_frame = self.max_frame
+        unpack = _unpack_from
+        while end - pos >= HEADER:
+            size = unpack(data, pos)[0]
+            if not 0 < size <= max_frame:
+                self._buf = bytearray()
+                self._need = -1
+                if size:
+                    raise FrameError("frame-too-large",
+                                     f"frame of {size} bytes > max {max_frame}")
+                raise FrameError("empty-frame", "frame of 0 bytes")
+            start = pos + HEADER
+            stop = start + size
+            if stop > end:
+                need = size
+                pos = start
+                break
+            append(view[start:stop])
+            pos = stop
         self._need = need
-        if pos:
-            del buf[:pos]
+        self._buf = bytearray(view[pos:]) if pos < end else bytearray()
         self.frames += len(out)
         return out
 
@@ -134,7 +152,7 @@ class MessageCodec(Generic[M]):
         self._decode = msgspec.msgpack.Decoder(union).decode
         self._tags = {t.__struct_config__.tag for t in self.types}
 
-    def decode(self, body: bytes) -> M:
+    def decode(self, body: bytes | memoryview) -> M:
         """Decode one body.
 
         :raises FrameError: ``unknown-type`` for a well-formed map with another tag,

@@ -74,7 +74,7 @@ class TransportOptions:
     """Open connections at most, all kinds together; more are closed at once."""
     reconnect_min: float = attrs.field(default=0.05, validator=_positive)
     """First delay before dialing a peer again; doubles up to ``reconnect_max``."""
-    reconnect_max: float = attrs.field(default=2.0, validator=_positive)
+    reconnect_max: float = attrs.field(default=1.0, validator=_positive)
     """Cap of the reconnection delay (each delay gets +-50 % jitter)."""
     connect_timeout: float = attrs.field(default=3.0, validator=_positive)
     """Seconds one TCP connect may take."""

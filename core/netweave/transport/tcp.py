@@ -32,12 +32,14 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import attrs
+import msgspec
 
 from ..errors import ConfigurationError
 from ..message import Message
 from ._connection import Connection
 from .auth import client_context, server_context
-from .framing import FrameEncoder
+from .framing import HEADER, FrameEncoder
+from .framing import pack_length_into as _pack_length_into
 from .handshake import Ping
 from .options import TransportOptions
 
@@ -112,7 +114,9 @@ class TcpTransport:
         self.rng = rng
         self.stats = TransportStats()
         self.encoder = FrameEncoder()
-        self._append = self.encoder.append
+        self._encode_into = msgspec.msgpack.Encoder().encode_into
+        self._send_limit = options.send_buffer
+        self._backlog_limit = options.backlog_buffer
         security = options.security
         self.server_tls: ssl.SSLContext | None = server_context(security) if security.tls else None
         self.client_tls: ssl.SSLContext | None = client_context(security) if security.tls else None
@@ -196,12 +200,14 @@ class TcpTransport:
             self.stats.dropped += 1
             return
         out = ch.out
+        start = len(out)
         conn = ch.conn
-        limit = self.options.send_buffer if conn is not None else self.options.backlog_buffer
-        if len(out) >= limit:
+        if start >= (self._send_limit if conn is not None else self._backlog_limit):
             self.stats.dropped += 1
             return
-        self._append(out, message)
+        # FrameEncoder.append, inlined: this runs once per message.
+        self._encode_into(message, out, start + HEADER)
+        _pack_length_into(out, start, len(out) - start - HEADER)
         self.stats.frames_out += 1
         if conn is not None and not ch.flush_armed:
             ch.flush_armed = True
