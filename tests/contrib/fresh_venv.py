@@ -72,7 +72,8 @@ def third_party_requirements() -> list[str]:
     reqs = [str(r) for r in project(ROOT)["dependencies"]]  # type: ignore[attr-defined]
     extras = project(ROOT)["optional-dependencies"]
     reqs += [str(r) for r in extras["test"]]  # type: ignore[index]
-    reqs.append("hatchling>=1.21")
+    # hatchling builds the plugins; editables is what it needs for `pip install -e`.
+    reqs += ["hatchling>=1.21", "editables>=0.3"]
     return reqs
 
 

@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 
 import pytest
-from fresh_venv import CONTRIB, ROOT, BaseEnv, FreshEnv, build_wheels, test_alone
+from fresh_venv import CONTRIB, BaseEnv, FreshEnv, test_alone
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -28,16 +28,9 @@ CAUSAL_SIM = ["sim", "--layer", "causal", "--nodes", "5", "--crash", "2", "--los
               "--reorder", "0.2", "--seed", "1", "--messages", "30"]
 
 
-@pytest.fixture(scope="module")
-def base(tmp_path_factory: pytest.TempPathFactory) -> BaseEnv:
-    return BaseEnv(tmp_path_factory.mktemp("base") / "venv")
-
-
-@pytest.fixture(scope="module")
-def wheelhouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    dest = tmp_path_factory.mktemp("wheels")
-    build_wheels([ROOT, CONTRIB / "clocks", CONTRIB / "causal", CONTRIB / "_template"], dest)
-    return dest
+@pytest.fixture
+def base(base_env: BaseEnv) -> BaseEnv:
+    return base_env
 
 
 def test_installed_contrib_plugins_are_found_checked_and_required(

@@ -1,0 +1,5 @@
+"""netweave-lamport: a Lamport clock that stamps every link message of a node."""
+
+from .lamport import LamportClock
+
+__all__ = ["LamportClock"]
