@@ -58,7 +58,7 @@ class CausalBroadcastSpec(ReliableBroadcastSpec):
         rank: dict[str, tuple[Process, int]] = {}  # message -> (origin, 1-based number)
         sequence: dict[Process, list[Event]] = {}  # origin -> its broadcasts, in order
         knows: dict[Process, dict[Process, int]] = {}  # process -> its causal past
-        delivered: dict[tuple[Process, Process], set[int]] = {}
+        delivered: dict[tuple[Process, Process], _Delivered] = {}
 
         def step(e: Event) -> Violation | None:
             mid, p = e.get("id"), e.process
@@ -77,8 +77,8 @@ class CausalBroadcastSpec(ReliableBroadcastSpec):
             origin, k = rank[mid]
             needed = dict(past[mid])
             needed[origin] = max(needed.get(origin, 0), k - 1)
-            found = _first_missing(h, self.layer, p, needed, delivered, sequence)
-            delivered.setdefault((p, origin), set()).add(k)
+            found = _first_missing(p, needed, delivered, sequence)
+            delivered.setdefault((p, origin), _Delivered()).add(k)
             for o, n in needed.items():
                 if n > mine.get(o, 0):
                     mine[o] = n
@@ -117,13 +117,32 @@ class CausalBroadcastSpec(ReliableBroadcastSpec):
                     break
 
 
-def _first_missing(h: History, layer: str, q: Process, needed: dict[Process, int],
-                   delivered: dict[tuple[Process, Process], set[int]],
+class _Delivered:
+    """The messages of one origin one process delivered: a contiguous prefix and the rest."""
+
+    __slots__ = ("above", "upto")
+
+    def __init__(self) -> None:
+        self.upto = 0
+        self.above: set[int] = set()
+
+    def add(self, k: int) -> None:
+        self.above.add(k)
+        while self.upto + 1 in self.above:
+            self.upto += 1
+            self.above.discard(self.upto)
+
+    def __contains__(self, k: int) -> bool:
+        return k <= self.upto or k in self.above
+
+
+def _first_missing(q: Process, needed: dict[Process, int],
+                   delivered: dict[tuple[Process, Process], _Delivered],
                    sequence: dict[Process, list[Event]]) -> Event | None:
     """The broadcast of the first message in ``needed`` that ``q`` has not delivered."""
     for origin, n in needed.items():
-        have = delivered.get((q, origin), set())
-        for j in range(1, n + 1):
+        have = delivered.get((q, origin)) or _Delivered()
+        for j in range(have.upto + 1, n + 1):
             if j in have:
                 continue
             b = sequence[origin][j - 1]

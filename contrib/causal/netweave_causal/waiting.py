@@ -116,8 +116,9 @@ class WaitingCausalBroadcast(Component):
             self.ctx.log.warning("dropped malformed causal message %r from %r",
                                  message_id, origin)
             return
-        if msg.w.get(process, 0) < self.v.get(process, 0):
-            return  # delivered already
+        if msg.w.get(process, 0) < self.v.get(process, 0) or any(
+                entry.message_id == message_id for entry in self.pending):
+            return  # delivered already, or waiting already
         self.pending.append(_Pending(process, message_id, origin, msg.w, msg.payload))
         self._deliver_ready()
 

@@ -113,3 +113,16 @@ def test_without_a_vector_clock_the_node_is_refused_before_it_starts(catalog: Ca
     assert err.value.abstraction == "vector-clock"
     assert "pip install netweave-clocks" in str(err.value)
     assert node.state == "new" and node.links is None
+
+
+def test_a_message_received_twice_while_waiting_is_delivered_once(catalog: Catalog):
+    c = causal_cluster(catalog, nodes=2)
+    c.run(duration=0.2)
+    layer = crb(c, "n2")
+    waiting = CausalData({"n1/1": 1}, "second")  # n1's second message, before its first
+    layer.on_data("n1/1/2", "n1", waiting)
+    layer.on_data("n1/1/2", "n1", waiting)
+    assert len(layer.pending) == 1
+    layer.on_data("n1/1/1", "n1", CausalData({"n1/1": 0}, "first"))
+    c.run(duration=0.5)
+    assert deliveries(c, "n2") == ["n1/1/1", "n1/1/2"] and layer.pending == []
