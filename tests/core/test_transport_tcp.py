@@ -159,3 +159,24 @@ def test_listening_on_a_taken_port_is_a_configuration_error() -> None:
         await c.stop()
 
     run(main())
+
+
+def test_uvloop_when_installed(tmp_path: Path) -> None:
+    uvloop = pytest.importorskip("uvloop", reason="uvloop is optional (the 'fast' extra)")
+    tls = cluster_tls(tmp_path, ["n1", "n2", "n3"])
+
+    def options(node_id: str) -> TransportOptions:
+        return TransportOptions(security=Security(
+            secret=b"k" * 32, ca=tls / "ca.pem", cert=tls / f"{node_id}.pem",
+            key=tls / f"{node_id}.key"))
+
+    c = LiveCluster(["n1", "n2", "n3"], options=options)
+
+    async def main() -> bool:
+        await c.start()
+        sent = {c.nodes[i].broadcast("beb", i) for i in c.ids for _ in range(50)}
+        ok = await c.wait_for(lambda: c.complete(sent, c.ids))
+        await c.stop()
+        return ok
+
+    assert uvloop.run(asyncio.wait_for(main(), 30))

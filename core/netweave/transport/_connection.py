@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 from ..link import LinkAck, LinkData, LinkHello
 from ..message import Message
@@ -70,8 +70,9 @@ class Connection(asyncio.Protocol):
     # -- asyncio callbacks ------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports do not subclass asyncio.Transport: no isinstance check here.
+        self.transport = cast(asyncio.Transport, transport)
+        transport = self.transport
         peername = transport.get_extra_info("peername")
         if peername:
             self.address = f"{peername[0]}:{peername[1]}"
@@ -81,7 +82,7 @@ class Connection(asyncio.Protocol):
             return
         self._timer = self.tcp.loop.call_later(self.tcp.options.handshake_timeout,
                                                self._handshake_expired)
-        if self.role == "accept" and self.tcp.server_tls is not None:
+        if self.role == "accept" and self.tcp.server_tls is not None and self.tcp.upgrade_tls:
             transport.pause_reading()  # the TLS layer reads first; start_tls() resumes
             self.tcp._spawn(self._accept_tls(transport))
         else:
@@ -100,7 +101,6 @@ class Connection(asyncio.Protocol):
             if tls is not None:
                 tls.abort()
             return
-        assert isinstance(tls, asyncio.Transport)
         self.transport = tls
         self._begin(tls)
 

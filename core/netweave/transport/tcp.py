@@ -120,6 +120,10 @@ class TcpTransport:
         security = options.security
         self.server_tls: ssl.SSLContext | None = server_context(security) if security.tls else None
         self.client_tls: ssl.SSLContext | None = client_context(security) if security.tls else None
+        self.upgrade_tls = isinstance(loop, asyncio.BaseEventLoop)
+        """Whether accepted connections start plain and upgrade with ``start_tls`` (stdlib
+        loops), so that failed TLS handshakes are counted. Other loops (uvloop) do TLS in
+        the server; their failed handshakes are only logged by the loop."""
         self.channels = {p: _Channel(p) for p in sorted(self.members - {node_id})}
         self.connections: set[Connection] = set()
         self.pending = 0
@@ -142,9 +146,11 @@ class TcpTransport:
         """Open the listening socket (not yet accepting); returns its address."""
         host, port = parse_address(self.listen)
         try:
+            native = self.server_tls is not None and not self.upgrade_tls
             self._server = await self.loop.create_server(
                 lambda: Connection(self, "accept"), host, port, reuse_address=True,
-                backlog=128, start_serving=False)
+                backlog=128, start_serving=False, ssl=self.server_tls if native else None,
+                ssl_handshake_timeout=self.options.handshake_timeout if native else None)
         except OSError as exc:
             raise ConfigurationError(f"node {self.node_id!r} cannot listen on "
                                      f"{self.listen}: {exc.strerror or exc}") from exc
