@@ -1,0 +1,87 @@
+"""``netweave node`` as a user runs it: commands in, JSON deliveries out, clean and
+abrupt ends, configuration mistakes."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from netweave.cli._launch import NodeProcess, free_ports
+from netweave.trace import read_trace
+
+pytestmark = pytest.mark.slow
+
+ARGV = [sys.executable, "-c", "import sys; from netweave.cli import main; "
+        "sys.exit(main(sys.argv[1:]))", "node"]
+
+
+def write_config(tmp_path: Path) -> Path:
+    (port,) = free_ports(1)
+    path = tmp_path / "solo.toml"
+    path.write_text(f'cluster = "solo"\n[members]\nn1 = "127.0.0.1:{port}"\n'
+                    "[plugins]\nbeb = {}\n")
+    return path
+
+
+@pytest.mark.timeout(60)
+def test_broadcast_stats_and_sigterm(tmp_path: Path) -> None:
+    proc = NodeProcess("n1", [*ARGV, "--config", str(write_config(tmp_path)), "--id", "n1",
+                              "--trace-dir", str(tmp_path)])
+    try:
+        assert proc.ready.wait(20), proc.log()
+        proc.send("broadcast beb hello world")
+        proc.send("frobnicate")
+        proc.send("stats")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (
+                proc.delivered() and any(x.startswith("stats ") for x in proc.log())):
+            time.sleep(0.02)
+        assert proc.delivered() == [{"layer": "beb", "id": proc.delivered()[0]["id"],
+                                     "origin": "n1", "payload": "hello world"}]
+        assert any("unknown command" in x for x in proc.log())
+        stats = json.loads(next(x for x in proc.log() if x.startswith("stats "))[6:])
+        assert stats["node"] == "n1" and "transport" in stats
+        proc.signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        proc.wait(5)
+    evs = [r["ev"] for r in read_trace(tmp_path / "n1.jsonl")]
+    assert evs == ["start", "broadcast", "deliver", "stop"]
+
+
+@pytest.mark.timeout(60)
+def test_sigkill_keeps_the_trace_up_to_the_last_few_milliseconds(tmp_path: Path) -> None:
+    proc = NodeProcess("n1", [*ARGV, "--config", str(write_config(tmp_path)), "--id", "n1",
+                              "--trace-dir", str(tmp_path)])
+    try:
+        assert proc.ready.wait(20), proc.log()
+        for k in range(20):
+            proc.send(f"broadcast beb m{k}")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(proc.delivered()) < 20:
+            time.sleep(0.01)
+        time.sleep(0.05)  # more than the 5 ms flush delay
+        proc.signal(signal.SIGKILL)
+        proc.wait(5)
+    finally:
+        proc.wait(5)
+    evs = [r["ev"] for r in read_trace(tmp_path / "n1.jsonl")]
+    assert evs.count("broadcast") == 20 and evs.count("deliver") == 20
+    assert "stop" not in evs
+
+
+def test_configuration_mistakes_exit_with_code_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[members]\nn1 = 'nowhere'\n[plugins]\nbeb = {}\n")
+    run = subprocess.run([*ARGV, "--config", str(bad), "--id", "n1"], capture_output=True,
+                         text=True, timeout=30)
+    assert run.returncode == 2 and "not host:port" in run.stderr
+    good = write_config(tmp_path)
+    run = subprocess.run([*ARGV, "--config", str(good), "--id", "n7"], capture_output=True,
+                         text=True, timeout=30)
+    assert run.returncode == 2 and "not a member" in run.stderr
