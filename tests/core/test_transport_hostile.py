@@ -48,7 +48,7 @@ async def connect(address: str, **kw: Any) -> tuple[asyncio.StreamReader, asynci
     return await asyncio.open_connection(host, int(port), **kw)
 
 
-async def closed_by_peer(reader: asyncio.StreamReader, timeout: float = 3.0) -> list[Message]:
+async def closed_by_peer(reader: asyncio.StreamReader, timeout: float = 8.0) -> list[Message]:
     """Read until the node closes; returns the handshake frames it sent (e.g. Refuse)."""
     dec = FrameDecoder()
     got: list[Message] = []
