@@ -17,6 +17,7 @@ As a script, it runs each given contrib distribution's tests that way::
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -168,7 +169,7 @@ def local_requirements(path: Path) -> list[Path]:
 
     def visit(p: Path) -> None:
         for req in project(p).get("dependencies", []):  # type: ignore[attr-defined]
-            name = str(req).split(">")[0].split("=")[0].split("<")[0].strip()
+            name = re.match(r"[A-Za-z0-9._-]+", str(req)).group()  # type: ignore[union-attr]
             if name in by_name and by_name[name] not in found:
                 visit(by_name[name])
         if p not in found:
