@@ -52,7 +52,8 @@ class CausalData(Message, tag="waiting-crb.data"):
     """[DATA, W, m]: a message and the causes its sender had delivered."""
 
     w: dict[str, int]
-    """Per process, how many of its messages precede this one (zero entries omitted)."""
+    """Per process, how many of its messages precede this one (zeros omitted but the
+    sender's own entry, its number of earlier broadcasts)."""
     payload: Any
 
 
