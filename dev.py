@@ -49,7 +49,7 @@ def fingerprint() -> str:
 
 
 def ensure_env() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may run on any python3
         sys.exit(f"netweave needs Python 3.11 or newer, this is {sys.version.split()[0]}")
     if not PY.exists():
         say(f"creating {VENV}")

@@ -15,8 +15,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from types import SimpleNamespace
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Mapping
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import pluggy
