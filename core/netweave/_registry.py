@@ -339,7 +339,8 @@ def plan(catalog: Catalog, selections: Iterable[Selection], *,
 
 
 def _missing(catalog: Catalog, info: PluginInfo, need: str) -> MissingRequirementError:
-    found = catalog.providers(need)
+    # The default provider first: it is the one to suggest.
+    found = sorted(catalog.providers(need), key=lambda p: (not p.cls.default, p.name))
     if found:
         names = ", ".join(f"{p.name!r} ({p.distribution})" for p in found)
         hint = f"installed plugins that provide it: {names}; add one with .use({found[0].name!r})"
