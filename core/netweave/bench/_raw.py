@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import cast
 
 import msgspec
 
@@ -40,8 +41,8 @@ class RawEndpoint(asyncio.Protocol):
         self._encode_into = msgspec.msgpack.Encoder().encode_into
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses: no isinstance check.
+        self.transport = cast(asyncio.Transport, transport)
         self.connected.set()
 
     def pause_writing(self) -> None:
