@@ -12,14 +12,16 @@ import math
 import os
 import platform
 import resource
+import subprocess
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import attrs
 
 __all__ = ["Histogram", "Row", "header", "loop_name", "machine", "markdown", "ms",
-           "peak_rss_bytes", "quantile", "rate", "rss_bytes"]
+           "peak_rss_bytes", "quantile", "rate", "rss_bytes", "source"]
 
 _BASE = 1e-6  # seconds: the lower edge of bucket 0
 _LOG_STEP = math.log(1.02)
@@ -60,10 +62,31 @@ def loop_name(choice: str) -> str:
     return "uvloop"
 
 
+def source() -> str:
+    """netweave's version, and its commit when it runs from a git checkout."""
+    from .. import __version__
+
+    root = Path(__file__).resolve().parents[3]
+    text = f"netweave {__version__}"
+    if not (root / ".git").exists():
+        return text
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, timeout=5).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--",
+                                "core", "plugins"], capture_output=True, text=True,
+                               timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return text
+    # Uncommitted changes of the code measured make a figure hard to reproduce: say so.
+    return f"{text}, commit {commit}" + (" + uncommitted changes" if dirty else "")
+
+
 def header(title: str, **params: object) -> None:
     """Print what was measured, where, and with which parameters."""
     print(f"# {title}")
     print(f"# {machine()}")
+    print(f"# {source()}")
     if params:
         print("# " + ", ".join(f"{k}={v}" for k, v in params.items()))
     sys.stdout.flush()
