@@ -148,14 +148,14 @@ def measure(plugin: str, nodes: int, *, total_rate: float, warmup: float, durati
 def _print_header_row() -> None:
     print(f"{'layer':<17}{'n':>2} {'mode':<9}{'offered/s':>10}{'sustained/s':>12}"
           f"{'deliv/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'frames/b':>9}{'data/b':>7}{'resent/b':>9}"
-          f"{'peakMB':>7}{'rss+':>7} {'complete':<8} susp", flush=True)
+          f"{'peakMB':>8}{'rss+':>8} {'complete':<8} susp", flush=True)
 
 
 def _print(f: PhaseFigures) -> None:
     print(f"{f.layer:<17}{f.nodes:>2} {f.mode:<9}{rate(f.offered):>10}{rate(f.sustained):>12}"
           f"{rate(f.deliveries):>10}{ms(f.p50):>9}{ms(f.p99):>9}{f.frames_per_bcast:>9.2f}"
-          f"{f.data_per_bcast:>7.2f}{f.resent_per_bcast:>9.2f}{f.peak_rss_mb:>7.1f}"
-          f"{f.rss_growth:>+7.1%} "
+          f"{f.data_per_bcast:>7.2f}{f.resent_per_bcast:>9.2f}{f.peak_rss_mb:>8.1f}"
+          f"{f.rss_growth:>+8.1%} "
           f"{'yes' if f.complete else 'NO':<8} {f.suspicions}", flush=True)
 
 
