@@ -193,26 +193,40 @@ def goal_rows(found: dict[tuple[str, int, str], PhaseFigures], duration: float,
     cmd = "netweave bench broadcast --layers {} --nodes 4 --duration {:g}" + suffix
     beb = found.get(("beb", 4, "saturate"))
     if beb:
-        rows.append(Row("beb, 4 nodes, broadcasts/s sustained", rate(beb.sustained),
-                        cmd.format("beb", duration), ">= 100,000", beb.sustained >= 100_000))
+        rows.append(Row("beb, 4 nodes, broadcasts/s sustained", _figure(beb, rate(beb.sustained)),
+                        cmd.format("beb", duration), ">= 100,000",
+                        _sound(beb) and beb.sustained >= 100_000))
     sat = found.get(("all-ack-urb", 4, "saturate"))
     if sat:
-        rows.append(Row("all-ack-urb, 4 nodes, broadcasts/s sustained", rate(sat.sustained),
-                        cmd.format("all-ack-urb", duration), ">= 20,000",
-                        sat.sustained >= 20_000))
+        rows.append(Row("all-ack-urb, 4 nodes, broadcasts/s sustained",
+                        _figure(sat, rate(sat.sustained)), cmd.format("all-ack-urb", duration),
+                        ">= 20,000", _sound(sat) and sat.sustained >= 20_000))
     fixed = found.get(("all-ack-urb", 4, "rate"))
     if fixed:
-        ok = (fixed.p50 is not None and fixed.p99 is not None
+        ok = (_sound(fixed) and fixed.p50 is not None and fixed.p99 is not None
               and fixed.p50 < 0.002 and fixed.p99 < 0.010)
         rows.append(Row("all-ack-urb, 4 nodes, latency p50 / p99 ms at 1,000/s",
-                        f"{ms(fixed.p50)} / {ms(fixed.p99)}",
+                        _figure(fixed, f"{ms(fixed.p50)} / {ms(fixed.p99)}"),
                         cmd.format("all-ack-urb", duration), "p50 < 2 ms, p99 < 10 ms", ok))
     sats = [f for f in found.values() if f.mode == "saturate"]
     if sats:
         worst = max(sats, key=lambda f: f.rss_growth)
         rows.append(Row(f"RSS growth after warm-up, saturated {duration:g} s (worst: "
-                        f"{worst.layer}, {worst.nodes} nodes)", f"{worst.rss_growth:+.1%}",
+                        f"{worst.layer}, {worst.nodes} nodes)",
+                        _figure(worst, f"{worst.rss_growth:+.1%}"),
                         f"netweave bench broadcast --layers {worst.layer} --nodes "
                         f"{worst.nodes} --duration {duration:g}{suffix}", "within 10%",
-                        abs(worst.rss_growth) <= 0.10))
+                        _sound(worst) and abs(worst.rss_growth) <= 0.10))
     return rows
+
+
+def _sound(f: PhaseFigures) -> bool:
+    """Whether the run delivered everything and nobody was suspected (all processes live)."""
+    return f.complete and not f.suspicions
+
+
+def _figure(f: PhaseFigures, text: str) -> str:
+    if _sound(f):
+        return text
+    return (f"{text} (" + ("" if f.complete else "incomplete, ")
+            + f"{f.suspicions} false suspicions)")
