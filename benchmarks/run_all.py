@@ -2,20 +2,16 @@
 
     python benchmarks/run_all.py [--quick] [PART ...] [options of netweave bench]
 
-``python3 dev.py bench`` runs this. Same as ``netweave bench``; the results table (with
-the exact command of each row) is also written to ``benchmarks/last-results.md`` unless
-``--results FILE`` says otherwise.
+``python3 dev.py bench`` runs this. Same as ``netweave bench``: ``--results FILE``
+also writes the final table (markdown, with the exact command of each row) to FILE.
+The figures measured on the project's machine are in ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from netweave.cli import main
 
 if __name__ == "__main__":
-    argv = sys.argv[1:]
-    if not any(a == "--results" or a.startswith("--results=") for a in argv):
-        argv += ["--results", str(Path(__file__).resolve().parent / "last-results.md")]
-    sys.exit(main(["bench", *argv]))
+    sys.exit(main(["bench", *sys.argv[1:]]))
