@@ -437,7 +437,8 @@ class Node:
         if self.congested:
             raise BackpressureError(f"node {self.id!r}: links congested, retry later")
         mid = self._new_message_id()
-        self.tracer.emit("broadcast", layer=component.layer, id=mid, origin=self.id)
+        if self.tracer.enabled:  # hot path: no keyword dict when nothing records
+            self.tracer.emit("broadcast", layer=component.layer, id=mid, origin=self.id)
         self.bus.call_soon(component.broadcast, mid, payload)
         return mid
 
@@ -492,7 +493,8 @@ class Node:
             self.links.forget(event.peer)
 
     def _app_deliver(self, layer: str, mid: str, origin: str, payload: Any) -> None:
-        self.tracer.emit("deliver", layer=layer, id=mid, origin=origin)
+        if self.tracer.enabled:  # hot path: no keyword dict when nothing records
+            self.tracer.emit("deliver", layer=layer, id=mid, origin=origin)
         delivery = Deliver(layer, mid, origin, payload)
         self.bus.publish(delivery)
         for callback in self._callbacks.get(layer, ()):
