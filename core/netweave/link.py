@@ -68,7 +68,7 @@ class LinkOptions:
     """First retransmission timeout, seconds."""
     max_rto: float = 2.0
     """Cap of the doubling retransmission timeout."""
-    high_water: int = 10_000
+    high_water: int = 1_000
     """Unacknowledged messages to one peer above which the node reports congestion."""
     hard_limit: int = 100_000
     """Messages to one peer beyond this are dropped and counted (only a dead peer fills it)."""
