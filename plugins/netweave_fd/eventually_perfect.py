@@ -49,6 +49,8 @@ from netweave import (
     upon_message,
 )
 
+from ._options import check_period, positive
+
 
 class HeartbeatRequest(Message, tag="epfd.request"):
     """Are you alive?"""
@@ -63,28 +65,21 @@ class _Tick:
     """Timer event: time to check deadlines and send requests."""
 
 
-def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{attribute.name} must be > 0, not {value!r}")
-
-
 @attrs.frozen
 class EventuallyPerfectFDOptions:
     """Options of the eventually perfect failure detector."""
 
-    period: float = attrs.field(default=0.5, converter=float, validator=_positive,
+    period: float = attrs.field(default=0.5, converter=float, validator=positive,
                                 metadata={"doc": "Seconds between heartbeat requests."})
-    timeout: float = attrs.field(default=2.0, converter=float, validator=_positive,
+    timeout: float = attrs.field(default=2.0, converter=float, validator=positive,
                                  metadata={"doc": "Initial silence after which a peer is "
                                            "suspected; grows after each false suspicion."})
-    increment: float = attrs.field(default=1.0, converter=float, validator=_positive,
+    increment: float = attrs.field(default=1.0, converter=float, validator=positive,
                                    metadata={"doc": "Seconds added to a peer's timeout each "
                                              "time it is restored after a false suspicion."})
 
     def __attrs_post_init__(self) -> None:
-        if not self.period < self.timeout:
-            raise ValueError(f"period ({self.period}) must be smaller than timeout "
-                             f"({self.timeout})")
+        check_period(self.period, self.timeout)
 
 
 class EventuallyPerfectFailureDetector(Component):

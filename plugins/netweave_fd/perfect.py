@@ -19,6 +19,8 @@ from __future__ import annotations
 import attrs
 from netweave import Component, Crashed, Message, PeerRestarted, hookimpl, upon, upon_message
 
+from ._options import check_period, positive
+
 
 class Heartbeat(Message, tag="fd.heartbeat"):
     """I am alive."""
@@ -29,18 +31,13 @@ class _Tick:
     """Timer event: time to send heartbeats and check deadlines."""
 
 
-def _positive(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not value > 0:
-        raise ValueError(f"{attribute.name} must be > 0, not {value!r}")
-
-
 @attrs.frozen
 class PerfectFDOptions:
     """Options of the perfect failure detector."""
 
-    period: float = attrs.field(default=0.5, converter=float, validator=_positive,
+    period: float = attrs.field(default=0.5, converter=float, validator=positive,
                                 metadata={"doc": "Seconds between heartbeats."})
-    timeout: float = attrs.field(default=2.0, converter=float, validator=_positive,
+    timeout: float = attrs.field(default=2.0, converter=float, validator=positive,
                                  metadata={"doc": "Silence after which a peer is detected "
                                            "crashed."})
     start_grace: float = attrs.field(default=10.0, converter=float,
@@ -48,9 +45,7 @@ class PerfectFDOptions:
                                                "peer is watched (late starters)."})
 
     def __attrs_post_init__(self) -> None:
-        if not self.period < self.timeout:
-            raise ValueError(f"period ({self.period}) must be smaller than timeout "
-                             f"({self.timeout})")
+        check_period(self.period, self.timeout)
         if self.start_grace < 0:
             raise ValueError(f"start_grace must be >= 0, not {self.start_grace!r}")
 
