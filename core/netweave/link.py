@@ -72,6 +72,9 @@ class LinkOptions:
     """Unacknowledged messages to one peer above which the node reports congestion."""
     hard_limit: int = 100_000
     """Messages to one peer beyond this are dropped and counted (only a dead peer fills it)."""
+    stall_after: float = 5.0
+    """A peer silent this long (seconds) no longer holds the application back: it may have
+    crashed without a perfect detector saying so; its queue stays bounded by ``hard_limit``."""
     crashed_backlog: int = 1_000
     """Newest messages kept for a peer declared crashed, sent to it if it comes back as a
     new process: what was sent after it restarted but before this node learned of it."""
@@ -90,6 +93,7 @@ class _Peer:
     ack_due: bool = False
     forgotten: bool = False
     backlog: deque[tuple[Any, Any]] = attrs.field(factory=deque)
+    heard_at: float = 0.0
 
 
 class PerfectLinks:
@@ -133,7 +137,8 @@ class PerfectLinks:
         state = self._peers.get(peer)
         if state is None:
             state = self._peers[peer] = _Peer(
-                rto=self.options.rto, backlog=deque(maxlen=self.options.crashed_backlog))
+                rto=self.options.rto, backlog=deque(maxlen=self.options.crashed_backlog),
+                heard_at=self._now())
         return state
 
     def send(self, peer: str, body: Any, meta: dict[str, Any] | None = None) -> None:
@@ -180,9 +185,14 @@ class PerfectLinks:
         return sum(len(p.unacked) + len(p.waiting) for p in peers)
 
     def congested(self, ignore: frozenset[str] = frozenset()) -> bool:
-        """Whether some peer (not in ``ignore``) has ``high_water`` messages unacknowledged."""
+        """Whether some live peer (not in ``ignore``) has ``high_water`` messages unacked.
+
+        A peer silent for ``stall_after`` seconds does not count: a crashed peer must not
+        stop the cluster from broadcasting when no perfect detector reports the crash.
+        """
         hw = self.options.high_water
-        return any(len(p.unacked) + len(p.waiting) >= hw
+        since = self._now() - self.options.stall_after
+        return any(len(p.unacked) + len(p.waiting) >= hw and p.heard_at > since
                    for name, p in self._peers.items() if name not in ignore)
 
     def forget(self, peer: str) -> None:
@@ -200,6 +210,7 @@ class PerfectLinks:
             self.malformed += 1  # a peer's garbage must not raise into the runtime
             return
         p = self._peer(peer)
+        p.heard_at = self._now()
         inc = msg.inc  # type: ignore[attr-defined]
         if inc < p.inc:
             self.stale += 1
