@@ -17,9 +17,14 @@ be forgotten.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Protocol
+
 import attrs
 
-__all__ = ["DeliveredLog", "Summary", "origin_of", "parse_id"]
+if TYPE_CHECKING:
+    from netweave import Context
+
+__all__ = ["DeliveredLog", "Summary", "origin_of", "origin_or_drop", "parse_id"]
 
 Summary = tuple[tuple[str, int, int, tuple[int, ...]], ...]
 """``(origin, incarnation, upto, above)`` for every origin incarnation heard of."""
@@ -50,6 +55,21 @@ def origin_of(message_id: object, seq: object,
         return None
     if type(seq) is not int or seq < 1:
         return None
+    return parsed
+
+
+class _Dropping(Protocol):
+    ctx: Context
+    dropped: int
+
+
+def origin_or_drop(layer: _Dropping, kind: str, message_id: object,
+                   seq: object) -> tuple[str, int] | None:
+    """:func:`origin_of`, counting and logging a malformed message on ``layer`` as dropped."""
+    parsed = origin_of(message_id, seq, layer.ctx.members)
+    if parsed is None:
+        layer.dropped += 1
+        layer.ctx.log.warning("dropped malformed %s message %r", kind, message_id)
     return parsed
 
 

@@ -54,7 +54,7 @@ from netweave import (
     upon_deliver,
 )
 
-from ._delivered import DeliveredLog, origin_of
+from ._delivered import DeliveredLog, origin_or_drop
 
 if TYPE_CHECKING:
     from netweave import Context
@@ -111,10 +111,8 @@ class AllAckUniformReliableBroadcast(Component):
 
     @upon_deliver(UrbData)
     def on_data(self, _: str, relayer: str, msg: UrbData) -> None:
-        parsed = origin_of(msg.id, msg.seq, self.ctx.members)
+        parsed = origin_or_drop(self, "urb", msg.id, msg.seq)
         if parsed is None:
-            self.dropped += 1
-            self.ctx.log.warning("dropped malformed urb message %r", msg.id)
             return
         key = (*parsed, msg.seq)
         if self.delivered.has(*key):

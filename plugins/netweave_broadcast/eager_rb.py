@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from netweave import Component, Message, hookimpl, revive, upon_deliver
 
-from ._delivered import DeliveredLog, origin_of
+from ._delivered import DeliveredLog, origin_or_drop
 
 if TYPE_CHECKING:
     from netweave import Context
@@ -65,10 +65,8 @@ class EagerReliableBroadcast(Component):
 
     @upon_deliver(EagerRbData)
     def on_data(self, _: str, __: str, msg: EagerRbData) -> None:
-        parsed = origin_of(msg.id, msg.seq, self.ctx.members)
+        parsed = origin_or_drop(self, "rb", msg.id, msg.seq)
         if parsed is None:
-            self.dropped += 1
-            self.ctx.log.warning("dropped malformed rb message %r", msg.id)
             return
         s, inc = parsed
         if not self.delivered.add(s, inc, msg.seq):

@@ -51,7 +51,7 @@ from netweave import (
     upon_message,
 )
 
-from ._delivered import DeliveredLog, Summary, origin_of
+from ._delivered import DeliveredLog, Summary, origin_or_drop
 
 if TYPE_CHECKING:
     from netweave import Context
@@ -131,10 +131,8 @@ class LazyReliableBroadcast(Component):
 
     @upon_deliver(LazyRbData)
     def on_data(self, _: str, __: str, msg: LazyRbData) -> None:
-        parsed = origin_of(msg.id, msg.seq, self.ctx.members)
+        parsed = origin_or_drop(self, "rb", msg.id, msg.seq)
         if parsed is None:
-            self.dropped += 1
-            self.ctx.log.warning("dropped malformed rb message %r", msg.id)
             return
         s, inc = parsed
         if not self.delivered.add(s, inc, msg.seq):
