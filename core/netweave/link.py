@@ -14,7 +14,9 @@ contiguous sequence number it has seen and the set of numbers above it (bounded 
 sender's window), and acknowledges cumulatively, with a few selective acks, coalesced
 once per run-to-completion step. The sender retransmits unacknowledged messages after a
 timeout that doubles (up to a cap) while no acknowledgement makes progress, so a healed
-partition or a reconnect resends what TCP may have lost in its buffers.
+partition or a reconnect resends what TCP may have lost in its buffers. A peer silent for a
+whole timeout gets one probe instead of its whole queue; its first answer makes everything
+overdue go out again at once.
 
 Memory is bounded: a peer's unacknowledged messages count against ``high_water``, above
 which :attr:`PerfectLinks.congested` asks the application to wait; ``forget(peer)``
@@ -80,20 +82,25 @@ class LinkOptions:
     new process: what was sent after it restarted but before this node learned of it."""
 
 
-@attrs.define(eq=False)
 class _Peer:
-    inc: int = 0
-    next_seq: int = 1
-    unacked: dict[int, tuple[Any, Any, float]] = attrs.field(factory=dict)
-    waiting: deque[tuple[Any, Any]] = attrs.field(factory=deque)
-    rto: float = 0.2
-    hello_at: float = -1.0
-    rx_upto: int = 0
-    rx_ahead: set[int] = attrs.field(factory=set)
-    ack_due: bool = False
-    forgotten: bool = False
-    backlog: deque[tuple[Any, Any]] = attrs.field(factory=deque)
-    heard_at: float = 0.0
+    """What one endpoint knows of one peer (send and receive state of the session)."""
+
+    __slots__ = ("ack_due", "backlog", "forgotten", "heard_at", "hello_at", "inc", "next_seq",
+                 "rto", "rx_ahead", "rx_upto", "unacked", "waiting")
+
+    def __init__(self, rto: float, heard_at: float) -> None:
+        self.inc = 0
+        self.next_seq = 1
+        self.unacked: dict[int, tuple[Any, Any, float]] = {}
+        self.waiting: deque[tuple[Any, Any]] = deque()
+        self.rto = rto
+        self.hello_at = -1.0
+        self.rx_upto = 0
+        self.rx_ahead: set[int] = set()
+        self.ack_due = False
+        self.forgotten = False
+        self.backlog: deque[tuple[Any, Any]] | None = None  # only once declared crashed
+        self.heard_at = heard_at
 
 
 class PerfectLinks:
@@ -136,9 +143,7 @@ class PerfectLinks:
     def _peer(self, peer: str) -> _Peer:
         state = self._peers.get(peer)
         if state is None:
-            state = self._peers[peer] = _Peer(
-                rto=self.options.rto, backlog=deque(maxlen=self.options.crashed_backlog),
-                heard_at=self._now())
+            state = self._peers[peer] = _Peer(self.options.rto, self._now())
         return state
 
     def send(self, peer: str, body: Any, meta: dict[str, Any] | None = None) -> None:
@@ -147,7 +152,7 @@ class PerfectLinks:
         if p.forgotten or len(p.unacked) + len(p.waiting) >= self.options.hard_limit:
             # A peer declared crashed gets nothing until it comes back as a new process;
             # that process may have started before we learn of it, so keep the newest.
-            if p.forgotten:
+            if p.backlog is not None:
                 p.backlog.append((body, meta))
             self.dropped += 1
             return
@@ -201,30 +206,34 @@ class PerfectLinks:
         p.unacked.clear()
         p.waiting.clear()
         p.forgotten = True
+        if p.backlog is None:
+            p.backlog = deque(maxlen=self.options.crashed_backlog)
 
     # -- receiving --------------------------------------------------------------------
 
     def on_receive(self, peer: str, msg: Message) -> None:
         """Process one link message that arrived from ``peer`` (already authenticated)."""
-        if type(msg) not in (LinkData, LinkAck, LinkHello):
+        m: Any = msg  # one of the three link messages, once the check below passed
+        kind = type(m)
+        if kind is not LinkData and kind is not LinkAck and kind is not LinkHello:
             self.malformed += 1  # a peer's garbage must not raise into the runtime
             return
-        p = self._peer(peer)
+        p = self._peers.get(peer) or self._peer(peer)
         p.heard_at = self._now()
-        inc = msg.inc  # type: ignore[attr-defined]
-        if inc < p.inc:
-            self.stale += 1
-            return
-        if inc > p.inc:
+        inc = m.inc
+        if inc != p.inc:
+            if inc < p.inc:
+                self.stale += 1
+                return
             self._learn(peer, p, inc)
-        elif p.rto > self.options.rto and p.unacked:
+        elif p.unacked and p.rto > self.options.rto:
             self._recover(peer, p)
-        if type(msg) is LinkData:
-            if msg.dst != self.incarnation:
+        if kind is LinkData:
+            if m.dst != self.incarnation:
                 self.stale += 1
                 self._transmit(peer, LinkHello(self.incarnation, p.inc))
                 return
-            seq = msg.seq
+            seq = m.seq
             if seq <= p.rx_upto or seq in p.rx_ahead:
                 self.duplicates += 1
             else:
@@ -237,13 +246,13 @@ class PerfectLinks:
                 else:
                     p.rx_ahead.add(seq)
                 self._schedule_ack(p)
-                self._deliver(peer, revive(msg.body), msg.meta)
+                self._deliver(peer, revive(m.body), m.meta)
                 return
             self._schedule_ack(p)
-        elif type(msg) is LinkAck:
-            if msg.dst == self.incarnation:
-                self._acked(p, msg.upto, msg.sacks)
-        elif type(msg) is LinkHello:
+        elif kind is LinkAck:
+            if m.dst == self.incarnation:
+                self._acked(p, m.upto, m.sacks)
+        else:
             self._transmit(peer, self._ack_for(p))
 
     def _learn(self, peer: str, p: _Peer, inc: int) -> None:
@@ -254,11 +263,13 @@ class PerfectLinks:
         p.rx_upto = 0
         p.rx_ahead = set()
         p.forgotten = False
-        resend = [(body, meta) for body, meta, _ in p.unacked.values()]
-        resend.extend(p.backlog)
+        # Oldest first (probes reorder the queue): the new session keeps the send order.
+        resend = [(body, meta) for _, (body, meta, _) in sorted(p.unacked.items())]
+        if p.backlog is not None:
+            resend.extend(p.backlog)
+            p.backlog = None
         resend.extend(p.waiting)
         p.unacked.clear()
-        p.backlog.clear()
         p.waiting.clear()
         p.next_seq = 1
         p.rto = self.options.rto
@@ -337,13 +348,32 @@ class PerfectLinks:
                 continue
             busy = True
             retransmitted = False
-            for seq, (body, meta, sent) in list(p.unacked.items()):
-                if now - sent >= p.rto:
-                    p.unacked[seq] = (body, meta, now)
-                    self._transmit(name, LinkData(self.incarnation, p.inc, seq, body, meta))
-                    retransmitted = True
+            if p.heard_at <= now - p.rto:
+                # Nothing heard for a whole timeout: a probe, not the whole queue.
+                retransmitted = self._probe(name, p, now)
+            else:
+                for seq, (body, meta, sent) in list(p.unacked.items()):
+                    if now - sent >= p.rto:
+                        p.unacked[seq] = (body, meta, now)
+                        self._transmit(name, LinkData(self.incarnation, p.inc, seq, body, meta))
+                        retransmitted = True
             if retransmitted:
                 p.rto = min(p.rto * 2, self.options.max_rto)
             wait = min(wait, p.rto)
         if busy:
             self._arm_timer(wait)
+
+    def _probe(self, peer: str, p: _Peer, now: float) -> bool:
+        # A peer silent for a whole timeout gets one message, not its whole queue (as TCP
+        # shrinks its window to one segment after a timeout): it may have crashed or be
+        # cut off, and a queue near hard_limit would otherwise be sent again every
+        # max_rto. The probe rotates through the queue, so a one-way partition still
+        # delivers everything, slowly; the peer's first answer makes _recover resend
+        # everything overdue at once.
+        for seq, (body, meta, sent) in p.unacked.items():
+            if now - sent >= p.rto:
+                del p.unacked[seq]
+                p.unacked[seq] = (body, meta, now)
+                self._transmit(peer, LinkData(self.incarnation, p.inc, seq, body, meta))
+                return True
+        return False

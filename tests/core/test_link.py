@@ -22,6 +22,7 @@ class Wire:
         self.delivered = {"a": [], "b": []}
         self.restarts = []
         self.up = {"a": True, "b": True}
+        self.blocked = set()  # directed (src, dst) pairs that lose everything
         self.ends = {}
         self.sent = 0
         for name, inc in (("a", 1), ("b", 1)):
@@ -44,7 +45,7 @@ class Wire:
 
     def transmit(self, src, dst, msg):
         self.sent += 1
-        if self.rng.random() < self.loss:
+        if (src, dst) in self.blocked or self.rng.random() < self.loss:
             return
         copies = 2 if self.rng.random() < self.dup else 1
         for _ in range(copies):
@@ -137,3 +138,44 @@ def test_retransmission_backs_off_while_the_peer_is_silent():
     wire.run(wire.now + 10)
     # rto 0.1 doubling to 0.4: about 25 resends in 10 s, not 100
     assert 15 <= wire.sent - before <= 40
+
+
+def _session(wire):
+    """Let a and b learn each other's incarnation; returns a."""
+    wire.ends["a"].send("b", "hello")
+    wire.run(1)
+    assert wire.delivered["b"] == ["hello"]
+    wire.delivered["b"] = []
+    return wire.ends["a"]
+
+
+def test_a_silent_peer_gets_one_probe_per_timeout_not_its_whole_queue():
+    wire = Wire()
+    a = _session(wire)
+    wire.up["b"] = False
+    before = wire.sent
+    for i in range(20):
+        a.send("b", i)
+    wire.run(wire.now + 10)
+    # 20 first sends, then one probe per timeout (about 25 in 10 s), not 20 per timeout
+    assert 20 + 15 <= wire.sent - before <= 20 + 40
+    wire.up["b"] = True  # b was only cut off: its answer to the next probe resends the rest
+    wire.run(wire.now + 1)
+    assert sorted(wire.delivered["b"]) == list(range(20))
+    assert a.pending("b") == 0
+
+
+def test_a_one_way_partition_still_delivers_every_message():
+    wire = Wire()
+    a = _session(wire)
+    wire.blocked = {("a", "b"), ("b", "a")}
+    for i in range(5):
+        a.send("b", i)
+    wire.run(wire.now + 2)
+    wire.blocked = {("b", "a")}  # a reaches b again, but b's acks never come back
+    wire.run(wire.now + 5)
+    assert sorted(wire.delivered["b"]) == list(range(5))
+    assert a.pending("b") == 5
+    wire.blocked = set()
+    wire.run(wire.now + 2)
+    assert a.pending("b") == 0
