@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 import graphlib
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from importlib import metadata
 from typing import Any, Literal
 
@@ -130,6 +130,9 @@ class Catalog:
 
     plugins: dict[str, PluginInfo] = attrs.field(factory=dict)
     """Plugins by name."""
+    _plans: dict[Hashable, list[tuple[PluginInfo, Mapping[str, Any]]]] = attrs.field(
+        factory=dict, init=False, repr=False)
+    """Resolved plans by selection (a simulation builds the same node thousands of times)."""
 
     @classmethod
     def discover(cls, *, autoload: bool | None = None,
@@ -142,13 +145,21 @@ class Catalog:
         """
         if autoload is None:
             autoload = not os.environ.get(AUTOLOAD_ENV)
-        catalog = cls()
-        if autoload:
-            for loaded, dist, version, name in _entry_point_plugins():
-                catalog.add(loaded, distribution=dist, version=version, entry_name=name)
-        for klass in (*_REGISTERED, *extra):
-            if klass.name not in catalog.plugins or catalog.plugins[klass.name].cls is not klass:
-                catalog.add(klass)
+        key = (autoload, tuple(_REGISTERED), tuple(extra))
+        base = _DISCOVERED.get(key)
+        if base is None:
+            base = cls()
+            if autoload:
+                for loaded, dist, version, name in _entry_point_plugins():
+                    base.add(loaded, distribution=dist, version=version, entry_name=name)
+            for klass in key[1] + key[2]:
+                if klass.name not in base.plugins or base.plugins[klass.name].cls is not klass:
+                    base.add(klass)
+            _DISCOVERED[key] = base
+        # A copy: callers may add classes to theirs. Copies share resolved plans until one
+        # of them changes (add() gives it its own).
+        catalog = cls(plugins=dict(base.plugins))
+        catalog._plans = base._plans
         return catalog
 
     def add(self, klass: Any, *, distribution: str = "(registered)", version: str = "0",
@@ -172,6 +183,7 @@ class Catalog:
             )
         info = PluginInfo(klass, distribution, version)
         self.plugins[klass.name] = info
+        self._plans = {}
         return info
 
     def providers(self, abstraction: str) -> list[PluginInfo]:
@@ -227,6 +239,7 @@ class Catalog:
 
 
 _EP_CACHE: list[tuple[Any, str, str, str]] | None = None
+_DISCOVERED: dict[Hashable, Catalog] = {}
 
 
 def _entry_point_plugins() -> list[tuple[Any, str, str, str]]:
@@ -252,6 +265,7 @@ def forget_entry_points() -> None:
     """Scan the entry points again on the next discovery (after installing a plugin)."""
     global _EP_CACHE
     _EP_CACHE = None
+    _DISCOVERED.clear()
 
 
 def _qual(cls: type) -> str:
@@ -286,12 +300,19 @@ def plan(catalog: Catalog, selections: Iterable[Selection], *,
         ``"defaults"`` (add each abstraction's default provider).
     :returns: (plugin, options) pairs in start order.
     """
+    selections = list(selections)
+    key = _plan_key(selections, fill)
+    cached = catalog._plans.get(key) if key is not None else None
+    if cached is not None:
+        return [(info, make_options(info, given)) for info, given in cached]
     chosen: dict[str, tuple[PluginInfo, Any]] = {}
+    given: dict[str, Mapping[str, Any]] = {}
     for sel in selections:
         info = catalog.resolve(sel.selector)
         if info.name in chosen:
             raise PluginError(f"plugin {info.name!r} is selected twice")
         chosen[info.name] = (info, make_options(info, sel.options))
+        given[info.name] = sel.options
 
     provider: dict[str, str] = {}
 
@@ -321,6 +342,7 @@ def plan(catalog: Catalog, selections: Iterable[Selection], *,
             if candidate is None or not allowed:
                 raise _missing(catalog, info, need)
             chosen[candidate.name] = (candidate, make_options(candidate, {}))
+            given[candidate.name] = {}
             claim(candidate)
             pending.append(candidate.name)
 
@@ -335,7 +357,19 @@ def plan(catalog: Catalog, selections: Iterable[Selection], *,
         cycle = " -> ".join(exc.args[1])
         raise DependencyCycleError(f"the selected plugins require each other in a cycle: {cycle}") \
             from exc
+    if key is not None:
+        catalog._plans[key] = [(chosen[name][0], given[name]) for name in order]
     return [chosen[name] for name in order]
+
+
+def _plan_key(selections: list[Selection], fill: str) -> Hashable | None:
+    """A hashable key of a selection, or ``None`` if an option value is unhashable."""
+    try:
+        key = (fill, tuple((s.selector, tuple(sorted(s.options.items()))) for s in selections))
+        hash(key)
+    except TypeError:
+        return None
+    return key
 
 
 def _missing(catalog: Catalog, info: PluginInfo, need: str) -> MissingRequirementError:

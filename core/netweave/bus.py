@@ -15,7 +15,7 @@ arriving from peers (``publish_message(sender, msg)``), which is how components 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 __all__ = ["Bus", "HandlerError"]
@@ -79,29 +79,35 @@ class Bus:
     def _drain(self) -> None:
         self._dispatching = True
         queue = self._queue
+        popleft = queue.popleft
         subs = self._subs
         try:
             while queue:
-                key, args = queue.popleft()
+                key, args = popleft()
                 self.dispatched += 1
+                handlers: Sequence[Callable[..., Any]]
                 if key is _CALL:
-                    self._run(args[0], args[1:], key)
-                    continue
-                handlers = subs.get(key)
-                if handlers:
-                    for handler in handlers:
-                        self._run(handler, args, key)
+                    handlers = args[:1]
+                    args = args[1:]
+                else:
+                    found = subs.get(key)
+                    if not found:
+                        continue
+                    handlers = found
+                for handler in handlers:
+                    try:
+                        handler(*args)
+                    except Exception as exc:
+                        self._failed(exc, handler, key, args)
         finally:
             self._dispatching = False
 
-    def _run(self, handler: Callable[..., Any], args: tuple[Any, ...], key: Hashable) -> None:
-        try:
-            handler(*args)
-        except Exception as exc:
-            if self._on_error is None:
-                self._queue.clear()
-                raise HandlerError(f"handler {_name(handler)} failed on {key!r}") from exc
-            self._on_error(exc, key, args)
+    def _failed(self, exc: Exception, handler: Callable[..., Any], key: Hashable,
+                args: tuple[Any, ...]) -> None:
+        if self._on_error is None:
+            self._queue.clear()
+            raise HandlerError(f"handler {_name(handler)} failed on {key!r}") from exc
+        self._on_error(exc, key, args)
 
 
 _CALL: Hashable = ("call",)

@@ -53,12 +53,19 @@ class BackpressureError(NetweaveError):
 class _ComponentContext:
     """The :class:`~netweave.context.Context` of one component of one node."""
 
-    __slots__ = ("_layer", "_node", "log")
+    __slots__ = ("_layer", "_log", "_name", "_node")
 
     def __init__(self, node: Node, layer: str | None, name: str) -> None:
         self._node = node
         self._layer = layer
-        self.log = logging.getLogger(f"netweave.{name}.{node.id}")
+        self._name = name
+        self._log: logging.Logger | None = None
+
+    @property
+    def log(self) -> logging.Logger:
+        if self._log is None:
+            self._log = logging.getLogger(f"netweave.{self._name}.{self._node.id}")
+        return self._log
 
     @property
     def node_id(self) -> str:
@@ -267,6 +274,7 @@ class Node:
         if self.incarnation <= 0:
             raise ConfigurationError(f"node {self.id!r}: incarnation must be positive")
         self._runtime = runtime
+        self.tracer.clock = runtime.now
         self.links = PerfectLinks(
             self.id, self.incarnation, transmit=runtime.transmit, deliver=self._link_deliver,
             now=runtime.now, call_later=runtime.call_later,
@@ -425,10 +433,11 @@ class Node:
             self.links.forget(event.peer)
 
     def _app_deliver(self, layer: str, mid: str, origin: str, payload: Any) -> None:
-        if self.tracer.enabled:  # hot path: no keyword dict when nothing records
+        if self.tracer.sinks:  # hot path: no keyword dict when nothing records
             self.tracer.emit("deliver", layer=layer, id=mid, origin=origin)
         delivery = Deliver(layer, mid, origin, payload)
-        self.bus.publish(delivery)
+        if self.bus.has_subscribers(Deliver):
+            self.bus.publish(delivery)
         for callback in self._callbacks.get(layer, ()):
             callback(delivery)
         for queue in self._queues.get(layer, ()):

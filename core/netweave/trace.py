@@ -29,11 +29,12 @@ def dumps_line(record: dict[str, Any]) -> str:
 class Tracer:
     """Writes the trace lines of one node to zero or more sinks."""
 
-    __slots__ = ("_clock", "_extra", "node", "sinks")
+    __slots__ = ("_extra", "clock", "node", "sinks")
 
     def __init__(self, node: str, clock: Callable[[], float], sinks: Iterable[Sink] = ()) -> None:
         self.node = node
-        self._clock = clock
+        self.clock = clock
+        """Where the ``t`` of each line comes from (a runtime sets its own)."""
         self.sinks: list[Sink] = list(sinks)
         self._extra: list[Callable[[dict[str, Any]], None]] = []
 
@@ -50,7 +51,7 @@ class Tracer:
         """Record event ``ev`` now, at this node."""
         if not self.sinks:
             return
-        record: dict[str, Any] = {"t": round(self._clock(), 6), "node": self.node, "ev": ev}
+        record: dict[str, Any] = {"t": round(self.clock(), 6), "node": self.node, "ev": ev}
         record.update(fields)
         for fn in self._extra:
             fn(record)

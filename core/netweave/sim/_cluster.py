@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,23 +39,37 @@ Configure = Callable[[Node], Any]
 class _SimRuntime:
     """The runtime of one node incarnation inside a :class:`SimCluster`."""
 
-    __slots__ = ("_cluster", "alive", "backlog", "node", "paused", "rng")
+    __slots__ = ("_cluster", "_rng", "_seed", "alive", "backlog", "node", "now", "paused",
+                 "receive")
 
     def __init__(self, cluster: SimCluster, node: Node, seed: int) -> None:
         self._cluster = cluster
+        # The clock's time, read without a Python frame: links and traces ask for it a lot.
+        self.now: Callable[[], float] = partial(getattr, cluster.clock, "now")
         self.node = node
-        self.rng = random.Random(f"{seed}/{node.id}/{node.incarnation}")
+        self._seed = seed
+        self._rng: random.Random | None = None
         self.alive = True
         self.paused = False
         self.backlog: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
+        self.receive: Callable[[str, Any], None] = node.receive
 
-    def now(self) -> float:
-        return self._cluster.clock.now
+    @property
+    def rng(self) -> random.Random:
+        # Created on first use (most layers draw nothing); its seed names the node and
+        # incarnation, so when it is created does not change what it draws.
+        if self._rng is None:
+            node = self.node
+            self._rng = random.Random(f"{self._seed}/{node.id}/{node.incarnation}")
+        return self._rng
 
     def call_later(self, delay: float, fn: Callable[[], Any]) -> Scheduled:
         handle = Scheduled()
         clock = self._cluster.clock
-        clock.call_at(clock.now + delay, self._run, fn, (), handle=handle)
+        if delay > 0.0:
+            clock.call_at(clock.now + delay, self._run, fn, (), handle=handle)
+        else:
+            clock.call_soon(self._run, fn, (), handle=handle)
         return handle
 
     def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
@@ -113,8 +128,9 @@ class SimCluster:
         self._runtimes: dict[str, _SimRuntime] = {}
         self._incarnations: dict[str, int] = dict.fromkeys(ids, 0)
         self.messages_sent = 0
-        self._encoder = msgspec.msgpack.Encoder()
-        self._decoder = msgspec.msgpack.Decoder()
+        if encode:
+            self._encoder = msgspec.msgpack.Encoder()
+            self._decoder = msgspec.msgpack.Decoder()
         for node_id in ids:
             self._build(node_id)
 
@@ -141,6 +157,9 @@ class SimCluster:
             runtime = _SimRuntime(self, node, self.seed)
             self._runtimes[node_id] = runtime
             node.attach(runtime)
+            assert node.links is not None
+            # A live runtime's node is running: arrivals go straight to its links.
+            runtime.receive = node.links.on_receive
             node.start_components()
 
     # -- time -------------------------------------------------------------------------
@@ -167,10 +186,8 @@ class SimCluster:
         self.messages_sent += 1
         if self.encode:
             message = self._decoder.decode(self._encoder.encode(message))
-        delays = self.network.delays(src, dst, self.rng)
-        clock = self.clock
-        for delay in delays:
-            clock.call_at(clock.now + delay, self._arrive, src, dst, message)
+        for delay in self.network.delays(src, dst, self.rng):
+            self.clock.call_later(delay, self._arrive, src, dst, message)
 
     def _arrive(self, src: str, dst: str, message: Any) -> None:
         runtime = self._runtimes.get(dst)
@@ -183,7 +200,7 @@ class SimCluster:
         if runtime.paused:
             runtime.backlog.append((runtime.node.receive, (src, message)))
             return
-        runtime.node.receive(src, message)
+        runtime.receive(src, message)
 
     # -- application ------------------------------------------------------------------
 
