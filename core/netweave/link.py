@@ -252,7 +252,9 @@ class PerfectLinks:
         elif kind is LinkAck:
             if m.dst == self.incarnation:
                 self._acked(p, m.upto, m.sacks)
-        else:
+        elif p.hello_at < 0 or p.heard_at - p.hello_at >= self.options.rto:
+            # Answer a hello, unless ours crossed it less than a timeout ago: ours tells the
+            # peer our incarnation, and if it was lost the peer asks again after its timeout.
             self._transmit(peer, self._ack_for(p))
 
     def _learn(self, peer: str, p: _Peer, inc: int) -> None:

@@ -179,3 +179,22 @@ def test_a_one_way_partition_still_delivers_every_message():
     wire.blocked = set()
     wire.run(wire.now + 2)
     assert a.pending("b") == 0
+
+
+def test_crossing_hellos_need_no_acks_and_a_lost_one_is_asked_again():
+    wire = Wire()
+    wire.ends["a"].greet(["b"])
+    wire.ends["b"].greet(["a"])
+    wire.run(1)
+    assert wire.sent == 2  # each hello tells the other side all it needs
+    assert wire.ends["a"]._peers["b"].inc == wire.ends["b"]._peers["a"].inc == 1
+
+    wire = Wire()
+    wire.blocked = {("a", "b")}
+    wire.ends["a"].greet(["b"])
+    wire.ends["b"].greet(["a"])
+    wire.run(0.05)
+    wire.blocked = set()  # a's hello was lost, a did not answer b's: b asks again
+    wire.ends["b"].send("a", "x")
+    wire.run(2)
+    assert wire.delivered["a"] == ["x"]

@@ -386,4 +386,5 @@ def test_truncated_headers_wait_for_the_handshake_timeout(size: int) -> None:
         await closed_by_peer(reader)
         writer.close()
 
-    hostile_run([("handshake-timeout", partial, 1)])
+    # A frame timeout as short as the handshake's would race it for the same connection.
+    hostile_run([("handshake-timeout", partial, 1)], options={"frame_timeout": 2.0})

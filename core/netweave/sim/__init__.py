@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._clock import Scheduled, VirtualClock
 from ._cluster import SimCluster
 from ._network import Latency, NetworkModel
+from ._sweep import default_jobs, sweep
 from .scenario import Broadcast, Fault, Scenario
 
 __all__ = [
@@ -16,4 +17,6 @@ __all__ = [
     "Scheduled",
     "SimCluster",
     "VirtualClock",
+    "default_jobs",
+    "sweep",
 ]

@@ -7,10 +7,11 @@ scheduled on that clock and silently dropped once the incarnation has crashed. T
 when each link message arrives. Faults (crash, restart, pause, resume, partitions, loss)
 are methods, and each one is recorded in the trace of the node it hits.
 
-A crash is abrupt: no ``stop`` line, no message leaves afterwards, timers vanish. A
-restart builds a fresh node from the same configuration with the next incarnation. A
-paused node keeps its state but handles nothing; what arrives meanwhile waits and is
-handled, in order, on resume.
+A crash is abrupt: no ``stop`` line, no message leaves afterwards, timers vanish, and
+what peers send to it is lost (on TCP its connections died with it; what was already in
+flight may still reach a process restarted meanwhile). A restart builds a fresh node
+from the same configuration with the next incarnation. A paused node keeps its state but
+handles nothing; what arrives meanwhile waits and is handled, in order, on resume.
 """
 
 from __future__ import annotations
@@ -184,6 +185,9 @@ class SimCluster:
 
     def _transmit(self, src: str, dst: str, message: Message) -> None:
         self.messages_sent += 1
+        runtime = self._runtimes.get(dst)
+        if runtime is not None and not runtime.alive:
+            return  # lost, as on TCP: a crashed process's connections died with it
         if self.encode:
             message = self._decoder.decode(self._encoder.encode(message))
         for delay in self.network.delays(src, dst, self.rng):

@@ -29,7 +29,7 @@ from .._registry import Catalog
 from ..check import History, Spec, SpecCatalog, Violation
 from ..errors import ConfigurationError
 from ..plugin import Component
-from ..sim import Fault, Scenario, SimCluster
+from ..sim import Fault, Scenario, SimCluster, sweep
 from ..trace import dumps_line
 
 __all__ = [
@@ -215,31 +215,41 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
                       mix: FaultMix = DEFAULT_MIX, use: Sequence[str] = (),
                       options: Mapping[str, Any] | None = None,
                       specs: Sequence[type[Spec]] | None = None,
-                      catalog: Catalog | None = None) -> ConformanceResult:
+                      catalog: Catalog | None = None, jobs: int = 1) -> ConformanceResult:
     """Run ``plugin`` over ``seeds``; stop at the first seed that violates a property.
 
     :param plugin: a plugin name or a component class (registered for the run if needed).
     :param use: further plugins to select (e.g. a non-default failure detector).
     :param specs: check these spec classes instead of the ones the plugin claims.
+    :param jobs: processes to run seeds in (0: one per CPU); the first failure reported
+        is the same whatever the number.
     """
     cls, catalog = _resolve(plugin, catalog)
     judges = _specs(cls, catalog, specs)
+    names = tuple(s.name for s in judges)
     began = time.perf_counter()
-    count = 0
-    for seed in seeds:
-        count += 1
+
+    def check(seed: int) -> SeedFailure | None:
         scenario = conformance_scenario(cls, seed, mix=mix, use=use, options=options)
-        cluster = scenario.run(seed, catalog=catalog)
-        history = History.from_records(cluster.trace)
+        history = History.from_records(scenario.run(seed, catalog=catalog).trace)
         for spec in judges:
             found = spec.first_violation(history)
             if found is not None:
-                failure = SeedFailure(cls.name, seed, spec.name, spec.layer, found[0].name,
-                                      found[1], _describe(scenario))
-                return ConformanceResult(cls.name, tuple(s.name for s in judges), count,
-                                         failure, time.perf_counter() - began)
-    return ConformanceResult(cls.name, tuple(s.name for s in judges), count, None,
-                             time.perf_counter() - began)
+                return SeedFailure(cls.name, seed, spec.name, spec.layer, found[0].name,
+                                   found[1], _describe(scenario))
+        return None
+
+    count = 0
+    results = sweep(check, seeds, jobs=jobs)
+    try:
+        for _, failure in results:
+            count += 1
+            if failure is not None:
+                return ConformanceResult(cls.name, names, count, failure,
+                                         time.perf_counter() - began)
+    finally:
+        results.close()
+    return ConformanceResult(cls.name, names, count, None, time.perf_counter() - began)
 
 
 def assert_conforms(plugin: PluginRef, seeds: Iterable[int] = range(1000),

@@ -1,0 +1,75 @@
+"""Run one function over many seeds, in several processes, with results in seed order.
+
+Theory of operation: seeds are independent simulations, so a sweep splits them into
+chunks and hands the chunks to worker processes *forked* from the caller. Forking, not
+pickling, carries the function to the workers: a class defined in a test or a notebook,
+or a plugin registered with :func:`~netweave.register_plugin`, exists in the workers as
+it does in the caller. Only seeds go out and only results come back (they must pickle).
+Results are yielded in seed order, so a consumer that stops at the first failure sees
+the same first failure whatever the number of jobs. Where the platform cannot fork, the
+sweep runs in the calling process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, TypeVar
+
+from ..errors import ConfigurationError
+
+__all__ = ["default_jobs", "sweep"]
+
+T = TypeVar("T")
+
+_JOB: Callable[[int], Any] | None = None
+"""The function of the sweep being run; set before the workers fork."""
+
+
+def default_jobs() -> int:
+    """The processes a sweep may use by default: the CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _run_chunk(seeds: list[int]) -> list[Any]:
+    job = _JOB
+    assert job is not None, "a sweep worker started without a job"
+    return [job(seed) for seed in seeds]
+
+
+def sweep(fn: Callable[[int], T], seeds: Iterable[int], *, jobs: int = 1,
+          chunk: int | None = None) -> Generator[tuple[int, T], None, None]:
+    """Yield ``(seed, fn(seed))`` for every seed, in seed order, using ``jobs`` processes.
+
+    :param jobs: worker processes; 1 runs everything here; 0 means one per usable CPU.
+    :param chunk: seeds per task; default: small enough to keep every worker busy.
+
+    Closing the iterator early (``break``) cancels the chunks not yet started.
+    """
+    global _JOB
+    if jobs < 0:
+        raise ConfigurationError(f"jobs must be 0 (one per CPU) or more, not {jobs}")
+    order = list(seeds)
+    jobs = min(jobs or default_jobs(), max(1, len(order)))
+    if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        for seed in order:
+            yield seed, fn(seed)
+        return
+    if _JOB is not None:
+        raise RuntimeError("sweeps do not nest: a sweep is already running in this process")
+    size = chunk or max(1, min(64, len(order) // (jobs * 4)))
+    chunks = [order[i:i + size] for i in range(0, len(order), size)]
+    _JOB = fn
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+    try:
+        futures: list[Future[list[Any]]] = [pool.submit(_run_chunk, c) for c in chunks]
+        for part, future in zip(chunks, futures, strict=True):
+            yield from zip(part, future.result(), strict=True)
+    finally:
+        _JOB = None
+        pool.shutdown(wait=True, cancel_futures=True)
