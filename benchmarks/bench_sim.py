@@ -1,10 +1,11 @@
 """Simulator speed: seeds per second and events per second on a 5-node scenario.
 
-    python benchmarks/bench_sim.py [--layer urb] [--seeds 300] [--messages 10]
+    python benchmarks/bench_sim.py [--layer beb] [--seeds 300] [--messages 20] [--jobs 0]
 
 Each seed is a whole random scenario (netweave sim's): 5 nodes, crashes, loss and a
-partition that heals, ending with a quiet period; traces are recorded in memory.
-Same as ``netweave bench sim``.
+partition that heals, ending with a quiet period; traces are recorded in memory. The
+seeds run in one process, then in ``--jobs`` processes (0: one per CPU). With the
+defaults, the same as ``netweave bench sim``.
 """
 
 from __future__ import annotations
@@ -16,16 +17,17 @@ from netweave.bench.micro import run_sim
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--layer", default="urb")
+    parser.add_argument("--layer", default="beb")
     parser.add_argument("--nodes", type=int, default=5)
     parser.add_argument("--seeds", type=int, default=300)
-    parser.add_argument("--messages", type=int, default=10)
+    parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--crash", type=int, default=1)
     parser.add_argument("--loss", type=float, default=0.05)
     parser.add_argument("--no-trace", action="store_true")
+    parser.add_argument("--jobs", type=int, default=0)
     args = parser.parse_args()
     run_sim(layer=args.layer, nodes=args.nodes, seeds=args.seeds, messages=args.messages,
-            crash=args.crash, loss=args.loss, trace=not args.no_trace)
+            crash=args.crash, loss=args.loss, trace=not args.no_trace, jobs=args.jobs)
 
 
 if __name__ == "__main__":

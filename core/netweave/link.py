@@ -115,6 +115,7 @@ class PerfectLinks:
         deliver: Callable[[str, Any, dict[str, Any] | None], None],
         now: Callable[[], float],
         call_later: Callable[[float, Callable[[], None]], Any],
+        call_soon: Callable[[Callable[[], None]], Any] | None = None,
         on_peer_restart: Callable[[str, int], None] = lambda peer, inc: None,
         options: LinkOptions | None = None,
     ) -> None:
@@ -125,6 +126,7 @@ class PerfectLinks:
         self._deliver = deliver
         self._now = now
         self._call_later = call_later
+        self._call_soon = call_soon or (lambda fn: call_later(0.0, fn))
         self._on_peer_restart = on_peer_restart
         self._peers: dict[str, _Peer] = {}
         self._timer_armed = False
@@ -161,7 +163,8 @@ class PerfectLinks:
             self._hello(peer, p)
         else:
             self._send_data(peer, p, body, meta)
-        self._arm_timer()
+        if not self._timer_armed:
+            self._arm_timer()
 
     def _send_data(self, peer: str, p: _Peer, body: Any, meta: Any) -> None:
         seq = p.next_seq
@@ -312,7 +315,7 @@ class PerfectLinks:
         p.ack_due = True
         if not self._ack_flush_armed:
             self._ack_flush_armed = True
-            self._call_later(0.0, self._flush_acks)
+            self._call_soon(self._flush_acks)
 
     def _flush_acks(self) -> None:
         self._ack_flush_armed = False

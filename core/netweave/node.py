@@ -278,6 +278,7 @@ class Node:
         self.links = PerfectLinks(
             self.id, self.incarnation, transmit=runtime.transmit, deliver=self._link_deliver,
             now=runtime.now, call_later=runtime.call_later,
+            call_soon=getattr(runtime, "call_soon", None),
             on_peer_restart=lambda peer, inc: self.bus.publish(PeerRestarted(peer, inc)),
             options=self.link_options,
         )
@@ -435,12 +436,17 @@ class Node:
     def _app_deliver(self, layer: str, mid: str, origin: str, payload: Any) -> None:
         if self.tracer.sinks:  # hot path: no keyword dict when nothing records
             self.tracer.emit("deliver", layer=layer, id=mid, origin=origin)
+        callbacks = self._callbacks.get(layer)
+        queues = self._queues.get(layer)
+        observed = self.bus.has_subscribers(Deliver)
+        if not (callbacks or queues or observed):
+            return
         delivery = Deliver(layer, mid, origin, payload)
-        if self.bus.has_subscribers(Deliver):
+        if observed:
             self.bus.publish(delivery)
-        for callback in self._callbacks.get(layer, ()):
+        for callback in callbacks or ():
             callback(delivery)
-        for queue in self._queues.get(layer, ()):
+        for queue in queues or ():
             queue.put_nowait(delivery)
 
     def _set_timer(self, delay: float, event: object) -> int:

@@ -51,10 +51,11 @@ class Tracer:
         """Record event ``ev`` now, at this node."""
         if not self.sinks:
             return
-        record: dict[str, Any] = {"t": round(self.clock(), 6), "node": self.node, "ev": ev}
-        record.update(fields)
-        for fn in self._extra:
-            fn(record)
+        record: dict[str, Any] = {"t": round(self.clock(), 6), "node": self.node, "ev": ev,
+                                  **fields}
+        if self._extra:
+            for fn in self._extra:
+                fn(record)
         for sink in self.sinks:
             sink(record)
 

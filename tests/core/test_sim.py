@@ -246,3 +246,24 @@ def test_bad_scenarios_are_refused_clearly(bad, match):
 def test_random_scenario_validates_its_arguments():
     with pytest.raises(ConfigurationError, match="--crash"):
         Scenario.random(nodes=3, seed=1, layer="beb", crash=3)
+
+
+def test_the_clock_runs_zero_delay_calls_first_and_honours_cancel_and_budget():
+    from netweave.sim import Scheduled, VirtualClock
+
+    clock = VirtualClock()
+    seen = []
+    clock.call_at(1.0, seen.append, "late")
+    clock.call_at(0.0, seen.append, "due")
+    clock.call_soon(seen.append, "soon")
+    dropped = clock.call_soon(seen.append, "cancelled", handle=Scheduled())
+    assert dropped is not None
+    dropped.cancel()
+    clock.call_later(0.5, lambda: clock.call_soon(seen.append, "after mid"))
+    clock.run(2.0, max_events=5)  # exactly five calls run: the budget is not exceeded
+    assert seen == ["soon", "due", "after mid", "late"]
+    assert clock.events == 5 and clock.now == 2.0 and clock.pending == 0
+    for i in range(3):
+        clock.call_at(3.0, seen.append, i)
+    with pytest.raises(RuntimeError, match="exceeded 2 events"):
+        clock.run(4.0, max_events=2)

@@ -67,6 +67,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "for the 5-minute goal)")
     parser.add_argument("--seeds", type=int, default=300, metavar="N",
                         help="simulator seeds (300)")
+    parser.add_argument("--jobs", type=int, default=0, metavar="N",
+                        help="simulator processes besides the one-process run (0: one per CPU)")
     parser.add_argument("--events", type=int, default=1_000_000, metavar="N",
                         help="event bus events (1,000,000)")
     parser.add_argument("--count", type=int, default=200_000, metavar="N",
@@ -130,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
                     rows += fd.run(trials=args.trials, busy_duration=args.busy_duration,
                                    loop=loop, profiles=tuple(args.profiles.split(",")))
                 elif part == "sim":
-                    rows += micro.run_sim(seeds=args.seeds)
+                    rows += micro.run_sim(seeds=args.seeds, jobs=args.jobs)
                 elif part == "bus":
                     rows += micro.run_bus(events=args.events)
                 elif part == "codec":

@@ -33,6 +33,10 @@ class Runtime(Protocol):
         """Call ``fn()`` after ``delay`` seconds."""
         ...
 
+    def call_soon(self, fn: Callable[[], Any]) -> None:
+        """Call ``fn()`` after the current step (coalescing work such as acks)."""
+        ...
+
     def transmit(self, peer: str, message: Message) -> None:
         """Hand one link message to the fair-loss transport, towards ``peer``."""
         ...

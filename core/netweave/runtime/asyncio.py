@@ -103,6 +103,10 @@ class AsyncioRuntime:
         """Call ``fn()`` after ``delay`` seconds on the loop."""
         return self.loop.call_later(delay, fn)
 
+    def call_soon(self, fn: Callable[[], Any]) -> None:
+        """Call ``fn()`` once the current callbacks of the loop have run."""
+        self.loop.call_soon(fn)
+
     def transmit(self, peer: str, message: Message) -> None:
         """Queue a link message for ``peer``."""
         self.transport.send(peer, message)

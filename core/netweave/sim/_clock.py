@@ -68,7 +68,7 @@ class VirtualClock:
         soon = self._soon
         pop = heapq.heappop
         next_soon = soon.popleft
-        budget = max_events if max_events is not None else -1
+        limit = (self.events + max_events) if max_events is not None else -1
         events = self.events
         try:
             while True:
@@ -81,12 +81,11 @@ class VirtualClock:
                     break
                 if handle is not None and handle.cancelled:
                     continue
-                events += 1
-                fn(*args)
-                budget -= 1
-                if budget == 0:
+                if events == limit:
                     raise RuntimeError(
                         f"simulation exceeded {max_events} events before t={until}")
+                events += 1
+                fn(*args)
         finally:
             self.events = events
         if until > self.now:

@@ -73,6 +73,10 @@ class _SimRuntime:
             clock.call_soon(self._run, fn, (), handle=handle)
         return handle
 
+    def call_soon(self, fn: Callable[[], Any]) -> None:
+        # After the current step, at the same virtual time; cannot be cancelled.
+        self._cluster.clock.call_soon(self._run, fn, ())
+
     def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         if not self.alive:
             return
@@ -145,7 +149,7 @@ class SimCluster:
         self.configure(node)
         node.build()
         if self.sink is not None:
-            node.tracer.sinks.append(self.sink)
+            node.tracer.sinks.append(self.sink.records.append)
         self.nodes[node_id] = node
         return node
 
