@@ -54,15 +54,21 @@ class Bus:
 
     def publish(self, event: object) -> None:
         """Publish ``event`` to the subscribers of its class."""
-        self._queue.append((type(event), (event,)))  # type: ignore[arg-type]
-        if not self._dispatching:
-            self._drain()
+        if self._dispatching or self._queue:
+            self._queue.append((type(event), (event,)))  # type: ignore[arg-type]
+            if not self._dispatching:
+                self._drain()
+        else:
+            self._dispatch(type(event), (event,))
 
     def publish_message(self, sender: str, msg: object) -> None:
         """Publish a message received from ``sender`` to the subscribers of its type."""
-        self._queue.append((("msg", type(msg)), (sender, msg)))
-        if not self._dispatching:
-            self._drain()
+        if self._dispatching or self._queue:
+            self._queue.append((("msg", type(msg)), (sender, msg)))
+            if not self._dispatching:
+                self._drain()
+        else:
+            self._dispatch(("msg", type(msg)), (sender, msg))
 
     def publish_to(self, key: Hashable, args: tuple[Any, ...]) -> None:
         """Publish ``args`` to the subscribers of an explicit ``key``."""
@@ -76,31 +82,52 @@ class Bus:
         if not self._dispatching:
             self._drain()
 
+    def _dispatch(self, key: Hashable, args: tuple[Any, ...]) -> None:
+        # Published while idle with nothing queued: no trip through the queue.
+        self.dispatched += 1
+        handlers = self._subs.get(key)
+        if not handlers:
+            return
+        self._dispatching = True
+        try:
+            for handler in handlers:
+                try:
+                    handler(*args)
+                except Exception as exc:
+                    self._failed(exc, handler, key, args)
+            if self._queue:
+                self._run_queue()
+        finally:
+            self._dispatching = False
+
     def _drain(self) -> None:
         self._dispatching = True
+        try:
+            self._run_queue()
+        finally:
+            self._dispatching = False
+
+    def _run_queue(self) -> None:
         queue = self._queue
         popleft = queue.popleft
         subs = self._subs
-        try:
-            while queue:
-                key, args = popleft()
-                self.dispatched += 1
-                handlers: Sequence[Callable[..., Any]]
-                if key is _CALL:
-                    handlers = args[:1]
-                    args = args[1:]
-                else:
-                    found = subs.get(key)
-                    if not found:
-                        continue
-                    handlers = found
-                for handler in handlers:
-                    try:
-                        handler(*args)
-                    except Exception as exc:
-                        self._failed(exc, handler, key, args)
-        finally:
-            self._dispatching = False
+        while queue:
+            key, args = popleft()
+            self.dispatched += 1
+            handlers: Sequence[Callable[..., Any]]
+            if key is _CALL:
+                handlers = args[:1]
+                args = args[1:]
+            else:
+                found = subs.get(key)
+                if not found:
+                    continue
+                handlers = found
+            for handler in handlers:
+                try:
+                    handler(*args)
+                except Exception as exc:
+                    self._failed(exc, handler, key, args)
 
     def _failed(self, exc: Exception, handler: Callable[..., Any], key: Hashable,
                 args: tuple[Any, ...]) -> None:
