@@ -59,7 +59,7 @@ class Bus:
             if not self._dispatching:
                 self._drain()
         else:
-            self._dispatch(type(event), (event,))
+            self._dispatch(type(event), (event,))  # type: ignore[arg-type]
 
     def publish_message(self, sender: str, msg: object) -> None:
         """Publish a message received from ``sender`` to the subscribers of its type."""
