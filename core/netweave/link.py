@@ -204,13 +204,20 @@ class PerfectLinks:
                    for name, p in self._peers.items() if name not in ignore)
 
     def forget(self, peer: str) -> None:
-        """Drop everything queued for ``peer`` (declared crashed by a perfect detector)."""
+        """Stop sending to ``peer`` (declared crashed by a perfect detector).
+
+        Its queue shrinks to the newest ``crashed_backlog`` messages, kept for a new
+        process of the same node: one may have started before this report arrived, and
+        what was sent since it started is owed to it.
+        """
         p = self._peer(peer)
+        if p.backlog is None:
+            p.backlog = deque(maxlen=self.options.crashed_backlog)
+        p.backlog.extend((body, meta) for _, (body, meta, _) in sorted(p.unacked.items()))
+        p.backlog.extend(p.waiting)
         p.unacked.clear()
         p.waiting.clear()
         p.forgotten = True
-        if p.backlog is None:
-            p.backlog = deque(maxlen=self.options.crashed_backlog)
 
     # -- receiving --------------------------------------------------------------------
 

@@ -31,7 +31,9 @@ purpose: a falsely suspected process may still hold the only copy of a message, 
 delivering without its ack would break uniform agreement. Over ``eventually-perfect-fd``
 the layer therefore stays safe but stops delivering after a crash; use
 ``majority-ack-urb`` there. A peer that restarts is a new process: the messages pending
-when it restarted no longer wait for it (its old incarnation crashed), later ones do.
+when this node learns of it are relayed again, so that it gets them, and wait for its
+relay like any other (an ack of its old incarnation still counts: that process had the
+message).
 
 Memory. The per-message state (``pending``, ``ack[m]``) exists only until the local
 delivery; after it, ``delivered`` (one watermark per origin incarnation, see
@@ -131,11 +133,15 @@ class AllAckUniformReliableBroadcast(Component):
 
     @upon(PeerRestarted)
     def on_peer_restart(self, event: PeerRestarted) -> None:
-        # Its old incarnation crashed; the new one is a process that joined later.
+        # Its old incarnation crashed; the new one is a process that may have started
+        # before some pending message was broadcast, and then it is owed that message.
+        # Counting its ack for free would let this node deliver what the new process may
+        # never get (if every other holder crashed): give it the messages it has not
+        # relayed, and wait for its relay as for anyone else's.
         self.crashed.discard(event.peer)
-        for entry in self.pending.values():
-            entry.acks.add(event.peer)
-        self._try_all()
+        for entry in list(self.pending.values()):
+            if event.peer not in entry.acks:
+                self._beb(self.ctx.new_message_id(), entry.msg)
 
     def can_deliver(self, entry: Pending) -> bool:
         """candeliver(m): every process not detected crashed has acked ``m``."""

@@ -120,3 +120,53 @@ def test_state_stays_bounded_over_thousands_of_broadcasts():
     sent = sum(1 for r in c.trace if r["ev"] == "broadcast")
     counts = {p: len(ids) for p, ids in deliveries(c.trace, "urb").items()}
     assert counts[("n1", 1)] == counts[("n2", 1)] == counts[("n3", 1)] >= sent - 5
+
+
+def test_a_process_restarted_while_cut_off_gets_what_was_broadcast_after_it_started():
+    # The detector rightly reports n3's old process crashed while the new one, cut off,
+    # is not heard yet: the links keep what they had for n3 and give it to the new
+    # process, which owes the message broadcast after it started.
+    c = urb_cluster(n=3)
+    c.at(0.9, c.partition, ["n3"], ["n1", "n2"])
+    c.at(1.0, c.restart, "n3")
+    c.at(1.2, c.broadcast, "n2", "urb", "m")
+    c.at(4.0, c.heal)
+    c.run(20.0)
+    assert reliable(c.trace, "urb", uniform=True) == []
+    assert deliveries(c.trace, "urb")[("n3", 2)] == ["n2/1/1"]
+
+
+def test_learning_of_a_restart_grants_no_ack_to_the_new_process():
+    # n1 and n2 hold m waiting for n3 when they learn that n3 restarted; the new n3
+    # hears nothing yet. Counting its ack would let them deliver m and crash, leaving the
+    # correct new n3, which started before m was broadcast, without it for ever.
+    c = urb_cluster(n=3)
+    c.at(0.9, c.one_way, ["n1", "n2"], ["n3"])
+    c.at(0.9, c.one_way, ["n3"], ["n1", "n2"])
+    c.at(1.0, c.restart, "n3")
+    c.at(1.2, c.broadcast, "n2", "urb", "m")
+
+    def n3_is_heard_but_hears_nothing():
+        c.heal()
+        c.one_way(["n1", "n2"], ["n3"])
+
+    c.at(1.5, n3_is_heard_but_hears_nothing)
+    c.at(2.3, c.crash, "n1")
+    c.at(2.3, c.crash, "n2")
+    c.at(4.0, c.heal)
+    c.run(20.0)
+    restarts = [r for r in c.trace if r["ev"] == "start" and r["node"] == "n3"]
+    assert [r["incarnation"] for r in restarts] == [1, 2]
+    assert reliable(c.trace, "urb", uniform=True) == []
+
+
+def test_a_restarted_process_gets_the_pending_messages_and_its_relay_completes_them():
+    c = urb_cluster(n=3)
+    c.at(0.9, c.partition, ["n3"], ["n1", "n2"])
+    c.at(1.0, c.restart, "n3")
+    c.at(1.2, c.broadcast, "n2", "urb", "m")
+    c.at(1.5, c.heal)  # n3 is heard again before any detector times out
+    c.run(20.0)
+    got = deliveries(c.trace, "urb")
+    assert got[("n1", 1)] == got[("n2", 1)] == got[("n3", 2)] == ["n2/1/1"]
+    assert reliable(c.trace, "urb", uniform=True) == []
