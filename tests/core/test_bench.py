@@ -101,3 +101,17 @@ def test_a_short_broadcast_run_delivers_everything():
     assert f.suspicions == 0
     assert f.sustained > 0 and f.p50 is not None
     assert f.data_per_bcast == pytest.approx(2.0, abs=0.2)  # one data message per peer
+
+
+def test_memory_growth_is_judged_only_on_long_windows():
+    def saturated(growth):
+        return broadcast.PhaseFigures("fifo-rb", 4, "saturate", 1, 1, 1, 1.0, 2.0, 3.0, 3.0,
+                                      0.0, 30.0, growth, True, 0)
+
+    found = {("fifo-rb", 4, "saturate"): saturated(0.13)}
+    (short,) = broadcast.goal_rows(found, duration=5)
+    assert short.met is None and "judged on windows of 30 s" in short.goal
+    (long,) = broadcast.goal_rows(found, duration=60)
+    assert long.met is False and long.goal == "within 10%"
+    (fine,) = broadcast.goal_rows({("fifo-rb", 4, "saturate"): saturated(0.015)}, duration=60)
+    assert fine.met is True

@@ -211,13 +211,23 @@ def goal_rows(found: dict[tuple[str, int, str], PhaseFigures], duration: float,
     sats = [f for f in found.values() if f.mode == "saturate"]
     if sats:
         worst = max(sats, key=lambda f: f.rss_growth)
+        # A short window still holds the fill-up of the steady state (lazy-rb's relay
+        # buffers, fifo's reordering buffer): growth is judged on 30 s or more.
+        judged = duration >= MEMORY_WINDOW
         rows.append(Row(f"RSS growth after warm-up, saturated {duration:g} s (worst: "
                         f"{worst.layer}, {worst.nodes} nodes)",
                         _figure(worst, f"{worst.rss_growth:+.1%}"),
                         f"netweave bench broadcast --layers {worst.layer} --nodes "
-                        f"{worst.nodes} --duration {duration:g}{suffix}", "within 10%",
-                        _sound(worst) and abs(worst.rss_growth) <= 0.10))
+                        f"{worst.nodes} --duration {duration:g}{suffix}",
+                        "within 10%" if judged else
+                        f"within 10% (judged on windows of {MEMORY_WINDOW:g} s or more)",
+                        (_sound(worst) and abs(worst.rss_growth) <= 0.10) if judged
+                        else None))
     return rows
+
+
+MEMORY_WINDOW = 30.0
+"""Shortest saturated window whose RSS growth is judged against the memory goal."""
 
 
 def _sound(f: PhaseFigures) -> bool:
