@@ -122,11 +122,19 @@ def test_pytest_plugin_fixtures_and_seed_option(pytester: pytest.Pytester,
 
         def test_conformance_fixture(conformance):
             assert conformance.assert_conforms("beb").seeds == len(conformance.seeds)
+            print("JOBS", conformance.jobs)
     """)
     monkeypatch.delenv("NETWEAVE_SEEDS", raising=False)
     result = pytester.runpytest("-s", "--netweave-seeds", "7", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=3)
-    result.stdout.fnmatch_lines(["*SEEDS 7*"])
+    result.stdout.fnmatch_lines(["*SEEDS 7*", "*JOBS 1*"])
+    result = pytester.runpytest("-s", "--netweave-seeds", "20", "--netweave-jobs", "2",
+                                "-k", "conformance", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*JOBS 2*"])
+    refused = pytester.runpytest("--netweave-jobs", "-1")
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    refused.stderr.fnmatch_lines(["*--netweave-jobs must be 0 (one per CPU) or more*"])
     monkeypatch.setenv("NETWEAVE_SEEDS", "5")
     result = pytester.runpytest("-s", "-k", "seeds")
     result.stdout.fnmatch_lines(["*SEEDS 5*"])

@@ -4,10 +4,12 @@ Loaded automatically (entry point ``pytest11``) wherever netweave is installed.
 
 - ``--netweave-seeds N`` (or the ``NETWEAVE_SEEDS`` environment variable) sets how many
   seeds conformance tests run; the default, 1000, suits CI; a longer job passes more.
+- ``--netweave-jobs N`` (or ``NETWEAVE_JOBS``): processes the ``conformance`` fixture runs
+  seeds in; 1 by default, 0 for one per CPU (:func:`~netweave.sim.sweep`).
 - ``netweave_seeds``: the seeds to run, ``range(N)``.
 - ``sim_cluster``: a factory of started :class:`~netweave.sim.SimCluster`\\ s.
 - ``conformance``: :func:`~netweave.testing.assert_conforms` and
-  :func:`~netweave.testing.assert_violates` bound to ``netweave_seeds``.
+  :func:`~netweave.testing.assert_violates` bound to ``netweave_seeds`` and the jobs.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .conformance import (
 
 SEEDS_ENV = "NETWEAVE_SEEDS"
 DEFAULT_SEEDS = 1000
+JOBS_ENV = "NETWEAVE_JOBS"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -36,6 +39,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--netweave-seeds", type=int, default=None, metavar="N",
                     help=f"seeds per conformance test (default: ${SEEDS_ENV} or "
                          f"{DEFAULT_SEEDS})")
+    group.addoption("--netweave-jobs", type=int, default=None, metavar="N",
+                    help=f"processes conformance tests run seeds in (default: ${JOBS_ENV} "
+                         f"or 1; 0: one per CPU)")
 
 
 def seed_count(config: pytest.Config) -> int:
@@ -45,6 +51,22 @@ def seed_count(config: pytest.Config) -> int:
         given = int(os.environ.get(SEEDS_ENV) or DEFAULT_SEEDS)
     if given < 1:
         raise pytest.UsageError("--netweave-seeds must be at least 1")
+    return int(given)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A bad count is a usage error of the whole run, not an error of each test using it.
+    seed_count(config)
+    job_count(config)
+
+
+def job_count(config: pytest.Config) -> int:
+    """Processes for conformance runs: the option, else the environment, else 1."""
+    given = config.getoption("--netweave-jobs", default=None)
+    if given is None:
+        given = int(os.environ.get(JOBS_ENV) or 1)
+    if given < 0:
+        raise pytest.UsageError("--netweave-jobs must be 0 (one per CPU) or more")
     return int(given)
 
 
@@ -90,19 +112,23 @@ def sim_cluster() -> ClusterFactory:
 class Conformance:
     """Conformance checks bound to the session's seeds (the ``conformance`` fixture)."""
 
-    def __init__(self, seeds: Iterable[int]) -> None:
+    def __init__(self, seeds: Iterable[int], jobs: int = 1) -> None:
         self.seeds = seeds
+        self.jobs = jobs
 
     def assert_conforms(self, plugin: PluginRef, **kwargs: Any) -> ConformanceResult:
         """Every seed satisfies every property ``plugin`` claims."""
+        kwargs.setdefault("jobs", self.jobs)
         return assert_conforms(plugin, kwargs.pop("seeds", self.seeds), **kwargs)
 
     def assert_violates(self, plugin: PluginRef, **kwargs: Any) -> SeedFailure:
         """Some seed violates a property ``plugin`` claims (for broken variants)."""
+        kwargs.setdefault("jobs", self.jobs)
         return assert_violates(plugin, kwargs.pop("seeds", self.seeds), **kwargs)
 
 
 @pytest.fixture
-def conformance(netweave_seeds: range) -> Conformance:
-    """:func:`~netweave.testing.assert_conforms` and ``assert_violates`` over the seeds."""
-    return Conformance(netweave_seeds)
+def conformance(request: pytest.FixtureRequest, netweave_seeds: range) -> Conformance:
+    """:func:`~netweave.testing.assert_conforms` and ``assert_violates`` over the seeds,
+    in ``--netweave-jobs`` processes."""
+    return Conformance(netweave_seeds, job_count(request.config))
