@@ -230,6 +230,7 @@ class PerfectLinks:
             return
         p = self._peers.get(peer) or self._peer(peer)
         p.heard_at = self._now()
+        recover = False
         inc = m.inc
         if inc != p.inc:
             if inc < p.inc:
@@ -237,7 +238,10 @@ class PerfectLinks:
                 return
             self._learn(peer, p, inc)
         elif p.unacked and p.rto > self.options.rto:
-            self._recover(peer, p)
+            if kind is LinkAck:  # apply it first: it may cover what would be resent
+                recover = True
+            else:
+                self._recover(peer, p)
         if kind is LinkData:
             if m.dst != self.incarnation:
                 self.stale += 1
@@ -262,6 +266,8 @@ class PerfectLinks:
         elif kind is LinkAck:
             if m.dst == self.incarnation:
                 self._acked(p, m.upto, m.sacks)
+            if recover and p.unacked:
+                self._recover(peer, p)
         elif p.hello_at < 0 or p.heard_at - p.hello_at >= self.options.rto:
             # Answer a hello, unless ours crossed it less than a timeout ago: ours tells the
             # peer our incarnation, and if it was lost the peer asks again after its timeout.

@@ -198,3 +198,20 @@ def test_crossing_hellos_need_no_acks_and_a_lost_one_is_asked_again():
     wire.ends["b"].send("a", "x")
     wire.run(2)
     assert wire.delivered["a"] == ["x"]
+
+
+def test_the_ack_that_ends_a_silence_is_applied_before_anything_is_resent():
+    wire = Wire()
+    a = _session(wire)
+    wire.blocked = {("b", "a")}  # b gets everything, its acks are lost
+    for i in range(30):
+        a.send("b", i)
+    wire.run(wire.now + 3)
+    assert sorted(wire.delivered["b"]) == list(range(30)) and a.pending("b") == 30
+    sent = []
+    a._transmit = lambda peer, msg, orig=a._transmit: (sent.append(type(msg).__name__),
+                                                       orig(peer, msg))
+    wire.blocked = set()
+    wire.run(wire.now + 3)
+    assert a.pending("b") == 0
+    assert sent.count("LinkData") <= 2  # a probe or two, not the whole queue again

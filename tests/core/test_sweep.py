@@ -86,3 +86,16 @@ def test_conformance_reports_the_same_first_failure_with_two_jobs() -> None:
                                                          alone.failure.property)
     assert both.seeds == alone.seeds
     assert check_conformance("beb", range(30), jobs=2).ok
+
+
+def test_an_error_at_a_later_seed_of_the_same_chunk_does_not_hide_an_earlier_result() -> None:
+    def job(seed: int) -> int:
+        if seed == 3:
+            raise ValueError("seed 3 broke")
+        return seed
+
+    seen = []
+    with pytest.raises(ValueError, match="seed 3 broke"):
+        for _, value in sweep(job, range(8), jobs=2, chunk=4):
+            seen.append(value)
+    assert seen == [0, 1, 2]

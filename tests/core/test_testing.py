@@ -135,6 +135,11 @@ def test_pytest_plugin_fixtures_and_seed_option(pytester: pytest.Pytester,
     refused = pytester.runpytest("--netweave-jobs", "-1")
     assert refused.ret == pytest.ExitCode.USAGE_ERROR
     refused.stderr.fnmatch_lines(["*--netweave-jobs must be 0 (one per CPU) or more*"])
+    monkeypatch.setenv("NETWEAVE_JOBS", "auto")
+    refused = pytester.runpytest()
+    assert refused.ret == pytest.ExitCode.USAGE_ERROR
+    refused.stderr.fnmatch_lines(["*$NETWEAVE_JOBS must be a whole number, not 'auto'*"])
+    monkeypatch.delenv("NETWEAVE_JOBS")
     monkeypatch.setenv("NETWEAVE_SEEDS", "5")
     result = pytester.runpytest("-s", "-k", "seeds")
     result.stdout.fnmatch_lines(["*SEEDS 5*"])

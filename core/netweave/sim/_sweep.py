@@ -36,10 +36,18 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _run_chunk(seeds: list[int]) -> list[Any]:
+def _run_chunk(seeds: list[int]) -> list[tuple[bool, Any]]:
     job = _JOB
     assert job is not None, "a sweep worker started without a job"
-    return [job(seed) for seed in seeds]
+    out: list[tuple[bool, Any]] = []
+    for seed in seeds:
+        # An error stays at its seed: a failure at an earlier seed must still come first.
+        try:
+            out.append((True, job(seed)))
+        except Exception as exc:
+            out.append((False, exc))
+            break
+    return out
 
 
 def sweep(fn: Callable[[int], T], seeds: Iterable[int], *, jobs: int = 1,
@@ -67,9 +75,13 @@ def sweep(fn: Callable[[int], T], seeds: Iterable[int], *, jobs: int = 1,
     _JOB = fn
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
     try:
-        futures: list[Future[list[Any]]] = [pool.submit(_run_chunk, c) for c in chunks]
-        for part, future in zip(chunks, futures, strict=True):
-            yield from zip(part, future.result(), strict=True)
+        futures: list[Future[list[tuple[bool, Any]]]] = [pool.submit(_run_chunk, c)
+                                                         for c in chunks]
+        for part, future in zip(chunks, futures, strict=False):
+            for seed, (ok, value) in zip(part, future.result(), strict=False):
+                if not ok:
+                    raise value
+                yield seed, value
     finally:
         _JOB = None
         pool.shutdown(wait=True, cancel_futures=True)

@@ -48,10 +48,18 @@ def seed_count(config: pytest.Config) -> int:
     """Seeds per conformance test: the option, else the environment, else 1000."""
     given = config.getoption("--netweave-seeds", default=None)
     if given is None:
-        given = int(os.environ.get(SEEDS_ENV) or DEFAULT_SEEDS)
+        given = _env_int(SEEDS_ENV, DEFAULT_SEEDS)
     if given < 1:
         raise pytest.UsageError("--netweave-seeds must be at least 1")
     return int(given)
+
+
+def _env_int(name: str, default: int) -> int:
+    text = os.environ.get(name) or str(default)
+    try:
+        return int(text)
+    except ValueError:
+        raise pytest.UsageError(f"${name} must be a whole number, not {text!r}") from None
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -64,7 +72,7 @@ def job_count(config: pytest.Config) -> int:
     """Processes for conformance runs: the option, else the environment, else 1."""
     given = config.getoption("--netweave-jobs", default=None)
     if given is None:
-        given = int(os.environ.get(JOBS_ENV) or 1)
+        given = _env_int(JOBS_ENV, 1)
     if given < 0:
         raise pytest.UsageError("--netweave-jobs must be 0 (one per CPU) or more")
     return int(given)
