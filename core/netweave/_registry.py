@@ -312,7 +312,7 @@ def plan(catalog: Catalog, selections: Iterable[Selection], *,
         if info.name in chosen:
             raise PluginError(f"plugin {info.name!r} is selected twice")
         chosen[info.name] = (info, make_options(info, sel.options))
-        given[info.name] = sel.options
+        given[info.name] = dict(sel.options)  # the cache must not see later changes
 
     provider: dict[str, str] = {}
 

@@ -301,11 +301,17 @@ class PerfectLinks:
         # The peer is heard again after a silence (healed partition, reconnect): resend
         # what is overdue now instead of waiting out a backed-off timeout.
         p.rto = self.options.rto
-        now = self._now()
+        self._resend_overdue(peer, p, self._now())
+
+    def _resend_overdue(self, peer: str, p: _Peer, now: float) -> bool:
+        """Send again every message unacknowledged for ``p.rto``; whether any was."""
+        resent = False
         for seq, (body, meta, sent) in list(p.unacked.items()):
             if now - sent >= p.rto:
                 p.unacked[seq] = (body, meta, now)
                 self._transmit(peer, LinkData(self.incarnation, p.inc, seq, body, meta))
+                resent = True
+        return resent
 
     def _acked(self, p: _Peer, upto: int, sacks: tuple[int, ...]) -> None:
         progress = False
@@ -365,16 +371,10 @@ class PerfectLinks:
             if not p.unacked:
                 continue
             busy = True
-            retransmitted = False
-            if p.heard_at <= now - p.rto:
-                # Nothing heard for a whole timeout: a probe, not the whole queue.
-                retransmitted = self._probe(name, p, now)
-            else:
-                for seq, (body, meta, sent) in list(p.unacked.items()):
-                    if now - sent >= p.rto:
-                        p.unacked[seq] = (body, meta, now)
-                        self._transmit(name, LinkData(self.incarnation, p.inc, seq, body, meta))
-                        retransmitted = True
+            # Nothing heard for a whole timeout: a probe, not the whole queue.
+            silent = p.heard_at <= now - p.rto
+            retransmitted = (self._probe(name, p, now) if silent
+                             else self._resend_overdue(name, p, now))
             if retransmitted:
                 p.rto = min(p.rto * 2, self.options.max_rto)
             wait = min(wait, p.rto)

@@ -143,3 +143,14 @@ def test_plugin_info_as_dict_lists_options():
     info = catalog(FakeFD).plugins["fake-fd"].as_dict()
     assert info["provides"] == ["failure-detector"]
     assert info["options"] == [{"name": "timeout", "default": 1.0, "doc": "seconds"}]
+
+
+def test_a_cached_plan_does_not_follow_later_changes_to_the_callers_options():
+    cat = catalog(FakeFD)
+    options = {"timeout": 3.0}
+    (_, first), = plan(cat, [Selection("fake-fd", options)])
+    options["timeout"] = 9.0  # the caller reuses its dict; the plan of the old key holds
+    (_, again), = plan(cat, [Selection("fake-fd", {"timeout": 3.0})])
+    assert first.timeout == again.timeout == 3.0
+    (_, other), = plan(cat, [Selection("fake-fd", {"timeout": 9.0})])
+    assert other.timeout == 9.0

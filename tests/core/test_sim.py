@@ -267,3 +267,6 @@ def test_the_clock_runs_zero_delay_calls_first_and_honours_cancel_and_budget():
         clock.call_at(3.0, seen.append, i)
     with pytest.raises(RuntimeError, match="exceeded 2 events"):
         clock.run(4.0, max_events=2)
+    assert seen[-2:] == [0, 1] and clock.pending == 1  # the third is still scheduled
+    clock.run(4.0)
+    assert seen[-1] == 2 and clock.now == 4.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 
 import pytest
@@ -46,6 +47,18 @@ def test_stopping_early_leaves_no_worker_behind() -> None:
     results.close()
     # A new sweep may start: the previous one let go of the process-wide job.
     assert [r for _, r in sweep(lambda seed: -seed, range(3), jobs=2)] == [0, -1, -2]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_an_endless_seed_source_is_read_as_the_sweep_goes(jobs: int) -> None:
+    got = []
+    results = sweep(lambda seed: seed * 2, itertools.count(), jobs=jobs, chunk=3)
+    for seed, double in results:
+        got.append(double)
+        if seed == 9:
+            break
+    results.close()
+    assert got == [2 * s for s in range(10)]
 
 
 def test_invalid_jobs_and_nesting_are_refused() -> None:

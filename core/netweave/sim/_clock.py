@@ -58,7 +58,7 @@ class VirtualClock:
 
     def call_soon(self, fn: Callable[..., Any], *args: Any,
                   handle: Scheduled | None = None) -> Scheduled | None:
-        """Run ``fn(*args)`` at the current time, after the calls already due now."""
+        """Run ``fn(*args)`` at the current time, before anything else still scheduled."""
         self._soon.append((handle, fn, args))
         return handle
 
@@ -70,24 +70,37 @@ class VirtualClock:
         next_soon = soon.popleft
         limit = (self.events + max_events) if max_events is not None else -1
         events = self.events
+        exceeded = False
         try:
             while True:
+                # Peek first: the call that would exceed the budget stays scheduled.
                 if soon:
-                    handle, fn, args = next_soon()
+                    handle, fn, args = soon[0]
+                    if handle is not None and handle.cancelled:
+                        next_soon()
+                        continue
+                    if events == limit:
+                        exceeded = True
+                        break
+                    next_soon()
                 elif heap and heap[0][0] <= until:
-                    when, _, handle, fn, args = pop(heap)
+                    when, _, handle, fn, args = heap[0]
+                    if handle is not None and handle.cancelled:
+                        pop(heap)
+                        continue
+                    if events == limit:
+                        exceeded = True
+                        break
+                    pop(heap)
                     self.now = when
                 else:
                     break
-                if handle is not None and handle.cancelled:
-                    continue
-                if events == limit:
-                    raise RuntimeError(
-                        f"simulation exceeded {max_events} events before t={until}")
                 events += 1
                 fn(*args)
         finally:
             self.events = events
+        if exceeded:
+            raise RuntimeError(f"simulation exceeded {max_events} events before t={until}")
         if until > self.now:
             self.now = until
 

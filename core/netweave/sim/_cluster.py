@@ -40,8 +40,7 @@ Configure = Callable[[Node], Any]
 class _SimRuntime:
     """The runtime of one node incarnation inside a :class:`SimCluster`."""
 
-    __slots__ = ("_cluster", "_rng", "_seed", "alive", "backlog", "node", "now", "paused",
-                 "receive")
+    __slots__ = ("_cluster", "_rng", "_seed", "alive", "backlog", "node", "now", "paused")
 
     def __init__(self, cluster: SimCluster, node: Node, seed: int) -> None:
         self._cluster = cluster
@@ -53,7 +52,6 @@ class _SimRuntime:
         self.alive = True
         self.paused = False
         self.backlog: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []
-        self.receive: Callable[[str, Any], None] = node.receive
 
     @property
     def rng(self) -> random.Random:
@@ -162,9 +160,6 @@ class SimCluster:
             runtime = _SimRuntime(self, node, self.seed)
             self._runtimes[node_id] = runtime
             node.attach(runtime)
-            assert node.links is not None
-            # A live runtime's node is running: arrivals go straight to its links.
-            runtime.receive = node.links.on_receive
             node.start_components()
 
     # -- time -------------------------------------------------------------------------
@@ -208,7 +203,7 @@ class SimCluster:
         if runtime.paused:
             runtime.backlog.append((runtime.node.receive, (src, message)))
             return
-        runtime.receive(src, message)
+        runtime.node.receive(src, message)
 
     # -- application ------------------------------------------------------------------
 

@@ -118,11 +118,7 @@ class NetworkModel:
             return ()
         if self.loss and rng.random() < self.loss:
             return ()
-        latency = self.latency
-        if latency.dist == "uniform":  # inline: the simulator's hottest draw
-            delay = latency.low + (latency.high - latency.low) * rng.random()
-        else:
-            delay = latency.sample(rng)
+        delay = self.latency.sample(rng)
         if self.reorder and rng.random() < self.reorder:
             delay += rng.uniform(0.0, self.reorder_delay)
         if self.duplicate and rng.random() < self.duplicate:

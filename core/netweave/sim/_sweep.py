@@ -7,15 +7,18 @@ or a plugin registered with :func:`~netweave.register_plugin`, exists in the wor
 it does in the caller. Only seeds go out and only results come back (they must pickle).
 Results are yielded in seed order, so a consumer that stops at the first failure sees
 the same first failure whatever the number of jobs. Where the platform cannot fork, the
-sweep runs in the calling process.
+sweep runs in the calling process. Forking a process that runs other threads (a notebook
+kernel does) may leave a worker waiting on a lock for ever: keep ``jobs=1`` there.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
 from typing import Any, TypeVar
 
 from ..errors import ConfigurationError
@@ -23,6 +26,9 @@ from ..errors import ConfigurationError
 __all__ = ["default_jobs", "sweep"]
 
 T = TypeVar("T")
+
+DEFAULT_CHUNK = 16
+"""Seeds per task: tens of milliseconds of work for a small scenario."""
 
 _JOB: Callable[[int], Any] | None = None
 """The function of the sweep being run; set before the workers fork."""
@@ -55,30 +61,40 @@ def sweep(fn: Callable[[int], T], seeds: Iterable[int], *, jobs: int = 1,
     """Yield ``(seed, fn(seed))`` for every seed, in seed order, using ``jobs`` processes.
 
     :param jobs: worker processes; 1 runs everything here; 0 means one per usable CPU.
-    :param chunk: seeds per task; default: small enough to keep every worker busy.
+    :param chunk: seeds per task (default 16); seeds are read as the sweep goes, so an
+        endless source is fine.
 
     Closing the iterator early (``break``) cancels the chunks not yet started.
     """
     global _JOB
     if jobs < 0:
         raise ConfigurationError(f"jobs must be 0 (one per CPU) or more, not {jobs}")
-    order = list(seeds)
-    jobs = min(jobs or default_jobs(), max(1, len(order)))
+    jobs = jobs or default_jobs()
     if jobs == 1 or "fork" not in multiprocessing.get_all_start_methods():
-        for seed in order:
+        for seed in seeds:  # lazily: an endless source stops where the caller stops
             yield seed, fn(seed)
         return
     if _JOB is not None:
         raise RuntimeError("sweeps do not nest: a sweep is already running in this process")
-    size = chunk or max(1, min(64, len(order) // (jobs * 4)))
-    chunks = [order[i:i + size] for i in range(0, len(order), size)]
+    rest = iter(seeds)
+    size = chunk or DEFAULT_CHUNK
     _JOB = fn
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork"))
+    running: deque[tuple[list[int], Future[list[tuple[bool, Any]]]]] = deque()
+
+    def submit() -> None:
+        part = list(islice(rest, size))
+        if part:
+            running.append((part, pool.submit(_run_chunk, part)))
+
     try:
-        futures: list[Future[list[tuple[bool, Any]]]] = [pool.submit(_run_chunk, c)
-                                                         for c in chunks]
-        for part, future in zip(chunks, futures, strict=False):
-            for seed, (ok, value) in zip(part, future.result(), strict=False):
+        for _ in range(2 * jobs):  # a few chunks ahead: every worker stays busy
+            submit()
+        while running:
+            part, future = running.popleft()
+            results = future.result()
+            submit()
+            for seed, (ok, value) in zip(part, results, strict=False):
                 if not ok:
                     raise value
                 yield seed, value
