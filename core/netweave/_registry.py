@@ -155,7 +155,7 @@ class Catalog:
             for klass in key[1] + key[2]:
                 if klass.name not in base.plugins or base.plugins[klass.name].cls is not klass:
                     base.add(klass)
-            _DISCOVERED[key] = base
+            _remember(_DISCOVERED, key, base, _MAX_CATALOGS)
         # A copy: callers may add classes to theirs. Copies share resolved plans until one
         # of them changes (add() gives it its own).
         catalog = cls(plugins=dict(base.plugins))
@@ -240,6 +240,19 @@ class Catalog:
 
 _EP_CACHE: list[tuple[Any, str, str, str]] | None = None
 _DISCOVERED: dict[Hashable, Catalog] = {}
+_MAX_CATALOGS = 16
+"""Discovered catalogs kept, one per set of registered and extra classes."""
+_MAX_PLANS = 256
+"""Resolved plans kept per catalog, one per distinct selection (options included)."""
+
+
+def _remember(cache: dict[Any, Any], key: Hashable, value: Any, limit: int) -> None:
+    """Keep ``value`` under ``key``, dropping the oldest entries beyond ``limit``: a
+    process that builds nodes from ever new options or classes (a parameter sweep, a
+    notebook) must not grow without bound."""
+    cache[key] = value
+    while len(cache) > limit:
+        del cache[next(iter(cache))]
 
 
 def _entry_point_plugins() -> list[tuple[Any, str, str, str]]:
@@ -358,7 +371,8 @@ def plan(catalog: Catalog, selections: Iterable[Selection], *,
         raise DependencyCycleError(f"the selected plugins require each other in a cycle: {cycle}") \
             from exc
     if key is not None:
-        catalog._plans[key] = [(chosen[name][0], given[name]) for name in order]
+        _remember(catalog._plans, key, [(chosen[name][0], given[name]) for name in order],
+                  _MAX_PLANS)
     return [chosen[name] for name in order]
 
 

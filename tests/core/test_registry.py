@@ -154,3 +154,22 @@ def test_a_cached_plan_does_not_follow_later_changes_to_the_callers_options():
     assert first.timeout == again.timeout == 3.0
     (_, other), = plan(cat, [Selection("fake-fd", {"timeout": 9.0})])
     assert other.timeout == 9.0
+
+
+def test_the_plan_and_catalog_caches_stay_bounded():
+    from netweave import _registry
+    from netweave.plugin import Component
+
+    cat = catalog(FakeFD)
+    for i in range(3 * _registry._MAX_PLANS):  # a sweep over ever new option values
+        (_, options), = plan(cat, [Selection("fake-fd", {"timeout": 1.0 + i})])
+        assert options.timeout == 1.0 + i
+    assert len(cat._plans) == _registry._MAX_PLANS
+    (_, first), = plan(cat, [Selection("fake-fd", {"timeout": 1.0})])  # evicted: resolved again
+    assert first.timeout == 1.0
+
+    classes = [type(f"Probe{i}", (Component,), {"name": f"probe-{i}"})
+               for i in range(2 * _registry._MAX_CATALOGS)]
+    for klass in classes:
+        assert klass.name in Catalog.discover(autoload=False, extra=[klass]).plugins
+    assert len(_registry._DISCOVERED) <= _registry._MAX_CATALOGS
