@@ -132,7 +132,8 @@ class PerfectLinks:
         self._timer_armed = False
         self._ack_flush_armed = False
         self.dropped = 0
-        """Messages dropped because a dead peer's buffer reached ``hard_limit``."""
+        """Messages lost on this side: a silent peer's buffer was at ``hard_limit``, or a
+        crashed peer's backlog already held its ``crashed_backlog`` newest messages."""
         self.duplicates = 0
         """Data messages received more than once (and delivered once)."""
         self.stale = 0
@@ -151,11 +152,12 @@ class PerfectLinks:
     def send(self, peer: str, body: Any, meta: dict[str, Any] | None = None) -> None:
         """Send ``body`` to ``peer``: delivered exactly once while both stay up."""
         p = self._peer(peer)
-        if p.forgotten or len(p.unacked) + len(p.waiting) >= self.options.hard_limit:
+        if p.forgotten:
             # A peer declared crashed gets nothing until it comes back as a new process;
             # that process may have started before we learn of it, so keep the newest.
-            if p.backlog is not None:
-                p.backlog.append((body, meta))
+            self._hold(p, ((body, meta),))
+            return
+        if len(p.unacked) + len(p.waiting) >= self.options.hard_limit:
             self.dropped += 1
             return
         if p.inc == 0:
@@ -211,13 +213,28 @@ class PerfectLinks:
         what was sent since it started is owed to it.
         """
         p = self._peer(peer)
-        if p.backlog is None:
-            p.backlog = deque(maxlen=self.options.crashed_backlog)
-        p.backlog.extend((body, meta) for _, (body, meta, _) in sorted(p.unacked.items()))
-        p.backlog.extend(p.waiting)
+        self._hold(p, [(body, meta) for _, (body, meta, _) in sorted(p.unacked.items())])
+        self._hold(p, p.waiting)
         p.unacked.clear()
         p.waiting.clear()
         p.forgotten = True
+
+    def _hold(self, p: _Peer, items: Iterable[tuple[Any, Any]]) -> None:
+        """Keep ``items`` for a crashed peer's next process; the oldest beyond
+        ``crashed_backlog`` are lost (and counted in :attr:`dropped`)."""
+        if p.backlog is None:
+            p.backlog = deque(maxlen=self.options.crashed_backlog)
+        backlog = p.backlog
+        for item in items:
+            if len(backlog) == backlog.maxlen:
+                self.dropped += 1
+            backlog.append(item)
+
+    def held(self, peer: str | None = None) -> int:
+        """Messages kept for the next process of a peer declared crashed (or all such peers)."""
+        peers = [self._peers[peer]] if peer in self._peers else (
+            [] if peer is not None else list(self._peers.values()))
+        return sum(len(p.backlog) for p in peers if p.backlog is not None)
 
     # -- receiving --------------------------------------------------------------------
 

@@ -125,8 +125,27 @@ def test_congestion_and_hard_limit_bound_memory():
     assert not a.congested() and a.pending("b") == 100
     a.forget("b")
     assert a.pending() == 0 and not a.congested()
-    a.send("b", "to the dead")
-    assert a.pending() == 0 and a.dropped == 51
+    a.send("b", "to the dead")  # kept for a next process of b, not lost
+    assert a.pending() == 0 and a.held("b") == a.held() == 101 and a.dropped == 50
+
+
+def test_a_crashed_peers_backlog_keeps_the_newest_and_counts_what_it_loses():
+    wire = Wire()
+    a = _session(wire)
+    a.options = LinkOptions(rto=0.1, max_rto=0.4, crashed_backlog=10)
+    wire.up["b"] = False
+    for i in range(30):
+        a.send("b", i)
+    a.forget("b")
+    assert (a.held("b"), a.dropped) == (10, 20)
+    for i in range(30, 35):
+        a.send("b", i)
+    assert (a.held("b"), a.dropped) == (10, 25)
+    wire.ends["b"] = wire.make("b", 2)  # b comes back as a new process: it gets the newest
+    wire.up["b"] = True
+    wire.ends["b"].send("a", "I am back")
+    wire.run(wire.now + 2)
+    assert wire.delivered["b"] == list(range(25, 35)) and a.held() == 0
 
 
 def test_retransmission_backs_off_while_the_peer_is_silent():

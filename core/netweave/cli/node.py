@@ -115,7 +115,8 @@ class _Console:
         if runtime is not None and hasattr(runtime, "transport"):
             out["transport"] = runtime.transport.stats.as_dict()
         if links is not None:
-            out["links"] = {"pending": links.pending(), "duplicates": links.duplicates,
+            out["links"] = {"pending": links.pending(), "held": links.held(),
+                            "duplicates": links.duplicates,
                             "stale": links.stale, "dropped": links.dropped}
         return out
 
