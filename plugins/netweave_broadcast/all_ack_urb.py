@@ -33,7 +33,8 @@ the layer therefore stays safe but stops delivering after a crash; use
 ``majority-ack-urb`` there. A peer that restarts is a new process: the messages pending
 when this node learns of it are relayed again, so that it gets them, and wait for its
 relay like any other (an ack of its old incarnation still counts: that process had the
-message).
+message). Those relays go to the new process alone, over the links: the other processes
+have this node's ack already.
 
 Memory. The per-message state (``pending``, ``ack[m]``) exists only until the local
 delivery; after it, ``delivered`` (one watermark per origin incarnation, see
@@ -54,6 +55,7 @@ from netweave import (
     revive,
     upon,
     upon_deliver,
+    upon_message,
 )
 
 from ._delivered import DeliveredLog, origin_or_drop
@@ -138,10 +140,21 @@ class AllAckUniformReliableBroadcast(Component):
         # Counting its ack for free would let this node deliver what the new process may
         # never get (if every other holder crashed): give it the messages it has not
         # relayed, and wait for its relay as for anyone else's.
+        # Only the new process needs the relay (the others counted ours already): it goes
+        # to it alone, over the links, and counts as this node's ack there.
         self.crashed.discard(event.peer)
         for entry in list(self.pending.values()):
             if event.peer not in entry.acks:
-                self._beb(self.ctx.new_message_id(), entry.msg)
+                self.ctx.send(event.peer, entry.msg)
+
+    @upon_message(UrbData)
+    def on_relay(self, sender: str, msg: UrbData) -> None:
+        """A relay sent to this process alone (it restarted): the sender's ack."""
+        if sender not in self.ctx.members:
+            self.dropped += 1
+            self.ctx.log.warning("dropped urb relay from %r: not a member", sender)
+            return
+        self.on_data("", sender, msg)
 
     def can_deliver(self, entry: Pending) -> bool:
         """candeliver(m): every process not detected crashed has acked ``m``."""

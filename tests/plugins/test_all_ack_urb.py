@@ -170,3 +170,35 @@ def test_a_restarted_process_gets_the_pending_messages_and_its_relay_completes_t
     got = deliveries(c.trace, "urb")
     assert got[("n1", 1)] == got[("n2", 1)] == got[("n3", 2)] == ["n2/1/1"]
     assert reliable(c.trace, "urb", uniform=True) == []
+
+
+def test_pending_messages_are_relayed_again_to_the_restarted_process_alone():
+    from netweave.link import LinkData
+    from netweave_broadcast.all_ack_urb import UrbData
+
+    c = urb_cluster(n=5)
+    c.at(0.9, c.partition, ["n5"], ["n1", "n2", "n3", "n4"])
+    c.at(1.0, c.restart, "n5")
+    for i in range(10):
+        c.at(1.1 + i * 0.01, c.broadcast, "n1", "urb", i)
+    c.run(1.45)
+    copies = []
+    transmit = c._transmit
+
+    def count(src, dst, message):
+        body = message.body if isinstance(message, LinkData) else None
+        if isinstance(getattr(body, "payload", None), UrbData) or isinstance(body, UrbData):
+            copies.append((src, dst))
+        transmit(src, dst, message)
+
+    c._transmit = count
+    c.at(1.5, c.heal)
+    c.run(20.0)
+    got = deliveries(c.trace, "urb")
+    assert all(len(got[p]) == 10 for p in got) and len(got) == 5
+    # After the heal: what n1..n4 kept for n5 (40), their second relay to n5 alone (40)
+    # and n5's own relay to everyone (50); none between n1..n4, which have each other's
+    # relays already (relaying again through beb sent them 120 more).
+    to_others = sum(1 for src, dst in copies if src != "n5" and dst != "n5")
+    assert to_others == 0, copies
+    assert len(copies) <= 130 + 10, len(copies)  # a few retransmissions at the heal
