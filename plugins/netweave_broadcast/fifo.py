@@ -32,7 +32,8 @@ Until a sequence's ``JOIN`` arrives its messages wait in ``pending``. The ``rece
 messages cover what the origin broadcast while it did not yet know of the restart (the
 process owes those); they may include older ones, which it then also delivers, in
 order. If the origin is detected crashed before its ``JOIN`` arrives, the sequence is
-joined at the first message held.
+joined at the first message held, and so is a sequence whose first message arrives
+after that (relayed by others): its origin is gone and no ``JOIN`` will come.
 
 Memory: one counter per origin incarnation, the messages held back, and the last
 ``rejoin_window`` messages this process broadcast.
@@ -121,6 +122,10 @@ class FifoReliableBroadcast(Component):
         self.pending: dict[Sender, dict[int, tuple[str, Any]]] = {}
         """Reordering buffer: per sender, seq -> (message id, payload)."""
         self.recent: deque[tuple[str, int, Any]] = deque(maxlen=options.rejoin_window)
+        self.crashed: set[str] = set()
+        """Peers detected crashed (and not heard of since as a new process)."""
+        self.newest: dict[str, int] = {}
+        """Per peer, the newest incarnation the links reported it restarted as."""
         self.dropped = 0
 
     def start(self) -> None:
@@ -143,10 +148,15 @@ class FifoReliableBroadcast(Component):
             return
         if msg.seq >= self.next.get(parsed, 1):
             self.pending.setdefault(parsed, {})[msg.seq] = (message_id, msg.payload)
+            if parsed not in self.next and self._ended(parsed):
+                self._join_where_we_stand(parsed)
             self._deliver_in_order(parsed)
 
     @upon(PeerRestarted)
     def on_peer_restart(self, event: PeerRestarted) -> None:
+        self.crashed.discard(event.peer)
+        self.newest[event.peer] = max(self.newest.get(event.peer, 0), event.incarnation)
+        self._join_ended(event.peer)
         recent = tuple(self.recent)
         first = recent[0][1] if recent else self.lsn + 1
         self.ctx.send(event.peer, FifoJoin(self.ctx.incarnation, first, recent))
@@ -169,11 +179,25 @@ class FifoReliableBroadcast(Component):
 
     @upon(Crashed)
     def on_crash(self, event: Crashed) -> None:
-        # No JOIN will come from a crashed origin: join its sequences where we stand.
-        for key, held in list(self.pending.items()):
-            if key[0] == event.peer and key not in self.next and held:
-                self.next[key] = min(held)
-                self._deliver_in_order(key)
+        # No JOIN will come from a crashed origin: join its sequences where we stand, now
+        # and for its messages that other processes relay later.
+        self.crashed.add(event.peer)
+        self._join_ended(event.peer)
+
+    def _ended(self, key: Sender) -> bool:
+        """Whether the process ``key`` crashed: detected, or a newer one of its node seen."""
+        return key[0] in self.crashed or key[1] < self.newest.get(key[0], 0)
+
+    def _join_ended(self, peer: str) -> None:
+        for key in [k for k in self.pending
+                    if k[0] == peer and k not in self.next and self._ended(k)]:
+            self._join_where_we_stand(key)
+            self._deliver_in_order(key)
+
+    def _join_where_we_stand(self, key: Sender) -> None:
+        held = self.pending.get(key)
+        if held:
+            self.next[key] = min(held)
 
     def _deliver_in_order(self, sender: Sender) -> None:
         held = self.pending.get(sender)

@@ -121,3 +121,28 @@ def test_rejoin_window_is_validated():
     node = Node("n1", peers=["n2"]).use("eager-rb").use("fifo-rb", rejoin_window=-1)
     with pytest.raises(InvalidOptionError, match="rejoin_window must be >= 0"):
         node.build()
+
+
+def test_a_crashed_origins_sequence_is_joined_when_its_messages_come_after_the_crash():
+    # n1's JOIN never reaches n3 before n1 crashes, and n3 gets n1's message only from
+    # n2's relay, after n3 has detected the crash. Naive behaviour caught: the message
+    # waits for a JOIN that will never come, and correct n3 never delivers it.
+    c = SimCluster(3, lambda n: n.use("perfect-fd", start_grace=1.0).use("lazy-rb")
+                   .use("fifo-rb"), seed=4)
+    c.one_way(["n1"], ["n3"])
+    c.start()
+    c.at(0.5, c.broadcast, "n1", "fifo", "m")
+    c.at(1.0, c.crash, "n1")
+
+    def slow_relay():  # n2's relay to n3 arrives after n3's detection
+        c.heal()
+        c.one_way(["n2"], ["n3"])
+
+    c.at(2.0, slow_relay)
+    c.at(3.6, c.heal)
+    c.run(15.0)
+    detected = {r["node"]: r["t"] for r in c.trace if r["ev"] == "suspect"}
+    got = deliveries(c.trace, "fifo")
+    assert got[("n2", 1)] == got[("n3", 1)] == ["n1/1/1"]
+    assert detected["n3"] < 3.6  # the scenario is the one described
+    assert reliable(c.trace, "fifo") + fifo_order(c.trace, "fifo") == []
