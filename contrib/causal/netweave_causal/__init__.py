@@ -8,8 +8,8 @@ netweave-clocks). ``netweave check`` judges the ``causal`` lines of a trace with
 
 from __future__ import annotations
 
-from .waiting import CausalData, WaitingCausalBroadcast
+from .waiting import CausalData, CausalJoin, CausalOptions, WaitingCausalBroadcast
 
 __version__ = "0.1.0"
 
-__all__ = ["CausalData", "WaitingCausalBroadcast"]
+__all__ = ["CausalData", "CausalJoin", "CausalOptions", "WaitingCausalBroadcast"]

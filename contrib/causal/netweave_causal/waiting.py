@@ -19,9 +19,24 @@ therefore delivered in order, and a message whose own entry is below ``V`` was d
 already (a duplicate, dropped without keeping any per-message memory).
 
 Processes are ``"<node>/<incarnation>"`` (the prefix of every message id), not node
-ids: a restarted node is a new process that numbers its messages from zero again. The
-textbook assumes crash-stop processes; after a restart, a new process may wait forever
-for messages broadcast before it started that the reliable broadcast never gives it.
+ids: a restarted node is a new process that numbers its messages from zero again.
+
+Joining after a restart. The textbook assumes crash-stop processes. A restarted process
+is new: the messages broadcast before it started never reach it, yet later messages
+name them as causes, and it would wait for them for ever. As in ``fifo-rb``, one message
+outside the book tells it where each running sequence continues for it:
+
+    upon <pl, PeerRestarted | q>:
+        trigger <pl, Send | q, [JOIN, first, recent]>   (my last ``rejoin_window`` messages)
+    upon <pl, Deliver | p, [JOIN, first, recent]>:
+        V[p] := max(V[p], first); pending += recent; deliver what is ready
+
+``first`` is the number of the sender's oldest message in ``recent`` (or its count of
+messages if there is none): the new process counts the earlier ones as delivered, and
+``recent`` holds those it may still be owed (broadcast after it started but before the
+sender learned of it). The causes that only a crashed process broadcast stay a gap: a
+restarted process skips the messages of a process detected crashed (or seen restarted)
+that it never holds, and joins such a sequence at the first of its messages it gets.
 
 The vector clock. ``W <= V`` is a vector-clock comparison, asked of the node's
 ``vector-clock`` component (netweave-clocks); the same component stamps every trace line
@@ -30,22 +45,34 @@ without it the node is refused at build time, with a message naming the distribu
 install, instead of a broken import when plugins are discovered.
 
 Memory: ``V`` holds one counter per process heard of; ``pending`` holds the messages
-waiting for their causes. A message whose causes were delivered only by processes that
-crashed may wait forever (no correct process is obliged to deliver it); nothing else does.
+waiting for their causes; ``recent`` the last ``rejoin_window`` messages broadcast here.
+A message whose causes were delivered only by processes that crashed may wait forever
+(no correct process is obliged to deliver it); nothing else does.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
-from netweave import Component, Message, hookimpl, revive, upon_deliver
+from netweave import (
+    Component,
+    Crashed,
+    Message,
+    PeerRestarted,
+    hookimpl,
+    revive,
+    upon,
+    upon_deliver,
+    upon_message,
+)
 
 if TYPE_CHECKING:
     from netweave import Context
 
-__all__ = ["CausalData", "WaitingCausalBroadcast"]
+__all__ = ["CausalData", "CausalJoin", "CausalOptions", "WaitingCausalBroadcast"]
 
 
 class CausalData(Message, tag="waiting-crb.data"):
@@ -55,6 +82,26 @@ class CausalData(Message, tag="waiting-crb.data"):
     """Per process, how many of its messages precede this one (zeros omitted but the
     sender's own entry, its number of earlier broadcasts)."""
     payload: Any
+
+
+class CausalJoin(Message, tag="waiting-crb.join"):
+    """[JOIN, first, recent]: the sender's process ``inc`` continues at ``first`` for you."""
+
+    inc: int
+    first: int
+    """How many of the sender's messages to count as delivered."""
+    recent: tuple[tuple[str, dict[str, int], Any], ...] = ()
+    """(id, W, payload) of the sender's messages from ``first`` on, sent before it knew."""
+
+
+@attrs.frozen
+class CausalOptions:
+    """Options of waiting causal broadcast."""
+
+    rejoin_window: int = attrs.field(
+        default=100, converter=int, validator=attrs.validators.ge(0),
+        metadata={"doc": "How many of its latest messages a process sends again to a peer "
+                  "that restarted: those the new process may be owed."})
 
 
 class VectorComparison(Protocol):
@@ -83,6 +130,7 @@ class WaitingCausalBroadcast(Component):
     layer = "causal"
     default = True
     install_hints = {"vector-clock": "netweave-clocks"}
+    Options = CausalOptions
 
     @staticmethod
     @hookimpl
@@ -91,7 +139,7 @@ class WaitingCausalBroadcast(Component):
 
         return [CausalBroadcastSpec]
 
-    def __init__(self, ctx: Context, options: Any) -> None:
+    def __init__(self, ctx: Context, options: CausalOptions) -> None:
         super().__init__(ctx, options)
         self.v: dict[str, int] = {}
         """V: messages delivered, per process."""
@@ -101,12 +149,23 @@ class WaitingCausalBroadcast(Component):
         """Messages received and not yet deliverable."""
         self.dropped = 0
         """Malformed messages from peers, dropped."""
+        self.recent: deque[tuple[str, dict[str, int], Any]] = deque(
+            maxlen=options.rejoin_window)
+        """The last messages this process broadcast, for peers that restart."""
+        self.joined: set[str] = set()
+        """Processes whose JOIN arrived: this process restarted, and they told it so."""
+        self.crashed: set[str] = set()
+        """Nodes detected crashed (and not seen restarted since)."""
+        self.newest: dict[str, int] = {}
+        """Per node, the newest incarnation heard of: from the links (a restart) or named
+        in a message."""
 
     def broadcast(self, message_id: str, payload: Any) -> None:
         w = {p: n for p, n in self.v.items() if n}
         me = _process(message_id)
         w[me] = self.lsn
         self.lsn += 1
+        self.recent.append((message_id, w, payload))
         self.ctx.component("reliable-broadcast").broadcast(message_id, CausalData(w, payload))
 
     @upon_deliver(CausalData)
@@ -120,15 +179,84 @@ class WaitingCausalBroadcast(Component):
         if msg.w.get(process, 0) < self.v.get(process, 0) or any(
                 entry.message_id == message_id for entry in self.pending):
             return  # delivered already, or waiting already
+        for p in (process, *msg.w):
+            self._note(p)
         self.pending.append(_Pending(process, message_id, origin, msg.w, msg.payload))
+        self._deliver_ready()
+
+    def _note(self, process: str) -> None:
+        """A process named in a message exists: its node's older processes are gone."""
+        node, _, inc = process.rpartition("/")
+        if inc.isdigit() and node != self.ctx.node_id and int(inc) > self.newest.get(node, 0):
+            if node in self.newest:
+                self.crashed.discard(node)  # what was detected crashed is an older process
+            self.newest[node] = int(inc)
+
+    @upon(PeerRestarted)
+    def on_peer_restart(self, event: PeerRestarted) -> None:
+        self.crashed.discard(event.peer)
+        self.newest[event.peer] = max(self.newest.get(event.peer, 0), event.incarnation)
+        recent = tuple(self.recent)
+        me = f"{self.ctx.node_id}/{self.ctx.incarnation}"
+        first = recent[0][1][me] if recent else self.lsn
+        self.ctx.send(event.peer, CausalJoin(self.ctx.incarnation, first, recent))
+        self._deliver_ready()
+
+    @upon(Crashed)
+    def on_crash(self, event: Crashed) -> None:
+        self.crashed.add(event.peer)
+        self._deliver_ready()
+
+    @upon_message(CausalJoin)
+    def on_join(self, sender: str, msg: CausalJoin) -> None:
+        if (sender not in self.ctx.members or type(msg.inc) is not int or msg.inc < 1
+                or type(msg.first) is not int or msg.first < 0
+                or not all(isinstance(r, (list, tuple)) and len(r) == 3 for r in msg.recent)):
+            self.dropped += 1
+            self.ctx.log.warning("dropped malformed causal join from %r", sender)
+            return
+        process = f"{sender}/{msg.inc}"
+        self.joined.add(process)
+        if msg.first > self.v.get(process, 0):
+            self.v[process] = msg.first
+            self.pending = [e for e in self.pending
+                            if e.process != process or e.w.get(process, 0) >= msg.first]
+        for message_id, w, payload in msg.recent:
+            if isinstance(message_id, str):
+                self.on_data(message_id, sender, CausalData(w, payload))
         self._deliver_ready()
 
     def ready(self, w: Mapping[str, int]) -> bool:
         """Whether a message whose sender had ``w`` may be delivered now: ``W <= V``."""
         clock: VectorComparison = self.ctx.component("vector-clock")  # type: ignore[assignment]
-        return clock.leq(w, self.v)
+        if clock.leq(w, self.v):
+            return True
+        if not self.joined:
+            return False
+        # A restarted process: causes that only a process now gone broadcast, and that
+        # this one does not hold, are skipped (they may predate it; nobody will send them).
+        held = {e.process for e in self.pending}
+        return all(n <= self.v.get(p, 0) or (self._ended(p) and p not in held
+                                             and p not in self.joined)
+                   for p, n in w.items())
+
+    def _ended(self, process: str) -> bool:
+        """Whether ``process`` is gone: detected crashed, or its node seen restarted since
+        (this node's own earlier processes included)."""
+        node, _, inc = process.rpartition("/")
+        newest = self.ctx.incarnation if node == self.ctx.node_id else self.newest.get(node, 0)
+        return node in self.crashed or (inc.isdigit() and int(inc) < newest)
 
     def _deliver_ready(self) -> None:
+        if self.joined:  # restarted: join the sequences of processes now gone where we stand
+            lowest: dict[str, int] = {}
+            for e in self.pending:
+                if e.process not in self.joined and self._ended(e.process):
+                    n = e.w.get(e.process, 0)
+                    lowest[e.process] = min(n, lowest.get(e.process, n))
+            for process, n in lowest.items():
+                if n > self.v.get(process, 0):
+                    self.v[process] = n
         progress = True
         while progress:
             progress = False
@@ -140,8 +268,9 @@ class WaitingCausalBroadcast(Component):
                     progress = True
 
     def state_size(self) -> int:
-        """Entries held: one counter per process heard of, plus the waiting messages."""
-        return len(self.v) + len(self.pending)
+        """Entries held: one counter per process heard of, the waiting messages, and this
+        process's last ``rejoin_window`` messages."""
+        return len(self.v) + len(self.pending) + len(self.recent)
 
 
 def _process(message_id: str) -> str:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from netweave import Catalog, MissingRequirementError, Node
+from netweave import Catalog, InvalidOptionError, MissingRequirementError, Node
 from netweave.check import History
 from netweave.sim import SimCluster
-from netweave_causal import CausalData, WaitingCausalBroadcast
+from netweave_causal import CausalData, CausalJoin, WaitingCausalBroadcast
 from netweave_causal.spec import CausalBroadcastSpec
 
 
@@ -99,7 +99,8 @@ def test_memory_is_one_counter_per_process(catalog: Catalog):
         c.broadcast(f"n{i % 3 + 1}", "causal", i)
         c.run(duration=0.01)
     c.run(duration=5.0)
-    assert all(crb(c, n).state_size() == 3 for n in c.ids)
+    # a counter per process, and each process's own last messages (for restarts)
+    assert all(crb(c, n).state_size() == 3 + 10 for n in c.ids)
 
 
 def test_without_a_vector_clock_the_node_is_refused_before_it_starts(catalog: Catalog):
@@ -126,3 +127,69 @@ def test_a_message_received_twice_while_waiting_is_delivered_once(catalog: Catal
     layer.on_data("n1/1/1", "n1", CausalData({"n1/1": 0}, "first"))
     c.run(duration=0.5)
     assert deliveries(c, "n2") == ["n1/1/1", "n1/1/2"] and layer.pending == []
+
+
+def since_restart(c: SimCluster, node: str) -> tuple[float, list[str]]:
+    """When ``node`` restarted, and what its new process delivered."""
+    start = max(r["t"] for r in c.trace if r["ev"] == "start" and r["node"] == node)
+    got = [r["id"] for r in c.trace if r["ev"] == "deliver" and r["layer"] == "causal"
+           and r["node"] == node and r["t"] >= start]
+    return start, got
+
+
+def test_a_restarted_process_joins_the_running_sequences(catalog: Catalog):
+    # n1 and n2 keep broadcasting, each message caused by the ones before it, while n3
+    # restarts. Naive behaviour caught: the new n3 waits for ever for causes older than
+    # itself and delivers nothing.
+    c = causal_cluster(catalog)
+    for i in range(60):
+        c.at(0.5 + i * 0.05, c.broadcast, f"n{i % 2 + 1}", "causal", i)
+    c.at(1.0, c.crash, "n3")
+    c.at(1.5, c.restart, "n3")
+    c.run(12.0)
+    start, got = since_restart(c, "n3")
+    owed = [r["id"] for r in c.trace if r["ev"] == "broadcast" and r["t"] > start]
+    assert len(owed) > 20 and set(owed) <= set(got)
+    assert crb(c, "n3").pending == [] and crb(c, "n3").joined == {"n1/1", "n2/1"}
+    assert CausalBroadcastSpec().holds(History.from_records(c.trace))
+
+
+def test_a_restarted_process_skips_causes_of_a_process_gone_for_good(catalog: Catalog):
+    # n1's messages cause n2's, but n1 crashed before the new n3 started: they never
+    # reach it (eager reliable broadcast relays them once, to the old n3), and no JOIN
+    # will come from n1. Once n3 detects the crash it skips them.
+    c = SimCluster(3, lambda n: n.use("perfect-fd").use("eager-rb").use("causal"),
+                   catalog=catalog, fill="defaults")
+    c.start()
+    for i in range(3):
+        c.at(0.5 + i * 0.05, c.broadcast, "n1", "causal", f"cause{i}")
+    c.at(0.8, c.crash, "n3")
+    c.at(0.9, c.crash, "n1")
+    c.at(1.0, c.restart, "n3")
+    for i in range(3):
+        c.at(1.5 + i * 0.05, c.broadcast, "n2", "causal", f"effect{i}")
+    c.run(20.0)
+    _, got = since_restart(c, "n3")
+    effects = [r["id"] for r in c.trace if r["ev"] == "broadcast" and r["node"] == "n2"]
+    assert len(effects) == 3 and got == effects
+    assert crb(c, "n3").pending == []
+    assert CausalBroadcastSpec().holds(History.from_records(c.trace))
+
+
+def test_a_malformed_join_is_dropped_and_the_layer_keeps_serving(catalog: Catalog):
+    c = causal_cluster(catalog, nodes=2)
+    c.run(duration=0.2)
+    layer = crb(c, "n2")
+    layer.on_join("n1", CausalJoin(1, -1))
+    layer.on_join("n1", CausalJoin(0, 0))
+    layer.on_join("n1", CausalJoin(1, 0, (("n1/1/1",),)))  # type: ignore[arg-type]
+    layer.on_join("stranger", CausalJoin(1, 0))
+    mid = c.broadcast("n1", "causal", "still here")
+    c.run(duration=1.0)
+    assert layer.dropped == 4 and layer.joined == set() and deliveries(c, "n2") == [mid]
+
+
+def test_rejoin_window_is_validated(catalog: Catalog):
+    node = Node("n1", peers=["n2"], catalog=catalog, fill="defaults")
+    with pytest.raises(InvalidOptionError, match="rejoin_window"):
+        node.use("causal", rejoin_window=-1).build()
