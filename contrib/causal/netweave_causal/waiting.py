@@ -35,8 +35,10 @@ outside the book tells it where each running sequence continues for it:
 messages if there is none): the new process counts the earlier ones as delivered, and
 ``recent`` holds those it may still be owed (broadcast after it started but before the
 sender learned of it). The causes that only a crashed process broadcast stay a gap: a
-restarted process skips the messages of a process detected crashed (or seen restarted)
-that it never holds, and joins such a sequence at the first of its messages it gets.
+restarted process skips the messages of a process detected crashed (or whose node it
+heard of as a newer process: every process says ``HELLO`` with its incarnation to its
+peers at start) that it never holds, and joins such a sequence at the first of its
+messages it gets.
 
 The vector clock. ``W <= V`` is a vector-clock comparison, asked of the node's
 ``vector-clock`` component (netweave-clocks); the same component stamps every trace line
@@ -82,6 +84,13 @@ class CausalData(Message, tag="waiting-crb.data"):
     """Per process, how many of its messages precede this one (zeros omitted but the
     sender's own entry, its number of earlier broadcasts)."""
     payload: Any
+
+
+class CausalHello(Message, tag="waiting-crb.hello"):
+    """Sent to every peer at start: this node runs as process ``inc`` now, so its
+    older processes are gone (a peer that never knew them learns it too)."""
+
+    inc: int
 
 
 class CausalJoin(Message, tag="waiting-crb.join"):
@@ -192,6 +201,19 @@ class WaitingCausalBroadcast(Component):
                 self.crashed.discard(node)  # what was detected crashed is an older process
             self.newest[node] = int(inc)
 
+    def start(self) -> None:
+        hello = CausalHello(self.ctx.incarnation)
+        for q in self.ctx.peers:
+            self.ctx.send(q, hello)
+
+    @upon_message(CausalHello)
+    def on_hello(self, sender: str, msg: CausalHello) -> None:
+        if sender not in self.ctx.members or type(msg.inc) is not int or msg.inc < 1:
+            self.dropped += 1
+            return
+        self._note(f"{sender}/{msg.inc}")
+        self._deliver_ready()
+
     @upon(PeerRestarted)
     def on_peer_restart(self, event: PeerRestarted) -> None:
         self.crashed.discard(event.peer)
@@ -217,6 +239,7 @@ class WaitingCausalBroadcast(Component):
             return
         process = f"{sender}/{msg.inc}"
         self.joined.add(process)
+        self._note(process)
         if msg.first > self.v.get(process, 0):
             self.v[process] = msg.first
             self.pending = [e for e in self.pending
