@@ -23,6 +23,7 @@ from .errors import (
 )
 from .events import Crashed, Deliver, PeerRestarted, Restore, Started, Stopping, Suspect
 from .hookspecs import hookimpl
+from .incarnations import Incarnations
 from .link import LinkOptions
 from .message import Message, revive
 from .node import BackpressureError, Node, NodeStateError
@@ -44,6 +45,7 @@ __all__ = [
     "Deliver",
     "DependencyCycleError",
     "HandlerError",
+    "Incarnations",
     "InvalidOptionError",
     "LinkOptions",
     "Message",

@@ -190,9 +190,13 @@ class PerfectLinks:
 
     def pending(self, peer: str | None = None) -> int:
         """Messages not yet acknowledged, to ``peer`` or to everyone."""
-        peers = [self._peers[peer]] if peer in self._peers else (
-            [] if peer is not None else list(self._peers.values()))
-        return sum(len(p.unacked) + len(p.waiting) for p in peers)
+        return sum(len(p.unacked) + len(p.waiting) for p in self._select(peer))
+
+    def _select(self, peer: str | None) -> list[_Peer]:
+        """The state of ``peer`` (none if unknown), or of every peer."""
+        if peer is None:
+            return list(self._peers.values())
+        return [self._peers[peer]] if peer in self._peers else []
 
     def congested(self, ignore: frozenset[str] = frozenset()) -> bool:
         """Whether some live peer (not in ``ignore``) has ``high_water`` messages unacked.
@@ -232,9 +236,7 @@ class PerfectLinks:
 
     def held(self, peer: str | None = None) -> int:
         """Messages kept for the next process of a peer declared crashed (or all such peers)."""
-        peers = [self._peers[peer]] if peer in self._peers else (
-            [] if peer is not None else list(self._peers.values()))
-        return sum(len(p.backlog) for p in peers if p.backlog is not None)
+        return sum(len(p.backlog) for p in self._select(peer) if p.backlog is not None)
 
     # -- receiving --------------------------------------------------------------------
 

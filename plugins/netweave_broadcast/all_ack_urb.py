@@ -135,13 +135,11 @@ class AllAckUniformReliableBroadcast(Component):
 
     @upon(PeerRestarted)
     def on_peer_restart(self, event: PeerRestarted) -> None:
-        # Its old incarnation crashed; the new one is a process that may have started
-        # before some pending message was broadcast, and then it is owed that message.
-        # Counting its ack for free would let this node deliver what the new process may
-        # never get (if every other holder crashed): give it the messages it has not
-        # relayed, and wait for its relay as for anyone else's.
-        # Only the new process needs the relay (the others counted ours already): it goes
-        # to it alone, over the links, and counts as this node's ack there.
+        # Its old incarnation crashed; the new one may have started before some pending
+        # message was broadcast, and is then owed it. Counting its ack for free would let
+        # this node deliver what the new process may never get (if every other holder
+        # crashed): send it the messages it has not relayed (to it alone: the others have
+        # our relay already), and wait for its relay as for anyone else's.
         self.crashed.discard(event.peer)
         for entry in list(self.pending.values()):
             if event.peer not in entry.acks:

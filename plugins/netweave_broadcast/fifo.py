@@ -31,9 +31,9 @@ outside the book, ``JOIN``:
 Until a sequence's ``JOIN`` arrives its messages wait in ``pending``. The ``recent``
 messages cover what the origin broadcast while it did not yet know of the restart (the
 process owes those); they may include older ones, which it then also delivers, in
-order. If the origin is detected crashed before its ``JOIN`` arrives, the sequence is
-joined at the first message held, and so is a sequence whose first message arrives
-after that (relayed by others): its origin is gone and no ``JOIN`` will come.
+order. A sequence whose origin is gone before its ``JOIN`` arrived (detected crashed, or
+its node heard of as a newer process, see :class:`~netweave.Incarnations`) is joined at
+the first message held, now or when one arrives, relayed by others: no ``JOIN`` will come.
 
 Memory: one counter per origin incarnation, the messages held back, and the last
 ``rejoin_window`` messages this process broadcast.
@@ -48,6 +48,7 @@ import attrs
 from netweave import (
     Component,
     Crashed,
+    Incarnations,
     Message,
     PeerRestarted,
     hookimpl,
@@ -122,10 +123,8 @@ class FifoReliableBroadcast(Component):
         self.pending: dict[Sender, dict[int, tuple[str, Any]]] = {}
         """Reordering buffer: per sender, seq -> (message id, payload)."""
         self.recent: deque[tuple[str, int, Any]] = deque(maxlen=options.rejoin_window)
-        self.crashed: set[str] = set()
-        """Peers detected crashed (and not heard of since as a new process)."""
-        self.newest: dict[str, int] = {}
-        """Per peer, the newest incarnation the links reported it restarted as."""
+        self.gone = Incarnations()
+        """Which processes crashed or were followed by newer ones: no JOIN comes from them."""
         self.dropped = 0
 
     def start(self) -> None:
@@ -148,15 +147,13 @@ class FifoReliableBroadcast(Component):
             return
         if msg.seq >= self.next.get(parsed, 1):
             self.pending.setdefault(parsed, {})[msg.seq] = (message_id, msg.payload)
-            if parsed not in self.next and self._ended(parsed):
-                self._join_where_we_stand(parsed)
             self._deliver_in_order(parsed)
+        self._seen(parsed)
 
     @upon(PeerRestarted)
     def on_peer_restart(self, event: PeerRestarted) -> None:
-        self.crashed.discard(event.peer)
-        self.newest[event.peer] = max(self.newest.get(event.peer, 0), event.incarnation)
-        self._join_ended(event.peer)
+        self.gone.restarted(event.peer, event.incarnation)
+        self._join_gone(event.peer)
         recent = tuple(self.recent)
         first = recent[0][1] if recent else self.lsn + 1
         self.ctx.send(event.peer, FifoJoin(self.ctx.incarnation, first, recent))
@@ -176,32 +173,30 @@ class FifoReliableBroadcast(Component):
             if seq >= start and origin_of(mid, seq, self.ctx.members) == key:
                 held[seq] = (mid, payload)
         self._deliver_in_order(key)
+        self._seen(key)
 
     @upon(Crashed)
     def on_crash(self, event: Crashed) -> None:
         # No JOIN will come from a crashed origin: join its sequences where we stand, now
         # and for its messages that other processes relay later.
-        self.crashed.add(event.peer)
-        self._join_ended(event.peer)
+        self.gone.crashed(event.peer)
+        self._join_gone(event.peer)
 
-    def _ended(self, key: Sender) -> bool:
-        """Whether the process ``key`` crashed: detected, or a newer one of its node seen."""
-        return key[0] in self.crashed or key[1] < self.newest.get(key[0], 0)
+    def _seen(self, key: Sender) -> None:
+        # A newer process of a peer ends its older ones (this node's own earlier
+        # sequences are not its business: it neither joins nor delivers them).
+        if key[0] != self.ctx.node_id and self.gone.seen(*key):
+            self._join_gone(key[0])
 
-    def _join_ended(self, peer: str) -> None:
-        for key in [k for k in self.pending
-                    if k[0] == peer and k not in self.next and self._ended(k)]:
-            self._join_where_we_stand(key)
+    def _join_gone(self, peer: str) -> None:
+        for key in [k for k in self.pending if k[0] == peer and k not in self.next]:
             self._deliver_in_order(key)
-
-    def _join_where_we_stand(self, key: Sender) -> None:
-        held = self.pending.get(key)
-        if held:
-            self.next[key] = min(held)
 
     def _deliver_in_order(self, sender: Sender) -> None:
         held = self.pending.get(sender)
         expected = self.next.get(sender)
+        if held and expected is None and self.gone.gone(*sender):
+            expected = self.next[sender] = min(held)  # no JOIN will come: join here
         if held is None or expected is None:
             return  # not joined yet: wait for the sender's JOIN
         while expected in held:

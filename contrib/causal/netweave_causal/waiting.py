@@ -62,6 +62,7 @@ import attrs
 from netweave import (
     Component,
     Crashed,
+    Incarnations,
     Message,
     PeerRestarted,
     hookimpl,
@@ -163,11 +164,10 @@ class WaitingCausalBroadcast(Component):
         """The last messages this process broadcast, for peers that restart."""
         self.joined: set[str] = set()
         """Processes whose JOIN arrived: this process restarted, and they told it so."""
-        self.crashed: set[str] = set()
-        """Nodes detected crashed (and not seen restarted since)."""
-        self.newest: dict[str, int] = {}
-        """Per node, the newest incarnation heard of: from the links (a restart) or named
-        in a message."""
+        self.gone = Incarnations()
+        """Which processes crashed or were followed by newer ones: no JOIN comes from them
+        (this node's own earlier processes included)."""
+        self.gone.seen(ctx.node_id, ctx.incarnation)
 
     def broadcast(self, message_id: str, payload: Any) -> None:
         w = {p: n for p, n in self.v.items() if n}
@@ -189,17 +189,18 @@ class WaitingCausalBroadcast(Component):
                 entry.message_id == message_id for entry in self.pending):
             return  # delivered already, or waiting already
         for p in (process, *msg.w):
-            self._note(p)
+            self._seen(p)
         self.pending.append(_Pending(process, message_id, origin, msg.w, msg.payload))
         self._deliver_ready()
 
-    def _note(self, process: str) -> None:
-        """A process named in a message exists: its node's older processes are gone."""
+    def _seen(self, process: str) -> None:
         node, _, inc = process.rpartition("/")
-        if inc.isdigit() and node != self.ctx.node_id and int(inc) > self.newest.get(node, 0):
-            if node in self.newest:
-                self.crashed.discard(node)  # what was detected crashed is an older process
-            self.newest[node] = int(inc)
+        if inc.isdigit():
+            self.gone.seen(node, int(inc))
+
+    def _gone(self, process: str) -> bool:
+        node, _, inc = process.rpartition("/")
+        return inc.isdigit() and self.gone.gone(node, int(inc))
 
     def start(self) -> None:
         hello = CausalHello(self.ctx.incarnation)
@@ -211,13 +212,12 @@ class WaitingCausalBroadcast(Component):
         if sender not in self.ctx.members or type(msg.inc) is not int or msg.inc < 1:
             self.dropped += 1
             return
-        self._note(f"{sender}/{msg.inc}")
+        self.gone.seen(sender, msg.inc)
         self._deliver_ready()
 
     @upon(PeerRestarted)
     def on_peer_restart(self, event: PeerRestarted) -> None:
-        self.crashed.discard(event.peer)
-        self.newest[event.peer] = max(self.newest.get(event.peer, 0), event.incarnation)
+        self.gone.restarted(event.peer, event.incarnation)
         recent = tuple(self.recent)
         me = f"{self.ctx.node_id}/{self.ctx.incarnation}"
         first = recent[0][1][me] if recent else self.lsn
@@ -226,7 +226,7 @@ class WaitingCausalBroadcast(Component):
 
     @upon(Crashed)
     def on_crash(self, event: Crashed) -> None:
-        self.crashed.add(event.peer)
+        self.gone.crashed(event.peer)
         self._deliver_ready()
 
     @upon_message(CausalJoin)
@@ -239,7 +239,7 @@ class WaitingCausalBroadcast(Component):
             return
         process = f"{sender}/{msg.inc}"
         self.joined.add(process)
-        self._note(process)
+        self.gone.seen(sender, msg.inc)
         if msg.first > self.v.get(process, 0):
             self.v[process] = msg.first
             self.pending = [e for e in self.pending
@@ -250,7 +250,11 @@ class WaitingCausalBroadcast(Component):
         self._deliver_ready()
 
     def ready(self, w: Mapping[str, int]) -> bool:
-        """Whether a message whose sender had ``w`` may be delivered now: ``W <= V``."""
+        """Whether a message whose sender had ``w`` may be delivered now: ``W <= V`` (in
+        a restarted process, causes skipped as described above count as delivered)."""
+        return self._ready(w, {e.process for e in self.pending})
+
+    def _ready(self, w: Mapping[str, int], held: set[str]) -> bool:
         clock: VectorComparison = self.ctx.component("vector-clock")  # type: ignore[assignment]
         if clock.leq(w, self.v):
             return True
@@ -258,23 +262,15 @@ class WaitingCausalBroadcast(Component):
             return False
         # A restarted process: causes that only a process now gone broadcast, and that
         # this one does not hold, are skipped (they may predate it; nobody will send them).
-        held = {e.process for e in self.pending}
-        return all(n <= self.v.get(p, 0) or (self._ended(p) and p not in held
-                                             and p not in self.joined)
+        return all(n <= self.v.get(p, 0) or (p not in held and p not in self.joined
+                                             and self._gone(p))
                    for p, n in w.items())
-
-    def _ended(self, process: str) -> bool:
-        """Whether ``process`` is gone: detected crashed, or its node seen restarted since
-        (this node's own earlier processes included)."""
-        node, _, inc = process.rpartition("/")
-        newest = self.ctx.incarnation if node == self.ctx.node_id else self.newest.get(node, 0)
-        return node in self.crashed or (inc.isdigit() and int(inc) < newest)
 
     def _deliver_ready(self) -> None:
         if self.joined:  # restarted: join the sequences of processes now gone where we stand
             lowest: dict[str, int] = {}
             for e in self.pending:
-                if e.process not in self.joined and self._ended(e.process):
+                if e.process not in self.joined and self._gone(e.process):
                     n = e.w.get(e.process, 0)
                     lowest[e.process] = min(n, lowest.get(e.process, n))
             for process, n in lowest.items():
@@ -283,8 +279,11 @@ class WaitingCausalBroadcast(Component):
         progress = True
         while progress:
             progress = False
+            # Held before this pass: a process whose last held message goes now is
+            # skippable from the next pass on.
+            held = {e.process for e in self.pending}
             for entry in list(self.pending):
-                if self.ready(entry.w):
+                if self._ready(entry.w, held):
                     self.pending.remove(entry)
                     self.v[entry.process] = self.v.get(entry.process, 0) + 1
                     self.ctx.deliver(entry.message_id, entry.origin, revive(entry.payload))
