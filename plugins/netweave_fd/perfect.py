@@ -12,6 +12,13 @@ arrived for ``timeout`` seconds is detected crashed, permanently. This is only c
 under synchrony: ``timeout`` must exceed the worst delay of a heartbeat plus ``period``.
 A peer is only watched once it has been heard from or ``start_grace`` has passed since
 this node started, so a node that starts late is not declared dead at once.
+
+A heartbeat from a peer already detected crashed, from the same process (a restarted
+one is announced by the links first and watched afresh), proves the detection wrong:
+the network was slower than ``timeout`` allows. The detection stands (the algorithms
+above rely on it being permanent), but it is counted in
+:attr:`PerfectFailureDetector.false_detections` and logged once per peer as a warning
+that says what to change.
 """
 
 from __future__ import annotations
@@ -66,10 +73,15 @@ class PerfectFailureDetector(Component):
 
         return [PerfectFailureDetectorSpec]
 
+    false_detections = 0
+    """Peers heard from after they were detected crashed: the timeout was too short."""
+
     def start(self) -> None:
         self.started_at = self.ctx.now()
         self.last_heard: dict[str, float] = {}
         self.detected: set[str] = set()
+        self.wrong: set[str] = set()
+        """Peers detected crashed that spoke again as the same process."""
         self._tick()
 
     @upon(_Tick)
@@ -97,8 +109,18 @@ class PerfectFailureDetector(Component):
     @upon_message(Heartbeat)
     def on_heartbeat(self, sender: str, _: Heartbeat) -> None:
         # A heartbeat from outside the cluster (S4 of the original) is simply ignored.
-        if sender not in self.detected and sender in self.ctx.peers:
+        if sender not in self.ctx.peers:
+            return
+        if sender not in self.detected:
             self.last_heard[sender] = self.ctx.now()
+        elif sender not in self.wrong:
+            self.wrong.add(sender)
+            self.false_detections += 1
+            self.ctx.log.warning(
+                "perfect-fd detected %s crashed, but it is alive: nothing arrived from it "
+                "for timeout=%.3g s and then it spoke again. The network is slower than "
+                "this detector assumes: raise the timeout, or use eventually-perfect-fd "
+                "where delays have no known bound", sender, self.options.timeout)
 
     @upon(PeerRestarted)
     def on_restart(self, event: PeerRestarted) -> None:
@@ -106,4 +128,5 @@ class PerfectFailureDetector(Component):
         if event.peer in self.detected:
             self.ctx.trace("restore", layer="fd", peer=event.peer)
         self.detected.discard(event.peer)
+        self.wrong.discard(event.peer)
         self.last_heard[event.peer] = self.ctx.now()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from netweave import Crashed, InvalidOptionError, Node
 from netweave.sim import NetworkModel, SimCluster
@@ -37,6 +39,26 @@ def test_no_false_detection_under_jitter_and_loss():
     c.start()
     c.run(60.0)
     assert events(c, "suspect") == []
+
+
+def test_a_peer_heard_after_its_detection_is_reported_as_a_false_detection(caplog):
+    # n3's messages are lost for longer than the timeout (a one-way partition): n1 and n2
+    # detect it, then hear it again. The detection stands (it is permanent), but each
+    # counts it and warns once, naming the option to change.
+    c = SimCluster(3, lambda node: node.use("perfect-fd"))
+    c.start()
+    c.at(1.0, c.one_way, ["n3"], ["n1", "n2"])
+    c.at(4.0, c.heal)
+    with caplog.at_level(logging.WARNING, logger="netweave"):
+        c.run(12.0)
+    for n in ("n1", "n2"):
+        fd = c.nodes[n].component("fd")
+        assert [line["peer"] for line in events(c, "suspect", n)] == ["n3"]
+        assert fd.detected == {"n3"} and fd.false_detections == 1
+    assert c.nodes["n3"].component("fd").false_detections == 0
+    assert events(c, "restore") == []
+    warnings = [r.getMessage() for r in caplog.records if "but it is alive" in r.getMessage()]
+    assert len(warnings) == 2 and all("raise the timeout" in w for w in warnings)
 
 
 def test_late_starter_is_not_detected_within_the_start_grace():
