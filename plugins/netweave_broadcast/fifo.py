@@ -27,16 +27,25 @@ outside the book, ``JOIN``:
         trigger <pl, Send | q, [JOIN, first, recent]>   (my last ``rejoin_window`` messages)
     upon <pl, Deliver | s, [JOIN, first, recent]>:
         next[s] := max(next[s], first); pending += recent; deliver what is in order
+        (the JOIN to a restarted process also carries ``stand``, the sender's ``next``,
+        and ``relay``, the last messages of others it delivered, added to ``pending``)
 
 Until a sequence's ``JOIN`` arrives its messages wait in ``pending``. The ``recent``
 messages cover what the origin broadcast while it did not yet know of the restart (the
 process owes those); they may include older ones, which it then also delivers, in
-order. A sequence whose origin is gone before its ``JOIN`` arrived (detected crashed, or
-its node heard of as a newer process, see :class:`~netweave.Incarnations`) is joined at
-the first message held, now or when one arrives, relayed by others: no ``JOIN`` will come.
+order. No ``JOIN`` comes from an origin that is gone before its ``JOIN`` arrived
+(detected crashed, or its node heard of as a newer process, see
+:class:`~netweave.Incarnations`); its sequence is joined when a message of it is held:
 
-Memory: one counter per origin incarnation, the messages held back, and the last
-``rejoin_window`` messages this process broadcast.
+- by a process that began with the others, at 1, as in the book;
+- by a restarted process, where the peers stand: the ``JOIN`` a peer sends to a restarted
+  process carries its own ``next`` for every sequence (``stand``), and the new process
+  starts at the first message it holds, or at the furthest of those if that is lower.
+  Starting further would deliver a message whose predecessor the others never got (it
+  died with its origin), and which they hold back for ever: agreement broken.
+
+Memory: one or two counters per origin incarnation, the messages held back, and the
+last ``rejoin_window`` messages this process broadcast and delivered from others.
 """
 
 from __future__ import annotations
@@ -81,6 +90,12 @@ class FifoJoin(Message, tag="fifo.join"):
     first: int
     recent: tuple[tuple[str, int, Any], ...] = ()
     """(id, seq, payload) of the sender's messages from ``first`` on, sent before it knew."""
+    stand: dict[str, int] | None = None
+    """In a JOIN to a restarted process: the sender's ``next`` per process
+    (``"<node>/<incarnation>"``), where the sequences of processes now gone continue."""
+    relay: tuple[tuple[str, int, Any], ...] = ()
+    """(id, seq, payload) of the last messages of other processes the sender delivered:
+    the new process may be owed them, and nobody else sends those of a gone origin."""
 
 
 def _count(_: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -94,9 +109,9 @@ class FifoOptions:
 
     rejoin_window: int = attrs.field(
         default=100, converter=int, validator=_count,
-        metadata={"doc": "How many of its latest messages a process sends again to a peer "
-                  "that restarted, so that the new process does not skip what was "
-                  "broadcast while it restarted."})
+        metadata={"doc": "How many of its latest messages, and of the latest it delivered "
+                  "from others, a process sends again to a peer that restarted, so that "
+                  "the new process does not skip what was broadcast while it restarted."})
 
 
 class FifoReliableBroadcast(Component):
@@ -123,8 +138,16 @@ class FifoReliableBroadcast(Component):
         self.pending: dict[Sender, dict[int, tuple[str, Any]]] = {}
         """Reordering buffer: per sender, seq -> (message id, payload)."""
         self.recent: deque[tuple[str, int, Any]] = deque(maxlen=options.rejoin_window)
+        self.relayable: deque[tuple[str, int, Any]] = deque(maxlen=options.rejoin_window)
+        """The last messages of other processes delivered here, for peers that restart."""
         self.gone = Incarnations()
         """Which processes crashed or were followed by newer ones: no JOIN comes from them."""
+        self.told = False
+        """Whether a peer's JOIN said this process is a restarted one (it has a ``stand``)."""
+        self.floor: dict[Sender, int] = {}
+        """The furthest any such peer stood on each sequence (its ``next``)."""
+        self.fallback: set[Sender] = set()
+        """Sequences joined without their origin's JOIN (it was gone)."""
         self.dropped = 0
 
     def start(self) -> None:
@@ -145,6 +168,8 @@ class FifoReliableBroadcast(Component):
             self.dropped += 1
             self.ctx.log.warning("dropped malformed fifo message %r", message_id)
             return
+        if parsed[0] == self.ctx.node_id and parsed[1] < self.ctx.incarnation:
+            return  # this node's crashed process broadcast it: not ours to deliver
         if msg.seq >= self.next.get(parsed, 1):
             self.pending.setdefault(parsed, {})[msg.seq] = (message_id, msg.payload)
             self._deliver_in_order(parsed)
@@ -156,16 +181,29 @@ class FifoReliableBroadcast(Component):
         self._join_gone(event.peer)
         recent = tuple(self.recent)
         first = recent[0][1] if recent else self.lsn + 1
-        self.ctx.send(event.peer, FifoJoin(self.ctx.incarnation, first, recent))
+        stand = {f"{o}/{i}": n for (o, i), n in self.next.items()}
+        self.ctx.send(event.peer, FifoJoin(self.ctx.incarnation, first, recent, stand,
+                                           tuple(self.relayable)))
 
     @upon_message(FifoJoin)
     def on_join(self, sender: str, msg: FifoJoin) -> None:
         key = (sender, msg.inc)
-        if sender not in self.ctx.members or type(msg.first) is not int or msg.first < 1:
+        if (sender not in self.ctx.members or type(msg.first) is not int or msg.first < 1
+                or not all(isinstance(r, (list, tuple)) and len(r) == 3
+                           for r in (*msg.recent, *msg.relay))
+                or not _valid_stand(msg.stand)):
             self.dropped += 1
+            self.ctx.log.warning("dropped malformed fifo join from %r", sender)
             return
+        for mid, seq, payload in msg.relay:  # before the stand: they may be the place to join
+            relayed = origin_of(mid, seq, self.ctx.members)
+            if relayed is not None and relayed[0] != sender:
+                self.on_data(mid, relayed[0], FifoData(seq, payload))
+        if msg.stand is not None:
+            self._learn_stand(msg.stand)
         start = max(self.next.get(key, msg.first), msg.first)
         self.next[key] = start
+        self.fallback.discard(key)
         held = self.pending.setdefault(key, {})
         for seq in [s for s in held if s < start]:
             del held[seq]
@@ -174,6 +212,19 @@ class FifoReliableBroadcast(Component):
                 held[seq] = (mid, payload)
         self._deliver_in_order(key)
         self._seen(key)
+
+    def _learn_stand(self, stand: dict[str, int]) -> None:
+        # This process restarted, and a peer says where it stands: sequences of processes
+        # gone for good are joined no further than where some peer stood, never past a
+        # message that the peers could not deliver.
+        self.told = True
+        for process, n in stand.items():
+            node, _, inc = process.rpartition("/")
+            key = (node, int(inc))
+            if n > self.floor.get(key, 1):
+                self.floor[key] = n
+        for key in [k for k in self.pending if k not in self.next or k in self.fallback]:
+            self._deliver_in_order(key)
 
     @upon(Crashed)
     def on_crash(self, event: Crashed) -> None:
@@ -195,14 +246,23 @@ class FifoReliableBroadcast(Component):
     def _deliver_in_order(self, sender: Sender) -> None:
         held = self.pending.get(sender)
         expected = self.next.get(sender)
-        if held and expected is None and self.gone.gone(*sender):
-            expected = self.next[sender] = min(held)  # no JOIN will come: join here
+        if held and (expected is None or sender in self.fallback) and self.gone.gone(*sender):
+            # No JOIN will come: a process that began with the others starts at 1; a
+            # restarted one where the peers stand, or at the first message it holds.
+            start = min(min(held), self.floor.get(sender, 1)) if self.told else 1
+            if expected is None or start > expected:
+                expected = self.next[sender] = start
+                self.fallback.add(sender)
+                for seq in [s for s in held if s < start]:
+                    del held[seq]
         if held is None or expected is None:
             return  # not joined yet: wait for the sender's JOIN
         while expected in held:
             mid, payload = held.pop(expected)
             expected += 1
             self.next[sender] = expected
+            if sender[0] != self.ctx.node_id:
+                self.relayable.append((mid, expected - 1, payload))
             self.ctx.deliver(mid, sender[0], revive(payload))
         if not held:
             del self.pending[sender]
@@ -210,4 +270,12 @@ class FifoReliableBroadcast(Component):
     def state_size(self) -> int:
         """Entries held: counters, held-back messages and the rejoin window."""
         return (len(self.next) + sum(len(b) for b in self.pending.values())
-                + len(self.recent))
+                + len(self.recent) + len(self.relayable) + len(self.floor))
+
+
+def _valid_stand(stand: object) -> bool:
+    if stand is None:
+        return True
+    return isinstance(stand, dict) and all(
+        isinstance(p, str) and p.count("/") == 1 and p.rpartition("/")[2].isdigit()
+        and type(n) is int and n >= 1 for p, n in stand.items())

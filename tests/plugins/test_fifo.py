@@ -6,6 +6,7 @@ import pytest
 from delivery_properties import deliveries, fifo_order, random_run, reliable
 from netweave import Catalog
 from netweave.sim import NetworkModel, SimCluster
+from netweave.testing import FaultMix, assert_conforms
 from netweave_broadcast.fifo import FifoReliableBroadcast
 
 
@@ -67,6 +68,9 @@ def test_a_restarted_origin_starts_a_new_sequence():
     assert got[("n1", 2)] == ["n1/2/1", "n1/2/2", "n1/2/3"]
     assert set(c.nodes["n2"].component("fifo").next) == {("n1", 1), ("n1", 2), ("n2", 1),
                                                          ("n3", 1)}
+    # The new n1 neither delivers nor keeps its crashed process's messages, which the
+    # others relay to it (lazy-rb) and send in their JOINs.
+    assert not any(key[0] == "n1" for key in c.nodes["n1"].component("fifo").pending)
 
 
 @pytest.mark.parametrize("partitioned", [False, True])
@@ -109,8 +113,9 @@ def test_state_stays_bounded_over_thousands_of_broadcasts():
     for k in range(1, 35):
         c.run(k * 1.0)
         sizes.append(max(c.nodes[n].component("fifo").state_size() for n in c.ids))
-    assert max(sizes) < 150, sizes
-    assert sizes[-1] == 4 + 100, sizes  # one counter per origin, the rejoin window
+    assert max(sizes) < 250, sizes
+    # one counter per origin, and two rejoin windows: own messages, others' deliveries
+    assert sizes[-1] == 4 + 100 + 100, sizes
     assert all(len(ids) == 3000 for ids in deliveries(c.trace, "fifo").values())
     assert fifo_order(c.trace, "fifo") == []
 
@@ -146,3 +151,70 @@ def test_a_crashed_origins_sequence_is_joined_when_its_messages_come_after_the_c
     assert got[("n2", 1)] == got[("n3", 1)] == ["n1/1/1"]
     assert detected["n3"] < 3.6  # the scenario is the one described
     assert reliable(c.trace, "fifo") + fifo_order(c.trace, "fifo") == []
+
+
+def lost_then_held(c: SimCluster, origin: str = "n3") -> tuple[str, str]:
+    """``origin`` broadcasts m1 into a partition and m2 after the heal, then crashes:
+    m1 is lost for good, m2 arrives and waits for it everywhere. Returns (m1, m2)."""
+    others = [n for n in c.ids if n != origin]
+    c.run(0.5)
+    blocked = set(c.network.blocked)
+    c.one_way([origin], others)
+    m1 = c.broadcast(origin, "fifo", "m1")
+    c.run(0.55)
+    c.heal()
+    c.network.blocked |= blocked
+    m2 = c.broadcast(origin, "fifo", "m2")
+    c.run(0.58)
+    c.crash(origin)
+    assert m1 is not None and m2 is not None
+    return m1, m2
+
+
+def fifo_cluster(**fd: float) -> SimCluster:
+    return SimCluster(3, lambda n: n.use("perfect-fd", **fd).use("lazy-rb").use("fifo-rb"),
+                      network=NetworkModel(latency=0.005))
+
+
+def test_a_process_that_missed_a_crashed_origins_join_still_starts_its_sequence_at_1():
+    # n3's JOIN never reaches n1 (n3 -> n1 is cut), and n3's first message is lost with
+    # its crash. Caught (harsh seed 6319): n1 joined n3's sequence at the first message
+    # it held, the second, and delivered it, while n2 (which had the JOIN) holds it back
+    # for ever waiting for the first: agreement broken.
+    c = fifo_cluster()
+    c.one_way(["n3"], ["n1"])
+    c.start()
+    _, m2 = lost_then_held(c)
+    c.run(25.0)
+    assert [r["peer"] for r in c.trace if r["ev"] == "suspect" and r["node"] == "n1"] == ["n3"]
+    assert deliveries(c.trace, "fifo").get(("n1", 1), []) == []
+    for n in ("n1", "n2"):
+        assert [mid for mid, _ in c.nodes[n].component("fifo").pending[("n3", 1)].values()] == [m2]
+    assert reliable(c.trace, "fifo") + fifo_order(c.trace, "fifo") == []
+
+
+def test_a_restarted_process_joins_a_gone_sequence_no_further_than_its_peers_stand():
+    # n3's first message is lost with its crash, its second reaches n1 and n2; then n2
+    # restarts. n1 relays the second to the new n2 when it detects n3's crash. Caught
+    # (harsh seed 6450): the new n2 joined n3's sequence at that message and delivered it,
+    # which n1 can never match. n1's JOIN says it stands at 1 in that sequence.
+    c = fifo_cluster()
+    c.start()
+    _, m2 = lost_then_held(c)
+    c.at(1.0, c.crash, "n2")
+    c.at(1.2, c.restart, "n2")
+    c.run(25.0)
+    new_n2 = c.nodes["n2"].component("fifo")
+    assert c.nodes["n2"].incarnation == 2 and new_n2.told
+    assert [mid for mid, _ in new_n2.pending[("n3", 1)].values()] == [m2]
+    assert all(m2 not in mids for (node, _), mids in deliveries(c.trace, "fifo").items()
+               if node != "n3")
+    assert reliable(c.trace, "fifo") + fifo_order(c.trace, "fifo") == []
+
+
+def test_harsh_seeds_that_once_failed():
+    # 6319: a process that missed a crashed origin's JOIN joined its sequence at the
+    # first message held, past one lost with the origin; 6450: a restarted process did.
+    harsh = FaultMix(loss=(0.1, 0.3), duplicate=(0.1,), reorder=(0.5,), partition=0.9,
+                     restart=0.5, quiet=20.0)
+    assert assert_conforms("fifo-rb", seeds=[6319, 6450], mix=harsh).ok

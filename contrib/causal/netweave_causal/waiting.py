@@ -27,18 +27,28 @@ name them as causes, and it would wait for them for ever. As in ``fifo-rb``, one
 outside the book tells it where each running sequence continues for it:
 
     upon <pl, PeerRestarted | q>:
-        trigger <pl, Send | q, [JOIN, first, recent]>   (my last ``rejoin_window`` messages)
-    upon <pl, Deliver | p, [JOIN, first, recent]>:
-        V[p] := max(V[p], first); pending += recent; deliver what is ready
+        trigger <pl, Send | q, [JOIN, first, recent, V, relay]>
+    upon <pl, Deliver | p, [JOIN, first, recent, stand, relay]>:
+        V[p] := max(V[p], first); floor := max(floor, stand)
+        pending += recent + relay; deliver what is ready
 
-``first`` is the number of the sender's oldest message in ``recent`` (or its count of
-messages if there is none): the new process counts the earlier ones as delivered, and
-``recent`` holds those it may still be owed (broadcast after it started but before the
-sender learned of it). The causes that only a crashed process broadcast stay a gap: a
-restarted process skips the messages of a process detected crashed (or whose node it
-heard of as a newer process: every process says ``HELLO`` with its incarnation to its
-peers at start) that it never holds, and joins such a sequence at the first of its
-messages it gets.
+``first`` is the number of the sender's oldest message in ``recent`` (its last
+``rejoin_window`` broadcasts; its count of messages if there is none): the new process
+counts the earlier ones as delivered, and ``recent`` holds those it may still be owed
+(broadcast after it started but before the sender learned of it). ``relay`` holds the
+last ``rejoin_window`` messages of other processes the sender delivered: causes the new
+process may need, which nobody else sends it once their origin is gone.
+
+The causes that only a crashed process broadcast may stay a gap. A restarted process
+skips a cause from a process that is gone (detected crashed, or its node heard of as a
+newer process: every process says ``HELLO`` with its incarnation at start) when it does
+not hold it and some peer's ``stand`` (its ``V`` when it sent the JOIN) says that peer
+had delivered it; and it joins the sequence of a gone process at the first message it
+holds, but never past where the peers stand. Without that bound it would deliver a
+message whose cause died with its origin, which every peer holds back for ever, or skip
+a cause still on its way. The messages of the node's own earlier processes are never
+delivered, and skipped as causes: all were broadcast before this process started, so it
+owes none of them.
 
 The vector clock. ``W <= V`` is a vector-clock comparison, asked of the node's
 ``vector-clock`` component (netweave-clocks); the same component stamps every trace line
@@ -47,7 +57,8 @@ without it the node is refused at build time, with a message naming the distribu
 install, instead of a broken import when plugins are discovered.
 
 Memory: ``V`` holds one counter per process heard of; ``pending`` holds the messages
-waiting for their causes; ``recent`` the last ``rejoin_window`` messages broadcast here.
+waiting for their causes; ``recent`` and ``relay`` the last ``rejoin_window`` messages
+broadcast here and delivered from others; ``floor`` one counter per process.
 A message whose causes were delivered only by processes that crashed may wait forever
 (no correct process is obliged to deliver it); nothing else does.
 """
@@ -102,6 +113,12 @@ class CausalJoin(Message, tag="waiting-crb.join"):
     """How many of the sender's messages to count as delivered."""
     recent: tuple[tuple[str, dict[str, int], Any], ...] = ()
     """(id, W, payload) of the sender's messages from ``first`` on, sent before it knew."""
+    stand: dict[str, int] = {}
+    """The sender's V (zeros omitted): how far it got in every sequence, those of
+    processes now gone included."""
+    relay: tuple[tuple[str, dict[str, int], Any], ...] = ()
+    """(id, W, payload) of the last messages of other processes the sender delivered:
+    causes the new process may need and, their origin gone, get from nobody else."""
 
 
 @attrs.frozen
@@ -110,8 +127,9 @@ class CausalOptions:
 
     rejoin_window: int = attrs.field(
         default=100, converter=int, validator=attrs.validators.ge(0),
-        metadata={"doc": "How many of its latest messages a process sends again to a peer "
-                  "that restarted: those the new process may be owed."})
+        metadata={"doc": "How many of its latest messages, and of the latest it delivered "
+                  "from others, a process sends again to a peer that restarted: those the "
+                  "new process may be owed or need as causes."})
 
 
 class VectorComparison(Protocol):
@@ -162,8 +180,13 @@ class WaitingCausalBroadcast(Component):
         self.recent: deque[tuple[str, dict[str, int], Any]] = deque(
             maxlen=options.rejoin_window)
         """The last messages this process broadcast, for peers that restart."""
+        self.relayable: deque[tuple[str, dict[str, int], Any]] = deque(
+            maxlen=options.rejoin_window)
+        """The last messages of other processes delivered here, for peers that restart."""
         self.joined: set[str] = set()
         """Processes whose JOIN arrived: this process restarted, and they told it so."""
+        self.floor: dict[str, int] = {}
+        """Per process, the furthest any of them had delivered (their JOIN's ``stand``)."""
         self.gone = Incarnations()
         """Which processes crashed or were followed by newer ones: no JOIN comes from them
         (this node's own earlier processes included)."""
@@ -188,6 +211,8 @@ class WaitingCausalBroadcast(Component):
         if msg.w.get(process, 0) < self.v.get(process, 0) or any(
                 entry.message_id == message_id for entry in self.pending):
             return  # delivered already, or waiting already
+        if self._earlier_self(process):
+            return  # this node's crashed process broadcast it: not ours to deliver
         for p in (process, *msg.w):
             self._seen(p)
         self.pending.append(_Pending(process, message_id, origin, msg.w, msg.payload))
@@ -197,6 +222,11 @@ class WaitingCausalBroadcast(Component):
         node, _, inc = process.rpartition("/")
         if inc.isdigit():
             self.gone.seen(node, int(inc))
+
+    def _earlier_self(self, process: str) -> bool:
+        """Whether ``process`` is one of this node's crashed processes."""
+        node, _, inc = process.rpartition("/")
+        return node == self.ctx.node_id and inc.isdigit() and int(inc) < self.ctx.incarnation
 
     def _gone(self, process: str) -> bool:
         node, _, inc = process.rpartition("/")
@@ -221,7 +251,9 @@ class WaitingCausalBroadcast(Component):
         recent = tuple(self.recent)
         me = f"{self.ctx.node_id}/{self.ctx.incarnation}"
         first = recent[0][1][me] if recent else self.lsn
-        self.ctx.send(event.peer, CausalJoin(self.ctx.incarnation, first, recent))
+        stand = {p: n for p, n in self.v.items() if n}
+        self.ctx.send(event.peer, CausalJoin(self.ctx.incarnation, first, recent, stand,
+                                             tuple(self.relayable)))
         self._deliver_ready()
 
     @upon(Crashed)
@@ -233,13 +265,18 @@ class WaitingCausalBroadcast(Component):
     def on_join(self, sender: str, msg: CausalJoin) -> None:
         if (sender not in self.ctx.members or type(msg.inc) is not int or msg.inc < 1
                 or type(msg.first) is not int or msg.first < 0
-                or not all(isinstance(r, (list, tuple)) and len(r) == 3 for r in msg.recent)):
+                or not all(isinstance(r, (list, tuple)) and len(r) == 3
+                           for r in (*msg.recent, *msg.relay))
+                or not _valid(msg.stand)):
             self.dropped += 1
             self.ctx.log.warning("dropped malformed causal join from %r", sender)
             return
         process = f"{sender}/{msg.inc}"
         self.joined.add(process)
         self.gone.seen(sender, msg.inc)
+        for p, n in msg.stand.items():
+            if n > self.floor.get(p, 0):
+                self.floor[p] = n
         if msg.first > self.v.get(process, 0):
             self.v[process] = msg.first
             self.pending = [e for e in self.pending
@@ -247,6 +284,11 @@ class WaitingCausalBroadcast(Component):
         for message_id, w, payload in msg.recent:
             if isinstance(message_id, str):
                 self.on_data(message_id, sender, CausalData(w, payload))
+        for message_id, w, payload in msg.relay:
+            if isinstance(message_id, str):
+                origin = _process(message_id).rpartition("/")[0]
+                if origin in self.ctx.members:
+                    self.on_data(message_id, origin, CausalData(w, payload))
         self._deliver_ready()
 
     def ready(self, w: Mapping[str, int]) -> bool:
@@ -260,18 +302,26 @@ class WaitingCausalBroadcast(Component):
             return True
         if not self.joined:
             return False
-        # A restarted process: causes that only a process now gone broadcast, and that
-        # this one does not hold, are skipped (they may predate it; nobody will send them).
-        return all(n <= self.v.get(p, 0) or (p not in held and p not in self.joined
-                                             and self._gone(p))
+        # A restarted process: causes that only a process now gone broadcast, that this
+        # one does not hold, and that a peer had delivered when it told this one where it
+        # stands, are skipped (they predate it; nobody will send them). Others may still
+        # come: a cause broadcast after this process started is waited for. Those of
+        # this node's earlier processes are all skipped (never delivered here).
+        floor = self.floor
+        return all(n <= self.v.get(p, 0) or self._earlier_self(p)
+                   or (n <= floor.get(p, 0) and p not in held and p not in self.joined
+                       and self._gone(p))
                    for p, n in w.items())
 
     def _deliver_ready(self) -> None:
-        if self.joined:  # restarted: join the sequences of processes now gone where we stand
+        if self.joined:
+            # Restarted: join the sequences of processes now gone at the first message
+            # held, but never past where the peers stand (a message whose causes died
+            # with its origin is held back by them for ever; so here too).
             lowest: dict[str, int] = {}
             for e in self.pending:
                 if e.process not in self.joined and self._gone(e.process):
-                    n = e.w.get(e.process, 0)
+                    n = min(e.w.get(e.process, 0), self.floor.get(e.process, 0))
                     lowest[e.process] = min(n, lowest.get(e.process, n))
             for process, n in lowest.items():
                 if n > self.v.get(process, 0):
@@ -286,13 +336,16 @@ class WaitingCausalBroadcast(Component):
                 if self._ready(entry.w, held):
                     self.pending.remove(entry)
                     self.v[entry.process] = self.v.get(entry.process, 0) + 1
+                    if entry.origin != self.ctx.node_id:
+                        self.relayable.append((entry.message_id, entry.w, entry.payload))
                     self.ctx.deliver(entry.message_id, entry.origin, revive(entry.payload))
                     progress = True
 
     def state_size(self) -> int:
-        """Entries held: one counter per process heard of, the waiting messages, and this
-        process's last ``rejoin_window`` messages."""
-        return len(self.v) + len(self.pending) + len(self.recent)
+        """Entries held: one or two counters per process heard of, the waiting messages,
+        and this process's last ``rejoin_window`` messages."""
+        return (len(self.v) + len(self.floor) + len(self.pending) + len(self.recent)
+                + len(self.relayable))
 
 
 def _process(message_id: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 from netweave import revive
-from netweave.testing import RESTART_MIX, assert_conforms, assert_violates
+from netweave.testing import RESTART_MIX, FaultMix, assert_conforms, assert_violates
 from netweave_causal import CausalData, WaitingCausalBroadcast
 
 
@@ -66,3 +66,18 @@ def test_every_seed_with_restarts(rb: str, netweave_seeds: range):
 def test_a_causal_broadcast_that_does_not_wait_is_caught():
     failure = assert_violates(NoWaitCausalBroadcast, seeds=range(1000))
     assert failure.property == "causal delivery", str(failure)
+
+
+HARSH_MIX = FaultMix(loss=(0.1, 0.3), duplicate=(0.1,), reorder=(0.5,), partition=0.9,
+                     restart=0.5, quiet=20.0)
+"""30% loss, partitions and restarts: failures of two processes around a restart."""
+
+
+def test_harsh_seeds_that_once_failed():
+    # 6319, 6450: a restarted process joined a gone process's sequence past a message
+    # whose cause died with it (agreement); 4568: it skipped a cause broadcast after it
+    # started, which arrived later (causal delivery). Restart seed 5359: it delivered a
+    # message of its own crashed process that the others hold back for ever; 1995: it
+    # waited for ever for a cause its own crashed process broadcast.
+    assert assert_conforms("waiting-crb", seeds=[4568, 6319, 6450], mix=HARSH_MIX).ok
+    assert assert_conforms("waiting-crb", seeds=[5359, 1995], mix=RESTART_MIX).ok

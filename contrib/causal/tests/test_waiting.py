@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from netweave import Catalog, InvalidOptionError, MissingRequirementError, Node
 from netweave.check import History
-from netweave.sim import SimCluster
+from netweave.sim import NetworkModel, SimCluster
 from netweave_causal import CausalData, CausalJoin, WaitingCausalBroadcast
 from netweave_causal.spec import CausalBroadcastSpec
 
@@ -99,8 +99,9 @@ def test_memory_is_one_counter_per_process(catalog: Catalog):
         c.broadcast(f"n{i % 3 + 1}", "causal", i)
         c.run(duration=0.01)
     c.run(duration=5.0)
-    # a counter per process, and each process's own last messages (for restarts)
-    assert all(crb(c, n).state_size() == 3 + 10 for n in c.ids)
+    # a counter per process, each process's own last messages and the last messages it
+    # delivered from the others (both for restarts, bounded by rejoin_window)
+    assert all(crb(c, n).state_size() == 3 + 10 + 20 for n in c.ids)
 
 
 def test_without_a_vector_clock_the_node_is_refused_before_it_starts(catalog: Catalog):
@@ -154,12 +155,16 @@ def test_a_restarted_process_joins_the_running_sequences(catalog: Catalog):
     assert CausalBroadcastSpec().holds(History.from_records(c.trace))
 
 
-def test_a_restarted_process_skips_causes_of_a_process_gone_for_good(catalog: Catalog):
+@pytest.mark.parametrize("window", [100, 0])
+def test_a_restarted_process_gets_or_skips_causes_of_a_process_gone_for_good(
+        catalog: Catalog, window: int):
     # n1's messages cause n2's, but n1 crashed before the new n3 started: they never
-    # reach it (eager reliable broadcast relays them once, to the old n3), and no JOIN
-    # will come from n1. Once n3 detects the crash it skips them.
-    c = SimCluster(3, lambda n: n.use("perfect-fd").use("eager-rb").use("causal"),
-                   catalog=catalog, fill="defaults")
+    # reach it through the reliable broadcast (eager-rb relays them once, to the old n3),
+    # and no JOIN will come from n1. n2's JOIN carries them (its last deliveries); with
+    # rejoin_window=0 it carries none, and once n3 detects the crash it skips them, as
+    # far as n2's JOIN says n2 got (n2 delivered them: nobody is left waiting for them).
+    c = SimCluster(3, lambda n: n.use("perfect-fd").use("eager-rb")
+                   .use("causal", rejoin_window=window), catalog=catalog, fill="defaults")
     c.start()
     for i in range(3):
         c.at(0.5 + i * 0.05, c.broadcast, "n1", "causal", f"cause{i}")
@@ -170,9 +175,66 @@ def test_a_restarted_process_skips_causes_of_a_process_gone_for_good(catalog: Ca
         c.at(1.5 + i * 0.05, c.broadcast, "n2", "causal", f"effect{i}")
     c.run(20.0)
     _, got = since_restart(c, "n3")
+    causes = [r["id"] for r in c.trace if r["ev"] == "broadcast" and r["node"] == "n1"]
     effects = [r["id"] for r in c.trace if r["ev"] == "broadcast" and r["node"] == "n2"]
-    assert len(effects) == 3 and got == effects
-    assert crb(c, "n3").pending == []
+    assert len(causes) == len(effects) == 3
+    assert got == (causes + effects if window else effects)
+    assert crb(c, "n3").pending == [] and crb(c, "n3").floor == {"n1/1": 3}
+    assert CausalBroadcastSpec().holds(History.from_records(c.trace))
+
+
+def lost_cause_then_crash(c: SimCluster) -> str:
+    """n3 broadcasts a cause into a partition and an effect after the heal, then crashes:
+    the cause is lost for good (never resent), the effect reaches the others."""
+    c.start()
+    c.run(0.5)
+    c.one_way(["n3"], ["n1", "n2"])
+    c.broadcast("n3", "causal", "cause")
+    c.run(0.55)
+    c.heal()
+    held = c.broadcast("n3", "causal", "effect")
+    c.run(0.57)
+    c.crash("n3")
+    assert held is not None
+    return held
+
+
+def test_a_restarted_process_never_delivers_what_its_crashed_process_broadcast(
+        catalog: Catalog):
+    # n3's first message is lost with its crash (sent into a partition, never resent);
+    # its second, caused by the first, reaches the others, who must hold it back for
+    # ever. Caught (seed 5359 of the restart mix): the new n3 skipped the lost cause and
+    # delivered the second, a delivery no other correct process can ever match.
+    c = SimCluster(3, lambda n: n.use("perfect-fd").use("lazy-rb").use("causal"),
+                   catalog=catalog, fill="defaults", network=NetworkModel(latency=0.005))
+    held = lost_cause_then_crash(c)
+    c.run(1.0)
+    c.restart("n3")
+    c.run(duration=0.2)
+    after = c.broadcast("n1", "causal", "after the restart")
+    c.run(15.0)
+    _, got = since_restart(c, "n3")
+    assert got == [after]
+    for node in ("n1", "n2", "n3"):
+        assert [e.message_id for e in crb(c, node).pending] == ([] if node == "n3" else [held])
+    assert CausalBroadcastSpec().holds(History.from_records(c.trace))
+
+
+def test_a_restarted_process_joins_a_gone_sequence_no_further_than_its_peers_stand(
+        catalog: Catalog):
+    # As above, n3's second message waits for ever at n1 and n2 for its lost cause; then
+    # n2 restarts, and n1 relays that message to the new n2 when it detects n3's crash.
+    # Caught (harsh seed 6319): the new n2 skipped the lost cause and delivered it. The
+    # JOIN of n1 says it delivered none of n3's messages: the new n2 holds it back too.
+    c = SimCluster(3, lambda n: n.use("perfect-fd").use("lazy-rb").use("causal"),
+                   catalog=catalog, fill="defaults", network=NetworkModel(latency=0.005))
+    held = lost_cause_then_crash(c)
+    c.at(1.0, c.crash, "n2")
+    c.at(1.2, c.restart, "n2")
+    c.run(25.0)
+    assert c.nodes["n2"].incarnation == 2 and crb(c, "n2").joined == {"n1/1"}
+    for node in ("n1", "n2"):
+        assert [e.message_id for e in crb(c, node).pending] == [held]
     assert CausalBroadcastSpec().holds(History.from_records(c.trace))
 
 
