@@ -15,6 +15,8 @@ from __future__ import annotations
 from ..sim import NetworkModel, Scenario, SimCluster
 from .conformance import (
     DEFAULT_MIX,
+    HARSH_MIX,
+    MIXES,
     RESTART_MIX,
     ConformanceError,
     ConformanceResult,
@@ -30,6 +32,8 @@ from .conformance import (
 
 __all__ = [
     "DEFAULT_MIX",
+    "HARSH_MIX",
+    "MIXES",
     "RESTART_MIX",
     "ConformanceError",
     "ConformanceResult",

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ from ..trace import dumps_line
 
 __all__ = [
     "DEFAULT_MIX",
+    "HARSH_MIX",
+    "MIXES",
     "RESTART_MIX",
     "ConformanceError",
     "ConformanceResult",
@@ -117,6 +119,18 @@ RESTART_MIX = FaultMix(restart=0.5, quiet=16.0)
 """The default mix where half the crashed nodes come back as new processes. The quiet
 period is longer: a restarted process never hears from a peer that crashed before it
 started, and a perfect detector only watches such a peer after its ``start_grace``."""
+
+HARSH_MIX = FaultMix(loss=(0.1, 0.3), duplicate=(0.1,), reorder=(0.5,), partition=0.9,
+                     restart=0.5, quiet=20.0)
+"""Up to 30% loss, heavy duplication and reordering, nearly always a partition, and
+restarts: a stress mix for the rare interleavings. It can break the synchrony that a
+perfect failure detector assumes (a live peer silent for longer than the timeout is
+detected crashed, and the detector warns that it was wrong); a violation that follows
+such a warning is the assumption's, not the layer's."""
+
+MIXES: dict[str, FaultMix] = {"default": DEFAULT_MIX, "restart": RESTART_MIX,
+                              "harsh": HARSH_MIX}
+"""The named mixes (``netweave conform --mix NAME``)."""
 
 
 @attrs.frozen
@@ -215,7 +229,8 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
                       mix: FaultMix = DEFAULT_MIX, use: Sequence[str] = (),
                       options: Mapping[str, Any] | None = None,
                       specs: Sequence[type[Spec]] | None = None,
-                      catalog: Catalog | None = None, jobs: int = 1) -> ConformanceResult:
+                      catalog: Catalog | None = None, jobs: int = 1,
+                      progress: Callable[[int], None] | None = None) -> ConformanceResult:
     """Run ``plugin`` over ``seeds``; stop at the first seed that violates a property.
 
     :param plugin: a plugin name or a component class (registered for the run if needed).
@@ -223,6 +238,7 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
     :param specs: check these spec classes instead of the ones the plugin claims.
     :param jobs: processes to run seeds in (0: one per CPU); the first failure reported
         is the same whatever the number.
+    :param progress: called with the number of seeds judged so far, after each one.
     """
     cls, catalog = _resolve(plugin, catalog)
     judges = _specs(cls, catalog, specs)
@@ -244,6 +260,8 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
     try:
         for _, failure in results:
             count += 1
+            if progress is not None:
+                progress(count)
             if failure is not None:
                 return ConformanceResult(cls.name, names, count, failure,
                                          time.perf_counter() - began)

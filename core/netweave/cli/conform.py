@@ -1,0 +1,112 @@
+"""``netweave conform``: run a plugin over many simulated seeds and check its specification."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+import time
+from typing import Any
+
+from ..errors import ConfigurationError
+from ..plugin import Component
+
+NAME = "conform"
+HELP = ("Run a plugin in the simulator over many seeds of a fault mix and check every "
+        "property of its specification; exit 0 only if every seed passes.")
+
+PROGRESS_EVERY = 2.0
+"""Seconds between progress lines on standard error."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..testing.conformance import MIXES
+
+    parser.add_argument("plugin", help="an installed plugin's name, or module:Class for a "
+                        "component that is not installed (yet)")
+    parser.add_argument("--seeds", type=int, default=1000, metavar="N",
+                        help="how many seeds to run (default 1000)")
+    parser.add_argument("--first", type=int, default=0, metavar="S",
+                        help="the first seed (default 0): seeds S .. S+N-1")
+    parser.add_argument("--mix", choices=sorted(MIXES), default="default",
+                        help="how each seed's faults are drawn (default: default)")
+    parser.add_argument("--use", action="append", default=[], metavar="PLUGIN",
+                        help="select this plugin too (repeatable), e.g. another detector")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="an option of the plugin (repeatable); VALUE is read as JSON "
+                        "when it can be, else as text")
+    parser.add_argument("--jobs", type=int, default=0, metavar="J",
+                        help="processes to run seeds in (default 0: one per CPU)")
+    parser.add_argument("--trace-dir", metavar="DIR",
+                        help="on a failure, write the failing seed's whole trace here")
+
+
+def _plugin(ref: str) -> str | type[Component]:
+    if ":" not in ref:
+        return ref
+    module_name, _, attr = ref.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"cannot load {ref!r}: {exc}") from None
+    if not (isinstance(found, type) and issubclass(found, Component)):
+        raise ConfigurationError(f"{ref!r} is not a netweave Component class")
+    return found
+
+
+def _options(pairs: list[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise ConfigurationError(f"--option {pair!r}: expected KEY=VALUE")
+        try:
+            options[key] = json.loads(text)
+        except json.JSONDecodeError:
+            options[key] = text
+    return options
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..testing.conformance import MIXES, check_conformance, replay
+
+    if args.seeds < 1 or args.first < 0:
+        raise ConfigurationError("--seeds must be at least 1 and --first at least 0")
+    plugin = _plugin(args.plugin)
+    options = _options(args.option)
+    mix = MIXES[args.mix]
+    seeds = range(args.first, args.first + args.seeds)
+    began = last = time.monotonic()
+
+    def progress(done: int) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY and done < len(seeds):
+            last = now
+            print(f"  {done}/{len(seeds)} seeds, {done / (now - began):,.0f} seeds/s",
+                  file=sys.stderr, flush=True)
+
+    result = check_conformance(plugin, seeds, mix=mix, use=args.use, options=options,
+                               jobs=args.jobs, progress=progress)
+    took = time.monotonic() - began
+    specs = ", ".join(result.specs)
+    failure = result.failure
+    if failure is None:
+        print(f"{result.plugin}: every property of {specs} holds on seeds "
+              f"{seeds.start}-{seeds.stop - 1} ({args.mix} mix) in {took:.1f}s")
+        return 0
+    print(failure)
+    again = (f"netweave conform {args.plugin} --first {failure.seed} --seeds 1 "
+             f"--mix {args.mix}" + "".join(f" --use {u}" for u in args.use)
+             + "".join(f" --option {o}" for o in args.option))
+    if args.trace_dir:
+        replay(plugin, failure.seed, trace_dir=args.trace_dir, mix=mix, use=args.use,
+               options=options)
+        print(f"  trace of seed {failure.seed} written to {args.trace_dir}; "
+              f"netweave check {args.trace_dir} judges it again")
+    else:
+        print(f"  again, with its trace: {again} --trace-dir trace-{failure.seed}")
+    print(f"{result.plugin}: {failure.spec} {failure.property!r} violated on seed "
+          f"{failure.seed} after {result.seeds} seeds in {took:.1f}s", file=sys.stderr)
+    return 1
