@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pytest
 from netweave import revive
-from netweave.testing import RESTART_MIX, FaultMix, assert_conforms, assert_violates
+from netweave.testing import HARSH_MIX, RESTART_MIX, assert_conforms, assert_violates
 from netweave_causal import CausalData, WaitingCausalBroadcast
 
 
@@ -66,11 +66,6 @@ def test_every_seed_with_restarts(rb: str, netweave_seeds: range):
 def test_a_causal_broadcast_that_does_not_wait_is_caught():
     failure = assert_violates(NoWaitCausalBroadcast, seeds=range(1000))
     assert failure.property == "causal delivery", str(failure)
-
-
-HARSH_MIX = FaultMix(loss=(0.1, 0.3), duplicate=(0.1,), reorder=(0.5,), partition=0.9,
-                     restart=0.5, quiet=20.0)
-"""30% loss, partitions and restarts: failures of two processes around a restart."""
 
 
 def test_harsh_seeds_that_once_failed():
