@@ -38,7 +38,9 @@ def parse_id(message_id: object) -> tuple[str, int] | None:
     if len(parts) != 3 or not parts[0]:
         return None
     inc, n = parts[1], parts[2]
-    if not (inc.isdigit() and n.isdigit()) or int(inc) < 1:
+    # isdecimal, not isdigit: int() refuses digits like "²", a peer's bad id must not raise
+    if not (inc.isascii() and inc.isdecimal() and n.isascii() and n.isdecimal()) \
+            or int(inc) < 1:
         return None
     return parts[0], int(inc)
 

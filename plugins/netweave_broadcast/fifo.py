@@ -27,8 +27,7 @@ outside the book, ``JOIN``:
         trigger <pl, Send | q, [JOIN, first, recent]>   (my last ``rejoin_window`` messages)
     upon <pl, Deliver | s, [JOIN, first, recent]>:
         next[s] := max(next[s], first); pending += recent; deliver what is in order
-        (the JOIN to a restarted process also carries ``stand``, the sender's ``next``,
-        and ``relay``, the last messages of others it delivered, added to ``pending``)
+        (the JOIN to a restarted process also carries ``stand``, the sender's ``next``)
 
 Until a sequence's ``JOIN`` arrives its messages wait in ``pending``. The ``recent``
 messages cover what the origin broadcast while it did not yet know of the restart (the
@@ -45,7 +44,7 @@ order. No ``JOIN`` comes from an origin that is gone before its ``JOIN`` arrived
   died with its origin), and which they hold back for ever: agreement broken.
 
 Memory: one or two counters per origin incarnation, the messages held back, and the
-last ``rejoin_window`` messages this process broadcast and delivered from others.
+last ``rejoin_window`` messages this process broadcast.
 """
 
 from __future__ import annotations
@@ -93,9 +92,6 @@ class FifoJoin(Message, tag="fifo.join"):
     stand: dict[str, int] | None = None
     """In a JOIN to a restarted process: the sender's ``next`` per process
     (``"<node>/<incarnation>"``), where the sequences of processes now gone continue."""
-    relay: tuple[tuple[str, int, Any], ...] = ()
-    """(id, seq, payload) of the last messages of other processes the sender delivered:
-    the new process may be owed them, and nobody else sends those of a gone origin."""
 
 
 def _count(_: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -109,9 +105,9 @@ class FifoOptions:
 
     rejoin_window: int = attrs.field(
         default=100, converter=int, validator=_count,
-        metadata={"doc": "How many of its latest messages, and of the latest it delivered "
-                  "from others, a process sends again to a peer that restarted, so that "
-                  "the new process does not skip what was broadcast while it restarted."})
+        metadata={"doc": "How many of its latest messages a process sends again to a peer "
+                  "that restarted, so that the new process does not skip what was "
+                  "broadcast while it restarted."})
 
 
 class FifoReliableBroadcast(Component):
@@ -138,8 +134,6 @@ class FifoReliableBroadcast(Component):
         self.pending: dict[Sender, dict[int, tuple[str, Any]]] = {}
         """Reordering buffer: per sender, seq -> (message id, payload)."""
         self.recent: deque[tuple[str, int, Any]] = deque(maxlen=options.rejoin_window)
-        self.relayable: deque[tuple[str, int, Any]] = deque(maxlen=options.rejoin_window)
-        """The last messages of other processes delivered here, for peers that restart."""
         self.gone = Incarnations()
         """Which processes crashed or were followed by newer ones: no JOIN comes from them."""
         self.told = False
@@ -182,23 +176,19 @@ class FifoReliableBroadcast(Component):
         recent = tuple(self.recent)
         first = recent[0][1] if recent else self.lsn + 1
         stand = {f"{o}/{i}": n for (o, i), n in self.next.items()}
-        self.ctx.send(event.peer, FifoJoin(self.ctx.incarnation, first, recent, stand,
-                                           tuple(self.relayable)))
+        self.ctx.send(event.peer, FifoJoin(self.ctx.incarnation, first, recent, stand))
 
     @upon_message(FifoJoin)
     def on_join(self, sender: str, msg: FifoJoin) -> None:
         key = (sender, msg.inc)
         if (sender not in self.ctx.members or type(msg.first) is not int or msg.first < 1
-                or not all(isinstance(r, (list, tuple)) and len(r) == 3
-                           for r in (*msg.recent, *msg.relay))
+                or type(msg.inc) is not int or msg.inc < 1
+                or not isinstance(msg.recent, (list, tuple))
+                or not all(isinstance(r, (list, tuple)) and len(r) == 3 for r in msg.recent)
                 or not _valid_stand(msg.stand)):
             self.dropped += 1
             self.ctx.log.warning("dropped malformed fifo join from %r", sender)
             return
-        for mid, seq, payload in msg.relay:  # before the stand: they may be the place to join
-            relayed = origin_of(mid, seq, self.ctx.members)
-            if relayed is not None and relayed[0] != sender:
-                self.on_data(mid, relayed[0], FifoData(seq, payload))
         if msg.stand is not None:
             self._learn_stand(msg.stand)
         start = max(self.next.get(key, msg.first), msg.first)
@@ -221,7 +211,7 @@ class FifoReliableBroadcast(Component):
         for process, n in stand.items():
             node, _, inc = process.rpartition("/")
             key = (node, int(inc))
-            if n > self.floor.get(key, 1):
+            if node in self.ctx.members and n > self.floor.get(key, 1):
                 self.floor[key] = n
         for key in [k for k in self.pending if k not in self.next or k in self.fallback]:
             self._deliver_in_order(key)
@@ -261,21 +251,25 @@ class FifoReliableBroadcast(Component):
             mid, payload = held.pop(expected)
             expected += 1
             self.next[sender] = expected
-            if sender[0] != self.ctx.node_id:
-                self.relayable.append((mid, expected - 1, payload))
             self.ctx.deliver(mid, sender[0], revive(payload))
         if not held:
             del self.pending[sender]
 
     def state_size(self) -> int:
-        """Entries held: counters, held-back messages and the rejoin window."""
+        """Entries held: counters (``next``, ``floor``), held-back messages and the
+        rejoin window."""
         return (len(self.next) + sum(len(b) for b in self.pending.values())
-                + len(self.recent) + len(self.relayable) + len(self.floor))
+                + len(self.recent) + len(self.floor))
 
 
 def _valid_stand(stand: object) -> bool:
     if stand is None:
         return True
     return isinstance(stand, dict) and all(
-        isinstance(p, str) and p.count("/") == 1 and p.rpartition("/")[2].isdigit()
+        isinstance(p, str) and p.count("/") == 1 and _number(p.rpartition("/")[2])
         and type(n) is int and n >= 1 for p, n in stand.items())
+
+
+def _number(text: str) -> bool:
+    """Whether ``text`` is a decimal number in ASCII (``int()`` accepts nothing else)."""
+    return text.isascii() and text.isdecimal()

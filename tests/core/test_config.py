@@ -104,3 +104,12 @@ def test_certificate_paths_are_per_node_and_relative_to_the_file(tmp_path: Path)
     sec = cfg.transport_options("n2").security
     assert sec.tls and sec.cert == tls / "n2.pem" and sec.key == tls / "n2.key"
     assert sec.describe() == "mtls"
+
+
+@pytest.mark.parametrize("text", ["127.0.0.1", "127.0.0.1:", ":7000", "h:²", "h:7a", "h:-1"])
+def test_an_address_that_is_not_host_port_is_a_configuration_error(text: str) -> None:
+    from netweave.transport.tcp import parse_address
+
+    with pytest.raises(ConfigurationError, match="is not host:port"):
+        parse_address(text)
+    assert parse_address("[::1]:7001") == ("::1", 7001)

@@ -7,7 +7,7 @@ from delivery_properties import deliveries, fifo_order, random_run, reliable
 from netweave import Catalog
 from netweave.sim import NetworkModel, SimCluster
 from netweave.testing import HARSH_MIX, assert_conforms
-from netweave_broadcast.fifo import FifoReliableBroadcast
+from netweave_broadcast.fifo import FifoData, FifoJoin, FifoReliableBroadcast
 
 
 @pytest.mark.parametrize("rb", ["lazy-rb", "eager-rb"])
@@ -113,9 +113,8 @@ def test_state_stays_bounded_over_thousands_of_broadcasts():
     for k in range(1, 35):
         c.run(k * 1.0)
         sizes.append(max(c.nodes[n].component("fifo").state_size() for n in c.ids))
-    assert max(sizes) < 250, sizes
-    # one counter per origin, and two rejoin windows: own messages, others' deliveries
-    assert sizes[-1] == 4 + 100 + 100, sizes
+    assert max(sizes) < 150, sizes
+    assert sizes[-1] == 4 + 100, sizes  # one counter per origin, the rejoin window
     assert all(len(ids) == 3000 for ids in deliveries(c.trace, "fifo").values())
     assert fifo_order(c.trace, "fifo") == []
 
@@ -216,3 +215,34 @@ def test_harsh_seeds_that_once_failed():
     # 6319: a process that missed a crashed origin's JOIN joined its sequence at the
     # first message held, past one lost with the origin; 6450: a restarted process did.
     assert assert_conforms("fifo-rb", seeds=[6319, 6450], mix=HARSH_MIX).ok
+
+
+@pytest.mark.parametrize("bad", [
+    FifoJoin(1, 1, (), {"n1/²": 2}),  # "²".isdigit(), and int("²") raises
+    FifoJoin(1, 1, (), {"n1/1": 0}),
+    FifoJoin(1, 1, (), {"n1": 2}),
+    FifoJoin("x", 1),  # type: ignore[arg-type]
+    FifoJoin(-3, 1),
+    FifoJoin(1, 1, None),  # type: ignore[arg-type]
+    FifoJoin(1, 1, (("n1/1/1",),)),  # type: ignore[arg-type]
+], ids=["digit-like", "zero", "no-incarnation", "inc-text", "inc-negative", "recent-none",
+        "recent-short"])
+def test_a_malformed_join_is_dropped_and_the_layer_keeps_serving(bad: FifoJoin):
+    c = SimCluster(2, lambda n: n.use("eager-rb").use("fifo-rb"))
+    c.start()
+    c.run(0.2)
+    layer = c.nodes["n2"].component("fifo")
+    before = dict(layer.next)
+    layer.on_join("n1", bad)
+    assert layer.dropped == 1 and layer.next == before and not layer.told
+    mid = c.broadcast("n1", "fifo", "still here")
+    c.run(1.0)
+    assert deliveries(c.trace, "fifo")[("n2", 1)] == [mid]
+
+
+def test_a_message_id_with_a_digit_like_incarnation_is_dropped():
+    c = SimCluster(2, lambda n: n.use("eager-rb").use("fifo-rb"))
+    c.start()
+    layer = c.nodes["n2"].component("fifo")
+    layer.on_data("n1/²/1", "n1", FifoData(1, "x"))
+    assert layer.dropped == 1 and layer.pending == {}

@@ -53,7 +53,7 @@ _QUIET = frozenset({"peer-closed", "connection-error", "replaced", "duplicate", 
 def parse_address(text: str) -> tuple[str, int]:
     """Split ``"host:port"`` (``"[v6]:port"`` too) into its parts."""
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not host:
+    if not sep or not (port.isascii() and port.isdecimal()) or not host:
         raise ConfigurationError(f"address {text!r} is not host:port")
     return host.strip("[]"), int(port)
 
