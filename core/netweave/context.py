@@ -73,6 +73,11 @@ class Context(Protocol):
         """Send ``message`` to ``peer`` over a perfect link (or to itself, locally)."""
         ...
 
+    def heard_from(self, peer: str) -> float | None:
+        """When the links last received anything from ``peer``'s current process (any
+        layer's message or an acknowledgement; ``now()`` time), or ``None`` if never."""
+        ...
+
     def publish(self, event: object) -> None:
         """Publish an event on this node's bus (queued, run-to-completion)."""
         ...

@@ -86,7 +86,7 @@ class _Peer:
     """What one endpoint knows of one peer (send and receive state of the session)."""
 
     __slots__ = ("ack_due", "backlog", "forgotten", "heard_at", "hello_at", "inc", "next_seq",
-                 "rto", "rx_ahead", "rx_upto", "unacked", "waiting")
+                 "received", "rto", "rx_ahead", "rx_upto", "unacked", "waiting")
 
     def __init__(self, rto: float, heard_at: float) -> None:
         self.inc = 0
@@ -101,6 +101,7 @@ class _Peer:
         self.forgotten = False
         self.backlog: deque[tuple[Any, Any]] | None = None  # only once declared crashed
         self.heard_at = heard_at
+        self.received: float | None = None  # last message from the current process
 
 
 class PerfectLinks:
@@ -234,6 +235,11 @@ class PerfectLinks:
                 self.dropped += 1
             backlog.append(item)
 
+    def heard_from(self, peer: str) -> float | None:
+        """When a message of ``peer``'s current process last arrived, or ``None``."""
+        state = self._peers.get(peer)
+        return state.received if state is not None else None
+
     def held(self, peer: str | None = None) -> int:
         """Messages kept for the next process of a peer declared crashed (or all such peers)."""
         return sum(len(p.backlog) for p in self._select(peer) if p.backlog is not None)
@@ -261,6 +267,7 @@ class PerfectLinks:
                 recover = True
             else:
                 self._recover(peer, p)
+        p.received = p.heard_at
         if kind is LinkData:
             if m.dst != self.incarnation:
                 self.stale += 1

@@ -93,6 +93,10 @@ class _ComponentContext:
     def send(self, peer: str, message: Any) -> None:
         self._node._send(peer, message)
 
+    def heard_from(self, peer: str) -> float | None:
+        links = self._node.links
+        return links.heard_from(peer) if links is not None else None
+
     def publish(self, event: object) -> None:
         self._node.bus.publish(event)
 

@@ -8,7 +8,10 @@
     upon <pl, Deliver | p, HEARTBEAT>:  alive += p
 
 Every ``period`` each node sends a heartbeat to every peer; a peer from which nothing
-arrived for ``timeout`` seconds is detected crashed, permanently. This is only correct
+arrived for ``timeout`` seconds is detected crashed, permanently. Anything counts, not
+only heartbeats: every message of the peer's current process, acknowledgements of the
+links included (``ctx.heard_from``), proves it alive, so a lossy link that delays
+heartbeats but carries other traffic does not make the detector wrong. This is only correct
 under synchrony: ``timeout`` must exceed the worst delay of a heartbeat plus ``period``.
 A peer is only watched once it has been heard from or ``start_grace`` has passed since
 this node started, so a node that starts late is not declared dead at once.
@@ -96,6 +99,9 @@ class PerfectFailureDetector(Component):
             if p in self.detected:
                 continue
             heard = self.last_heard.get(p)
+            seen = self.ctx.heard_from(p)
+            if seen is not None and (heard is None or seen > heard):
+                heard = seen
             if heard is None:
                 heard = self.started_at if watch_all else None
             if heard is not None and now - heard >= self.options.timeout:

@@ -7,7 +7,7 @@ import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from netweave.link import LinkData, LinkOptions, PerfectLinks
+from netweave.link import LinkAck, LinkData, LinkHello, LinkOptions, PerfectLinks
 
 
 class Wire:
@@ -234,3 +234,21 @@ def test_the_ack_that_ends_a_silence_is_applied_before_anything_is_resent():
     wire.run(wire.now + 3)
     assert a.pending("b") == 0
     assert sent.count("LinkData") <= 2  # a probe or two, not the whole queue again
+
+
+def test_heard_from_is_the_last_arrival_from_the_peers_current_process():
+    clock = [0.0]
+    sent: list[tuple[str, object]] = []
+    links = PerfectLinks("n1", 1, transmit=lambda peer, m: sent.append((peer, m)),
+                         deliver=lambda *a: None, now=lambda: clock[0],
+                         call_later=lambda delay, fn: None)
+    assert links.heard_from("n2") is None
+    clock[0] = 1.0
+    links.on_receive("n2", LinkHello(2, 0))
+    assert links.heard_from("n2") == 1.0
+    clock[0] = 2.0
+    links.on_receive("n2", LinkAck(1, 1, 0))  # an older process of n2: stale, not news
+    assert links.heard_from("n2") == 1.0 and links.stale == 1
+    clock[0] = 3.0
+    links.on_receive("n2", LinkAck(2, 1, 0))
+    assert links.heard_from("n2") == 3.0 and links.heard_from("n3") is None

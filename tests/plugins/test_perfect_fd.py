@@ -7,6 +7,7 @@ import logging
 import pytest
 from netweave import Crashed, InvalidOptionError, Node
 from netweave.sim import NetworkModel, SimCluster
+from netweave_fd.perfect import _Tick
 
 
 def events(c, ev, node=None, peer=None):
@@ -88,3 +89,20 @@ def test_invalid_options_are_refused_with_a_clear_message(options, message):
     with pytest.raises(InvalidOptionError, match="perfect-fd") as info:
         node.build()
     assert message in str(info.value)
+
+
+def test_any_message_from_a_peer_proves_it_alive_not_only_heartbeats():
+    # n2's detector sends nothing at all, but its links acknowledge n1's heartbeats: n2
+    # is alive, and n1 must not detect it. Once n2 crashes, n1 does, in time.
+    c = SimCluster(2, lambda node: node.use("perfect-fd"))
+    silent = c.nodes["n2"].component("fd")
+    silent._tick = lambda: silent.ctx.set_timer(silent.options.period, _Tick())  # no beats
+    c.start()
+    c.run(10.0)
+    assert events(c, "suspect", "n1") == []
+    assert silent.ctx.heard_from("n1") is not None  # n2 hears n1's heartbeats
+    assert c.nodes["n1"].component("fd").ctx.heard_from("n2") > 9.0
+    c.crash("n2")
+    c.run(14.0)
+    [line] = events(c, "suspect", "n1")
+    assert line["peer"] == "n2" and 12.0 <= line["t"] <= 12.0 + 0.5 + 0.1
