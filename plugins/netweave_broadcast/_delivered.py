@@ -38,11 +38,15 @@ def parse_id(message_id: object) -> tuple[str, int] | None:
     if len(parts) != 3 or not parts[0]:
         return None
     inc, n = parts[1], parts[2]
-    # isdecimal, not isdigit: int() refuses digits like "²", a peer's bad id must not raise
-    if not (inc.isascii() and inc.isdecimal() and n.isascii() and n.isdecimal()) \
-            or int(inc) < 1:
+    if not (decimal(inc) and decimal(n)) or int(inc) < 1:
         return None
     return parts[0], int(inc)
+
+
+def decimal(text: str) -> bool:
+    """Whether ``text`` is a number ``int()`` reads: ASCII decimal digits only (``isdigit``
+    also accepts digits like ``"²"``, on which ``int()`` raises)."""
+    return text.isascii() and text.isdecimal()
 
 
 def origin_of(message_id: object, seq: object,

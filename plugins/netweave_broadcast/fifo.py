@@ -66,7 +66,7 @@ from netweave import (
     upon_message,
 )
 
-from ._delivered import origin_of
+from ._delivered import decimal, origin_of
 
 if TYPE_CHECKING:
     from netweave import Context
@@ -266,10 +266,5 @@ def _valid_stand(stand: object) -> bool:
     if stand is None:
         return True
     return isinstance(stand, dict) and all(
-        isinstance(p, str) and p.count("/") == 1 and _number(p.rpartition("/")[2])
+        isinstance(p, str) and p.count("/") == 1 and decimal(p.rpartition("/")[2])
         and type(n) is int and n >= 1 for p, n in stand.items())
-
-
-def _number(text: str) -> bool:
-    """Whether ``text`` is a decimal number in ASCII (``int()`` accepts nothing else)."""
-    return text.isascii() and text.isdecimal()

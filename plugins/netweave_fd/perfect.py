@@ -11,8 +11,9 @@ Every ``period`` each node sends a heartbeat to every peer; a peer from which no
 arrived for ``timeout`` seconds is detected crashed, permanently. Anything counts, not
 only heartbeats: every message of the peer's current process, acknowledgements of the
 links included (``ctx.heard_from``), proves it alive, so a lossy link that delays
-heartbeats but carries other traffic does not make the detector wrong. This is only correct
-under synchrony: ``timeout`` must exceed the worst delay of a heartbeat plus ``period``.
+heartbeats but carries other traffic does not make the detector wrong. This is only
+correct under synchrony: ``timeout`` must exceed the worst delay of a heartbeat plus
+``period``.
 A peer is only watched once it has been heard from or ``start_grace`` has passed since
 this node started, so a node that starts late is not declared dead at once.
 
@@ -81,7 +82,6 @@ class PerfectFailureDetector(Component):
 
     def start(self) -> None:
         self.started_at = self.ctx.now()
-        self.last_heard: dict[str, float] = {}
         self.detected: set[str] = set()
         self.wrong: set[str] = set()
         """Peers detected crashed that spoke again as the same process."""
@@ -98,10 +98,7 @@ class PerfectFailureDetector(Component):
         for p in self.ctx.peers:
             if p in self.detected:
                 continue
-            heard = self.last_heard.get(p)
-            seen = self.ctx.heard_from(p)
-            if seen is not None and (heard is None or seen > heard):
-                heard = seen
+            heard = self.ctx.heard_from(p)  # heartbeats, and anything else it sent
             if heard is None:
                 heard = self.started_at if watch_all else None
             if heard is not None and now - heard >= self.options.timeout:
@@ -115,11 +112,8 @@ class PerfectFailureDetector(Component):
     @upon_message(Heartbeat)
     def on_heartbeat(self, sender: str, _: Heartbeat) -> None:
         # A heartbeat from outside the cluster (S4 of the original) is simply ignored.
-        if sender not in self.ctx.peers:
-            return
-        if sender not in self.detected:
-            self.last_heard[sender] = self.ctx.now()
-        elif sender not in self.wrong:
+        # Its arrival is what the links report as heard_from; here only a mistake counts.
+        if sender in self.ctx.peers and sender in self.detected and sender not in self.wrong:
             self.wrong.add(sender)
             self.false_detections += 1
             self.ctx.log.warning(
@@ -130,9 +124,8 @@ class PerfectFailureDetector(Component):
 
     @upon(PeerRestarted)
     def on_restart(self, event: PeerRestarted) -> None:
-        # A restarted node is a new process: watch it afresh.
+        # A restarted node is a new process: watch it afresh (the links heard it just now).
         if event.peer in self.detected:
             self.ctx.trace("restore", layer="fd", peer=event.peer)
         self.detected.discard(event.peer)
         self.wrong.discard(event.peer)
-        self.last_heard[event.peer] = self.ctx.now()

@@ -129,9 +129,8 @@ class CausalOptions:
 
     rejoin_window: int = attrs.field(
         default=100, converter=int, validator=attrs.validators.ge(0),
-        metadata={"doc": "How many of its latest messages, and of the latest it delivered "
-                  "from others, a process sends again to a peer that restarted: those the "
-                  "new process may be owed or need as causes."})
+        metadata={"doc": "How many of its latest messages a process sends again to a peer "
+                  "that restarted: those the new process may be owed."})
 
 
 class VectorComparison(Protocol):
@@ -217,19 +216,18 @@ class WaitingCausalBroadcast(Component):
         self.pending.append(_Pending(process, message_id, origin, msg.w, msg.payload))
         self._deliver_ready()
 
+    # Process names reach these only after _valid / _valid_id checked them.
+
     def _seen(self, process: str) -> None:
-        node, _, inc = process.rpartition("/")
-        if _number(inc):
-            self.gone.seen(node, int(inc))
+        self.gone.seen(*_node_inc(process))
 
     def _earlier_self(self, process: str) -> bool:
         """Whether ``process`` is one of this node's crashed processes."""
-        node, _, inc = process.rpartition("/")
-        return node == self.ctx.node_id and _number(inc) and int(inc) < self.ctx.incarnation
+        node, inc = _node_inc(process)
+        return node == self.ctx.node_id and inc < self.ctx.incarnation
 
     def _gone(self, process: str) -> bool:
-        node, _, inc = process.rpartition("/")
-        return _number(inc) and self.gone.gone(node, int(inc))
+        return self.gone.gone(*_node_inc(process))
 
     def start(self) -> None:
         hello = CausalHello(self.ctx.incarnation)
@@ -298,9 +296,9 @@ class WaitingCausalBroadcast(Component):
             return False
         # A restarted process: causes that only a process now gone broadcast, that this
         # one does not hold, and that a peer had delivered when it told this one where it
-        # stands, are skipped (they predate it; nobody will send them). Others may still
-        # come: a cause broadcast after this process started is waited for. Those of
-        # this node's earlier processes are all skipped (never delivered here).
+        # stands, are skipped (taken to predate it: nobody will send them; see the known
+        # limits above). Others are waited for. Those of this node's earlier processes
+        # are all skipped (never delivered here).
         floor = self.floor
         return all(n <= self.v.get(p, 0) or self._earlier_self(p)
                    or (n <= floor.get(p, 0) and p not in held and p not in self.joined
@@ -342,6 +340,12 @@ class WaitingCausalBroadcast(Component):
 def _process(message_id: str) -> str:
     """``"<node>/<incarnation>"``: the process that broadcast ``message_id``."""
     return message_id.rpartition("/")[0]
+
+
+def _node_inc(process: str) -> tuple[str, int]:
+    """``"<node>/<incarnation>"`` split."""
+    node, _, inc = process.rpartition("/")
+    return node, int(inc)
 
 
 def _valid(w: object) -> bool:

@@ -97,15 +97,15 @@ def run(args: argparse.Namespace) -> int:
               f"{seeds.start}-{seeds.stop - 1} ({args.mix} mix) in {took:.1f}s")
         return 0
     print(failure)
-    again = (f"netweave conform {args.plugin} --first {failure.seed} --seeds 1 "
-             f"--mix {args.mix}" + "".join(f" --use {u}" for u in args.use)
-             + "".join(f" --option {o}" for o in args.option))
     if args.trace_dir:
         replay(plugin, failure.seed, trace_dir=args.trace_dir, mix=mix, use=args.use,
                options=options)
         print(f"  trace of seed {failure.seed} written to {args.trace_dir}; "
               f"netweave check {args.trace_dir} judges it again")
     else:
+        again = (f"netweave conform {args.plugin} --first {failure.seed} --seeds 1 "
+                 f"--mix {args.mix}" + "".join(f" --use {u}" for u in args.use)
+                 + "".join(f" --option {o}" for o in args.option))
         print(f"  again, with its trace: {again} --trace-dir trace-{failure.seed}")
     print(f"{result.plugin}: {failure.spec} {failure.property!r} violated on seed "
           f"{failure.seed} after {result.seeds} seeds in {took:.1f}s", file=sys.stderr)
