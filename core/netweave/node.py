@@ -53,31 +53,24 @@ class BackpressureError(NetweaveError):
 class _ComponentContext:
     """The :class:`~netweave.context.Context` of one component of one node."""
 
-    __slots__ = ("_layer", "_log", "_name", "_node")
+    __slots__ = ("_layer", "_log", "_name", "_node", "members", "node_id", "peers", "send")
 
     def __init__(self, node: Node, layer: str | None, name: str) -> None:
         self._node = node
         self._layer = layer
         self._name = name
         self._log: logging.Logger | None = None
+        # Plain attributes, not properties: components read them once per message.
+        self.node_id = node.id
+        self.members = node.members
+        self.peers = node.peers
+        self.send = node._send
 
     @property
     def log(self) -> logging.Logger:
         if self._log is None:
             self._log = logging.getLogger(f"netweave.{self._name}.{self._node.id}")
         return self._log
-
-    @property
-    def node_id(self) -> str:
-        return self._node.id
-
-    @property
-    def members(self) -> tuple[str, ...]:
-        return self._node.members
-
-    @property
-    def peers(self) -> tuple[str, ...]:
-        return self._node.peers
 
     @property
     def incarnation(self) -> int:
@@ -89,9 +82,6 @@ class _ComponentContext:
 
     def now(self) -> float:
         return self._node._runtime_or_fail().now()
-
-    def send(self, peer: str, message: Any) -> None:
-        self._node._send(peer, message)
 
     def heard_from(self, peer: str) -> float | None:
         links = self._node.links
@@ -163,6 +153,7 @@ class Node:
         peer_ids = set(peers) - {node_id}
         self.peers: tuple[str, ...] = tuple(sorted(peer_ids))
         self.members: tuple[str, ...] = tuple(sorted(peer_ids | {node_id}))
+        self._member_set = frozenset(self.members)
         self.listen = listen
         self.cluster = cluster
         self.incarnation = incarnation or 0
@@ -422,7 +413,7 @@ class Node:
         if peer == self.id:
             self.bus.publish_message(peer, message)
             return
-        if peer not in self.addresses and peer not in self.peers:
+        if peer not in self._member_set and peer not in self.addresses:
             raise ConfigurationError(f"node {self.id!r}: {peer!r} is not a cluster member")
         assert self.links is not None
         meta = self.hooks.link_outgoing(peer, message) if self.hooks.has_link_meta else None
