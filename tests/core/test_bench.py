@@ -115,3 +115,15 @@ def test_memory_growth_is_judged_only_on_long_windows():
     assert long.met is False and long.goal == "within 10%"
     (fine,) = broadcast.goal_rows({("fifo-rb", 4, "saturate"): saturated(0.015)}, duration=60)
     assert fine.met is True
+
+
+def test_every_header_says_how_fast_this_interpreter_is(capsys):
+    from netweave.bench._report import header, interpreter_speed
+
+    assert 0 < interpreter_speed() < 100_000  # microseconds for a 1,000-integer sum
+    header("part", seeds=3)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "# part"
+    assert out[2].startswith("# interpreter speed: sum(range(1000)) in ")
+    assert out[2].endswith(" us")
+    assert out[-1] == "# seeds=3"
