@@ -183,13 +183,7 @@ def test_without_implementations_nothing_is_attached():
     c = SimCluster(2, lambda n: n.use("meta-sender"),
                    catalog=Catalog.discover(autoload=False, extra=[Sender, Stamper]))
     sent: list[Any] = []
-    transmit = c._transmit
-
-    def spy(src: str, dst: str, message: Any) -> None:
-        sent.append(message)
-        transmit(src, dst, message)
-
-    c._transmit = spy  # type: ignore[method-assign]
+    c.watch(lambda src, dst, message: sent.append(message))
     c.start()
     c.run(0.1)
     assert not c.nodes["n1"].hooks.has_link_meta

@@ -123,6 +123,26 @@ def test_crash_stops_everything_from_the_node():
     assert crash == [{"t": 0.5, "node": "n3", "ev": "crash"}]
 
 
+def test_watch_sees_every_link_message_sent_lost_ones_too_and_none_from_the_dead():
+    from netweave.link import LinkData
+
+    cluster = beb_cluster(loss=0.3, seed=4)
+    seen = []
+    cluster.watch(lambda src, dst, msg: seen.append((src, dst, type(msg).__name__)))
+    cluster.start()
+    cluster.run(0.5)
+    cluster.crash("n4")
+    crashed_at = len(seen)
+    cluster.broadcast("n1", "beb", "x")
+    cluster.run(5)
+    assert len(seen) == cluster.messages_sent
+    # Every copy of "x" that left n1, lost or not, for each live peer and the dead n4.
+    data = [(src, dst) for src, dst, kind in seen if kind == LinkData.__name__]
+    assert {dst for src, dst in data if src == "n1"} == {"n2", "n3", "n4"}
+    assert data.count(("n1", "n4")) > 1  # never acknowledged: sent again and again
+    assert all(src != "n4" for src, _, _ in seen[crashed_at:])
+
+
 def test_restart_is_a_new_incarnation_with_fresh_ids():
     cluster = beb_cluster()
     cluster.start()

@@ -97,6 +97,9 @@ class _SimRuntime:
         if self.alive and not self.paused:
             cluster = self._cluster
             cluster.messages_sent += 1
+            if cluster._watchers:
+                for watcher in cluster._watchers:
+                    watcher(self.id, peer, message)
             target = cluster._runtimes.get(peer)
             if target is not None and not target.alive:
                 return  # lost, as on TCP: a crashed process's connections died with it
@@ -155,6 +158,7 @@ class SimCluster:
         self._runtimes: dict[str, _SimRuntime] = {}
         self._incarnations: dict[str, int] = dict.fromkeys(ids, 0)
         self.messages_sent = 0
+        self._watchers: list[Callable[[str, str, Message], Any]] = []
         if encode:
             self._encoder = msgspec.msgpack.Encoder()
             self._decoder = msgspec.msgpack.Decoder()
@@ -219,6 +223,14 @@ class SimCluster:
             runtime.backlog.append((node.receive, (src, message)))
         elif node.state == "running" and node.links is not None:
             node.links.on_receive(src, message)  # what node.receive does, one call less
+
+    def watch(self, fn: Callable[[str, str, Message], Any]) -> None:
+        """Call ``fn(src, dst, message)`` for every link message a running node sends.
+
+        It sees each message as it leaves ``src``, before the network decides whether
+        and when it arrives (so lost ones too): for counting what an algorithm sends.
+        """
+        self._watchers.append(fn)
 
     # -- application ------------------------------------------------------------------
 
