@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 
 from ..check import SpecCatalog, TraceFormatError, check_history
 from ..check._history import History
-from ..trace import read_trace
+from ._trace import add_trace_argument, load_trace
 
 NAME = "check"
 HELP = ("Check a trace (a file or a directory of *.jsonl) against the specification of "
@@ -17,8 +16,7 @@ HELP = ("Check a trace (a file or a directory of *.jsonl) against the specificat
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("trace", type=Path, metavar="TRACE_DIR_OR_FILE",
-                        help="a trace file, or a directory of one <node>.jsonl per node")
+    add_trace_argument(parser)
     parser.add_argument("--json", action="store_true",
                         help="print a machine-readable report instead of one line per property")
     parser.add_argument("--examples", type=int, default=3, metavar="N",
@@ -26,11 +24,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    records = load_trace(args.trace, NAME)
+    if records is None:
+        return 2
     try:
-        history = History.from_records(read_trace(args.trace))
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        kind = "malformed trace" if isinstance(exc, TraceFormatError) else "cannot read trace"
-        print(f"netweave check: {kind}: {exc}", file=sys.stderr)
+        history = History.from_records(records)
+    except TraceFormatError as exc:
+        print(f"netweave check: malformed trace: {exc}", file=sys.stderr)
         return 2
     if not history.events:
         print(f"netweave check: no trace lines in {args.trace}", file=sys.stderr)

@@ -1,0 +1,42 @@
+"""``netweave timeline``: a trace as a text space-time diagram."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ._trace import add_trace_argument, load_trace
+
+NAME = "timeline"
+HELP = ("Show a trace (a file or a directory of *.jsonl) as a text space-time diagram: a "
+        "column per node, a row per line, in time order.")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_trace_argument(parser)
+    parser.add_argument("--node", action="append", metavar="NODE",
+                        help="show this node's column (repeatable; default: every node)")
+    parser.add_argument("--layer", action="append", metavar="LAYER",
+                        help="show broadcasts and deliveries of this layer only (repeatable)")
+    parser.add_argument("--id", action="append", metavar="ID", dest="ids",
+                        help="show this message only, with the starts, crashes, suspicions "
+                             "and faults around it (repeatable)")
+    parser.add_argument("--since", type=float, metavar="T", help="drop lines before time T")
+    parser.add_argument("--until", type=float, metavar="T", help="drop lines after time T")
+    parser.add_argument("--width", type=int, default=24, metavar="W",
+                        help="widest column, in characters (default 24)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..timeline import render_timeline
+
+    records = load_trace(args.trace, NAME)
+    if records is None:
+        return 2
+    rows = render_timeline(records, nodes=args.node, layers=args.layer, ids=args.ids,
+                           since=args.since, until=args.until, width=args.width)
+    print("\n".join(rows))
+    if len(rows) == 1:
+        print(f"netweave timeline: none of the {len(records)} lines of {args.trace} matches",
+              file=sys.stderr)
+    return 0

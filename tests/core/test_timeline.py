@@ -1,0 +1,143 @@
+"""``netweave timeline``: a trace as a text space-time diagram."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from netweave import ConfigurationError
+from netweave.cli import main
+from netweave.sim import Scenario
+from netweave.timeline import label, render_timeline
+
+DOCS = Path(__file__).parents[2] / "docs"
+
+TRACE = [
+    {"t": 0.0, "node": "n10", "ev": "start", "incarnation": 1},
+    {"t": 0.0, "node": "n2", "ev": "start", "incarnation": 1},
+    {"t": 0.0, "node": "n1", "ev": "start", "incarnation": 1},
+    {"t": 0.5, "node": "n1", "ev": "broadcast", "layer": "rb", "id": "n1/1/1", "origin": "n1"},
+    {"t": 0.5, "node": "n1", "ev": "deliver", "layer": "rb", "id": "n1/1/1", "origin": "n1"},
+    {"t": 0.507, "node": "n2", "ev": "deliver", "layer": "rb", "id": "n1/1/1", "origin": "n1"},
+    {"t": 1.0, "node": "n2", "ev": "fault", "kind": "partition", "groups": [["n1"], ["n2"]]},
+    {"t": 1.0, "node": "n1", "ev": "fault", "kind": "partition", "groups": [["n1"], ["n2"]]},
+    {"t": 1.2, "node": "n2", "ev": "broadcast", "layer": "rb", "id": "n2/1/1", "origin": "n2"},
+    {"t": 1.5, "node": "n10", "ev": "crash"},
+    {"t": 3.5, "node": "n1", "ev": "suspect", "layer": "fd", "peer": "n10"},
+]
+
+
+def test_one_column_per_node_and_one_row_per_instant() -> None:
+    assert render_timeline(TRACE) == [
+        "    t  n1               n2               n10",
+        "0.000  start #1         start #1         start #1",
+        "0.500  bcast n1/1/1",
+        "0.500  dlvr n1/1/1",  # the same node twice at one instant: two rows, in order
+        "0.507                   dlvr n1/1/1",
+        "1.000  partition n1|n2  partition n1|n2",
+        "1.200                   bcast n2/1/1",
+        "1.500                                    CRASH",
+        "3.500  suspect n10",
+    ]
+
+
+def test_labels_wider_than_the_width_are_cut() -> None:
+    rows = render_timeline(TRACE, width=10)
+    assert rows[0] == "    t  n1          n2          n10"
+    assert rows[2] == "0.500  bcast n1/~"
+    assert rows[5] == "1.000  partition~  partition~"
+
+
+def test_labels_of_every_event_kind() -> None:
+    assert label({"ev": "start", "incarnation": 3}) == "start #3"
+    assert label({"ev": "stop"}) == "stop"
+    assert label({"ev": "deliver", "layer": "urb", "id": "n1/1/4"}) == "dlvr n1/1/4"
+    assert label({"ev": "deliver", "layer": "urb", "id": "n1/1/4"}, layered=True) == \
+        "urb dlvr n1/1/4"
+    assert label({"ev": "restore", "peer": "n3"}) == "restore n3"
+    assert label({"ev": "fault", "kind": "partition", "groups": [["n1", "n2"], ["n3"]]}) == \
+        "partition n1,n2|n3"
+    assert label({"ev": "fault", "kind": "partition", "one_way": True, "sources": ["n1"],
+                  "targets": ["n2", "n3"]}) == "cut n1->n2,n3"
+    assert label({"ev": "fault", "kind": "loss", "probability": 0.3}) == "loss 0.3"
+    assert label({"ev": "fault", "kind": "pause"}) == "pause"
+    assert label({"ev": "send", "to": "n2", "mid": "7"}) == "-> n2 7"
+    assert label({"ev": "recv", "from": "n1"}) == "<- n1"
+    assert label({"ev": "custom"}) == "custom"
+
+
+def test_filters_keep_what_explains_the_chosen_messages() -> None:
+    rows = render_timeline(TRACE, nodes=["n2", "n1"], ids=["n2/1/1"], until=3.0)
+    assert rows[0].split() == ["t", "n2", "n1"]
+    body = [r.split() for r in rows[1:]]
+    assert ["1.200", "bcast", "n2/1/1"] in body
+    assert not any("n1/1/1" in r for r in rows)
+    assert any("start" in r for r in rows) and not any("suspect" in r for r in rows)
+    assert not any("CRASH" in r for r in rows)  # n10's column is not shown
+    assert render_timeline(TRACE, since=1.4) == [
+        "    t  n1           n2           n10",
+        "1.500                            CRASH",
+        "3.500  suspect n10",
+    ]
+    assert render_timeline(TRACE, layers=["urb"], since=0.4, until=0.6) == [
+        "    t  n1    n2    n10"]
+
+
+def test_several_layers_are_named_in_each_label() -> None:
+    two = [*TRACE, {"t": 4.0, "node": "n1", "ev": "deliver", "layer": "beb", "id": "n2/1/2",
+                    "origin": "n2"}]
+    rows = render_timeline(two, width=40)
+    assert "0.500  rb bcast n1/1/1" in rows
+    assert rows[-1].startswith("4.000  beb dlvr n2/1/2")
+
+
+def test_unknown_nodes_and_tiny_widths_are_refused() -> None:
+    with pytest.raises(ConfigurationError, match=r"no node 'n9' in the trace; its nodes: "
+                                                 r"n1, n2, n10"):
+        render_timeline(TRACE, nodes=["n1", "n9"])
+    with pytest.raises(ConfigurationError, match="width must be at least 8"):
+        render_timeline(TRACE, width=3)
+
+
+def test_every_delivery_of_a_simulated_run_is_in_its_nodes_column(tmp_path: Path) -> None:
+    cluster = Scenario.random(nodes=5, seed=4, layer="urb", messages=6, crash=1,
+                              partition=True, loss=0.1).run(4)
+    rows = render_timeline(cluster.trace, width=30)
+    header = rows[0]
+    starts = [header.index(n) for n in cluster.ids] + [None]
+    cells = [(n, r[starts[i]:starts[i + 1]].strip())
+             for r in rows[1:] for i, n in enumerate(cluster.ids)]
+    shown = sorted((n, c.split()[1]) for n, c in cells if c.startswith("dlvr"))
+    traced = sorted((r["node"], r["id"]) for r in cluster.trace if r["ev"] == "deliver")
+    assert shown == traced and len(traced) >= 20
+
+
+def test_the_command_prints_the_timeline_of_a_trace_directory(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trace = tmp_path / "run"
+    assert main(["sim", "--nodes", "3", "--layer", "beb", "--messages", "2", "--seed", "2",
+                 "--trace-dir", str(trace)]) == 0
+    capsys.readouterr()
+    assert main(["timeline", str(trace), "--node", "n3", "--node", "n1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["t", "n3", "n1"]
+    assert sum("dlvr" in line for line in out) == 4  # 2 broadcasts, 2 of the 3 nodes shown
+    assert main(["timeline", str(trace), "--node", "n7"]) == 2
+    assert "no node 'n7' in the trace" in capsys.readouterr().err
+    assert main(["timeline", str(tmp_path / "missing")]) == 2
+    assert "cannot read trace" in capsys.readouterr().err
+    assert main(["timeline", str(trace), "--since", "99"]) == 0
+    assert "none of the" in capsys.readouterr().err
+
+
+def test_the_command_line_reference_shows_what_the_command_prints(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trace = str(tmp_path / "rb")
+    assert main(["sim", "--layer", "rb", "--nodes", "4", "--crash", "1", "--messages", "6",
+                 "--seed", "3", "--trace-dir", trace]) == 0
+    capsys.readouterr()
+    assert main(["timeline", trace, "--id", "n3/1/1"]) == 0
+    shown = (DOCS / "examples" / "timeline_id.out").read_text(encoding="utf-8")
+    assert capsys.readouterr().out == shown
+    page = (DOCS / "reference" / "cli.md").read_text(encoding="utf-8")
+    assert "--trace-dir runs/rb\n$ netweave timeline runs/rb --id n3/1/1\n" in page
