@@ -38,6 +38,9 @@ def test_a_broken_component_fails_with_the_seed_and_its_trace(
     assert sorted(p.name for p in trace.glob("*.jsonl"))
     assert main(["check", str(trace)]) == 1
     assert "agreement" in capsys.readouterr().out
+    assert f"netweave timeline {trace} lays it out by node" in captured.out
+    assert main(["timeline", str(trace)]) == 0
+    assert "dlvr" in capsys.readouterr().out
 
 
 def test_without_a_trace_dir_the_failure_says_how_to_get_one(

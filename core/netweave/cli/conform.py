@@ -101,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
         replay(plugin, failure.seed, trace_dir=args.trace_dir, mix=mix, use=args.use,
                options=options)
         print(f"  trace of seed {failure.seed} written to {args.trace_dir}; "
-              f"netweave check {args.trace_dir} judges it again")
+              f"netweave check {args.trace_dir} judges it again, "
+              f"netweave timeline {args.trace_dir} lays it out by node")
     else:
         again = (f"netweave conform {args.plugin} --first {failure.seed} --seeds 1 "
                  f"--mix {args.mix}" + "".join(f" --use {u}" for u in args.use)
