@@ -42,6 +42,20 @@ log = logging.getLogger("netweave.node")
 DeliveryCallback = Callable[[Deliver], Any]
 
 
+MID = "mid"
+"""The link metadata key of a traced message's id (``trace_messages``); reserved."""
+
+
+def _describe(message: object) -> dict[str, Any]:
+    """A traced message's kind (its tag) and, when it has one, the broadcast id it is about."""
+    fields: dict[str, Any] = {"msg": getattr(getattr(message, "__struct_config__", None),
+                                             "tag", None) or type(message).__name__}
+    mid = getattr(message, "id", None)
+    if isinstance(mid, str):
+        fields["id"] = mid
+    return fields
+
+
 class NodeStateError(NetweaveError):
     """The node is not in a state that allows this call (e.g. broadcast before start)."""
 
@@ -131,6 +145,8 @@ class Node:
     :param catalog: the installed plugins; default: discovered from entry points.
     :param fill: how to satisfy unselected requirements: ``"implicit"`` (default: only
         plugins marked implicit, like best-effort broadcast), ``"defaults"``, ``"none"``.
+    :param trace_messages: also trace a ``send`` line for every component message sent
+        to another node and a ``recv`` line where it is delivered (for diagrams).
     """
 
     def __init__(
@@ -145,6 +161,7 @@ class Node:
         fill: Fill = "implicit",
         link_options: LinkOptions | None = None,
         strict: bool = False,
+        trace_messages: bool = False,
     ) -> None:
         if not node_id or "/" in node_id:
             raise ConfigurationError(f"invalid node id {node_id!r}: non-empty, without '/'")
@@ -160,6 +177,10 @@ class Node:
         self.fill: Fill = fill
         self.strict = strict
         self.link_options = link_options or LinkOptions()
+        self.trace_messages = trace_messages
+        """Whether the trace gets a ``send`` and a ``recv`` line per component message that
+        crosses a link (for diagrams; off by default: it is a line per message)."""
+        self._mids = 0
         self._catalog = catalog
         self._selections: list[Selection] = []
         self._callbacks: dict[str, list[DeliveryCallback]] = {}
@@ -417,11 +438,20 @@ class Node:
             raise ConfigurationError(f"node {self.id!r}: {peer!r} is not a cluster member")
         assert self.links is not None
         meta = self.hooks.link_outgoing(peer, message) if self.hooks.has_link_meta else None
+        if self.trace_messages and self.tracer.sinks:
+            self._mids += 1
+            mid = f"{self.id}/{self.incarnation}/m{self._mids}"
+            meta = {**(meta or {}), MID: mid}
+            self.tracer.emit("send", to=peer, mid=mid, **_describe(message))
         self.links.send(peer, message, meta)
 
     def _link_deliver(self, sender: str, body: Any, meta: dict[str, Any] | None) -> None:
         if self.hooks.has_link_meta:
             self.hooks.link_incoming(sender, body, meta or {})
+        if meta and self.trace_messages and self.tracer.sinks:
+            mid = meta.get(MID)
+            if isinstance(mid, str):
+                self.tracer.emit("recv", mid=mid, **{"from": sender}, **_describe(body))
         self.bus.publish_message(sender, body)
 
     def _on_crashed(self, event: Crashed) -> None:

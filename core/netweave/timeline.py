@@ -15,8 +15,10 @@ several nodes at the same instant share it::
 
 Labels: ``bcast``/``dlvr`` and the message id (prefixed with the layer when the trace
 has several), ``start #<incarnation>``, ``stop``, ``CRASH``, ``suspect``/``restore`` and
-the peer, a fault's kind (``partition``, ``heal``, ``loss 0.3``, ``pause``...), and the
-optional link lines ``-> peer mid`` / ``<- peer mid``. Any other event shows its name.
+the peer, a fault's kind (``partition``, ``heal``, ``loss 0.3``, ``pause``...), and for
+a trace written with ``trace_messages``, each component message that crossed a link as
+``-> n2 <id>`` where it left and ``<- n1 <id>`` where it arrived (the broadcast id it is
+about, else its kind). Any other event shows its name.
 """
 
 from __future__ import annotations
@@ -27,7 +29,10 @@ from typing import Any
 
 from .errors import ConfigurationError
 
-__all__ = ["label", "render_timeline"]
+__all__ = ["MESSAGES", "label", "render_timeline"]
+
+MESSAGES = ("about", "all", "none")
+"""Which link-message lines a timeline shows: about a broadcast, all of them, none."""
 
 _LIFECYCLE = frozenset({"start", "stop", "crash", "suspect", "restore", "fault"})
 """Lines kept when only some message ids are shown: they explain what happened to them."""
@@ -52,10 +57,11 @@ def label(record: Mapping[str, Any], *, layered: bool = False) -> str:
         return f"{ev} {record.get('peer', '?')}"
     if ev == "fault":
         return _fault(record)
-    if ev == "send":
-        return f"-> {record.get('to', '?')} {record.get('mid', '')}".rstrip()
-    if ev == "recv":
-        return f"<- {record.get('from', '?')} {record.get('mid', '')}".rstrip()
+    if ev in ("send", "recv"):
+        arrow, peer = ("->", record.get("to", "?")) if ev == "send" else ("<-", record.get(
+            "from", "?"))
+        what = record.get("id") or record.get("msg") or record.get("mid") or ""
+        return f"{arrow} {peer} {what}".rstrip()
     return ev
 
 
@@ -75,7 +81,8 @@ def _fault(record: Mapping[str, Any]) -> str:
 def render_timeline(records: Iterable[Mapping[str, Any]], *,
                     nodes: Sequence[str] | None = None, layers: Sequence[str] | None = None,
                     ids: Sequence[str] | None = None, since: float | None = None,
-                    until: float | None = None, width: int = 24) -> list[str]:
+                    until: float | None = None, width: int = 24,
+                    messages: str = "about") -> list[str]:
     """The rows of the timeline of ``records`` (trace lines, in time order).
 
     :param nodes: the columns, in this order; default: every node, ``n2`` before ``n10``.
@@ -84,10 +91,17 @@ def render_timeline(records: Iterable[Mapping[str, Any]], *,
         starts, stops, crashes, suspicions and faults).
     :param since: drop lines before this time; ``until``: after it.
     :param width: the widest a column gets; longer labels are cut, ending in ``~``.
-    :raises ConfigurationError: on a node that is not in the trace, or ``width < 8``.
+    :param messages: which ``send``/``recv`` lines to show, in a trace that has them
+        (written with ``trace_messages``): ``"about"`` those of messages about a
+        broadcast (they carry its id; not heartbeats), ``"all"`` or ``"none"``.
+    :raises ConfigurationError: on a node that is not in the trace, ``width < 8`` or
+        another ``messages``.
     """
     if width < 8:
         raise ConfigurationError(f"width must be at least 8, not {width}")
+    if messages not in MESSAGES:
+        raise ConfigurationError(f"messages must be one of {', '.join(MESSAGES)}, "
+                                 f"not {messages!r}")
     lines = [r for r in records if "node" in r and "ev" in r]
     present = sorted({str(r["node"]) for r in lines}, key=_natural)
     columns = list(nodes) if nodes else present
@@ -109,6 +123,11 @@ def render_timeline(records: Iterable[Mapping[str, Any]], *,
         ev = r["ev"]
         if ev in ("broadcast", "deliver"):
             if wanted_layers is not None and r.get("layer") not in wanted_layers:
+                continue
+            if wanted_ids is not None and r.get("id") not in wanted_ids:
+                continue
+        elif ev in ("send", "recv"):
+            if messages == "none" or (messages == "about" and not r.get("id")):
                 continue
             if wanted_ids is not None and r.get("id") not in wanted_ids:
                 continue

@@ -37,6 +37,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="add a partition that later heals")
     parser.add_argument("--quiet", type=float, default=20.0,
                         help="virtual seconds of quiet at the end (default 20)")
+    parser.add_argument("--trace-messages", action="store_true",
+                        help="also trace a send and a recv line for every component message "
+                             "that crosses a link (for netweave timeline)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
             messages=args.messages, crash=args.crash, loss=args.loss, partition=args.partition,
             duplicate=args.duplicate, reorder=args.reorder, quiet=args.quiet)
     began = time.perf_counter()
-    cluster = scenario.run(args.seed)
+    cluster = scenario.run(args.seed, trace_messages=args.trace_messages)
     paths = cluster.write_trace(args.trace_dir)
     took = time.perf_counter() - began
     print(f"simulated {len(cluster.ids)} nodes to t={cluster.now:.3f}s "

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ..timeline import MESSAGES
 from ._trace import add_trace_argument, load_trace
 
 NAME = "timeline"
@@ -25,6 +26,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", type=float, metavar="T", help="drop lines after time T")
     parser.add_argument("--width", type=int, default=24, metavar="W",
                         help="widest column, in characters (default 24)")
+    parser.add_argument("--messages", choices=MESSAGES, default="about",
+                        help="in a trace with send and recv lines (netweave sim "
+                             "--trace-messages), show those of messages about a broadcast "
+                             "(default), all (heartbeats too) or none")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     if records is None:
         return 2
     rows = render_timeline(records, nodes=args.node, layers=args.layer, ids=args.ids,
-                           since=args.since, until=args.until, width=args.width)
+                           since=args.since, until=args.until, width=args.width,
+                           messages=args.messages)
     print("\n".join(rows))
     if len(rows) == 1:
         print(f"netweave timeline: none of the {len(records)} lines of {args.trace} matches",

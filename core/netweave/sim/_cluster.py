@@ -125,6 +125,8 @@ class SimCluster:
     :param network: the network model (latency, loss, duplication, reordering).
     :param encode: pass every link message through the msgpack codec (slower; catches
         payloads that would not cross a real network).
+    :param trace_messages: also trace a ``send`` and a ``recv`` line for every component
+        message that crosses a link (``netweave timeline`` shows them as arrows).
     """
 
     def __init__(
@@ -139,6 +141,7 @@ class SimCluster:
         encode: bool = False,
         strict: bool = True,
         fill: str = "implicit",
+        trace_messages: bool = False,
     ) -> None:
         ids = [f"n{i}" for i in range(1, nodes + 1)] if isinstance(nodes, int) else list(nodes)
         if len(set(ids)) != len(ids) or not ids:
@@ -154,6 +157,7 @@ class SimCluster:
         self.encode = encode
         self.strict = strict
         self.fill = fill
+        self.trace_messages = trace_messages
         self.nodes: dict[str, Node] = {}
         self._runtimes: dict[str, _SimRuntime] = {}
         self._incarnations: dict[str, int] = dict.fromkeys(ids, 0)
@@ -171,7 +175,7 @@ class SimCluster:
         self._incarnations[node_id] += 1
         node = Node(node_id, peers=self.ids, catalog=self.catalog,
                     incarnation=self._incarnations[node_id], strict=self.strict,
-                    fill=self.fill)  # type: ignore[arg-type]
+                    fill=self.fill, trace_messages=self.trace_messages)  # type: ignore[arg-type]
         self.configure(node)
         node.build()
         if self.sink is not None:

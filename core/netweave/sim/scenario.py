@@ -202,7 +202,8 @@ class Scenario:
             node.use(name, **options)
 
     def build(self, seed: int, *, catalog: Catalog | None = None, trace: bool = True,
-              encode: bool = False, strict: bool = True) -> SimCluster:
+              encode: bool = False, strict: bool = True,
+              trace_messages: bool = False) -> SimCluster:
         """Create the cluster and schedule the workload and the faults (nothing runs yet)."""
         try:
             network = NetworkModel(**self.network)
@@ -210,7 +211,7 @@ class Scenario:
             raise ConfigurationError(f"invalid [network]: {exc}") from None
         cluster = SimCluster(self.nodes, self.configure, seed=seed, network=network,
                              catalog=catalog, trace=trace, encode=encode, strict=strict,
-                             fill=self.fill)
+                             fill=self.fill, trace_messages=trace_messages)
         layer = self._workload_layer(cluster)
         rng = random.Random(f"workload/{seed}")
         wl = self.workload

@@ -1,0 +1,94 @@
+"""``trace_messages``: a ``send`` and a ``recv`` line per component message on a link."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from netweave import ConfigurationError
+from netweave.check import check_trace
+from netweave.cli import main
+from netweave.sim import NetworkModel, Scenario, SimCluster
+from netweave.timeline import render_timeline
+
+
+def run(seed: int, **kw: Any) -> SimCluster:
+    scenario = Scenario.random(nodes=4, seed=seed, layer="rb", messages=6, crash=1,
+                               loss=0.2, duplicate=0.1, partition=True)
+    return scenario.run(seed, **kw)
+
+
+def without_messages(trace: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in trace if r["ev"] not in ("send", "recv")]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_each_message_is_received_at_most_once_and_only_after_it_was_sent(seed: int) -> None:
+    trace = run(seed, trace_messages=True).trace
+    sends = {r["mid"]: r for r in trace if r["ev"] == "send"}
+    recvs = [r for r in trace if r["ev"] == "recv"]
+    assert len(sends) == sum(r["ev"] == "send" for r in trace)  # every mid is unique
+    assert len({r["mid"] for r in recvs}) == len(recvs)  # duplicates never show
+    assert recvs and len(recvs) < len(sends)  # some went to the crashed node
+    for r in recvs:
+        sent = sends[r["mid"]]
+        assert (sent["node"], sent["to"]) == (r["from"], r["node"])
+        assert sent["t"] < r["t"] and sent["msg"] == r["msg"]
+        assert sent.get("id") == r.get("id")
+    kinds = {r["msg"] for r in sends.values()}
+    assert {"fd.heartbeat", "beb.data"} <= kinds
+    assert all(r["id"].count("/") == 2 for r in sends.values() if r["msg"] == "beb.data")
+
+
+def test_the_rest_of_the_trace_and_the_verdict_do_not_change() -> None:
+    plain, traced = run(2), run(2, trace_messages=True)
+    assert not [r for r in plain.trace if r["ev"] in ("send", "recv")]
+    assert without_messages(traced.trace) == plain.trace
+    assert check_trace(traced.trace).format() == check_trace(plain.trace).format()
+
+
+def test_nothing_is_traced_for_messages_a_node_sends_itself() -> None:
+    cluster = SimCluster(3, lambda n: n.use("beb"), seed=1, trace_messages=True)
+    cluster.start()
+    cluster.broadcast("n1", "beb", "x")
+    cluster.run(1.0)
+    sends = [(r["node"], r["to"]) for r in cluster.trace if r["ev"] == "send"]
+    assert sends == [("n1", "n2"), ("n1", "n3")]
+
+
+def test_the_message_id_travels_through_the_codec_beside_other_metadata() -> None:
+    cluster = SimCluster(2, lambda n: n.use("lamport-clock").use("beb"), seed=1,
+                         encode=True, trace_messages=True, network=NetworkModel())
+    cluster.start()
+    cluster.broadcast("n1", "beb", "x")
+    cluster.run(1.0)
+    (recv,) = [r for r in cluster.trace if r["ev"] == "recv"]
+    (send,) = [r for r in cluster.trace if r["ev"] == "send"]
+    assert recv["mid"] == send["mid"] == "n1/1/m1"
+    assert recv["lamport"] > send["lamport"]  # the clock's own field still arrived
+
+
+def test_the_timeline_shows_messages_about_broadcasts_by_default() -> None:
+    trace = run(3, trace_messages=True).trace
+    about = "\n".join(render_timeline(trace))
+    assert "-> n" in about and "<- n" in about and "heartbeat" not in about
+    assert "heartbeat" in "\n".join(render_timeline(trace, messages="all"))
+    assert render_timeline(trace, messages="none") == render_timeline(without_messages(trace))
+    one = next(r for r in trace if r["ev"] == "broadcast")["id"]
+    rows = render_timeline(trace, ids=[one])
+    assert sum("-> n" in r for r in rows) >= 3 and all("heartbeat" not in r for r in rows)
+    with pytest.raises(ConfigurationError, match="messages must be one of about, all, none"):
+        render_timeline(trace, messages="some")
+
+
+def test_netweave_sim_writes_them_on_request(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["sim", "--nodes", "3", "--layer", "beb", "--messages", "2", "--seed", "1"]
+    assert main([*args, "--trace-dir", str(tmp_path / "a"), "--trace-messages"]) == 0
+    assert main([*args, "--trace-dir", str(tmp_path / "b")]) == 0
+    assert '"ev":"send"' in (tmp_path / "a" / "n1.jsonl").read_text()
+    assert '"ev":"send"' not in (tmp_path / "b" / "n1.jsonl").read_text()
+    capsys.readouterr()
+    assert main(["timeline", str(tmp_path / "a"), "--messages", "none"]) == 0
+    assert "->" not in capsys.readouterr().out
