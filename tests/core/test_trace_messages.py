@@ -92,3 +92,39 @@ def test_netweave_sim_writes_them_on_request(tmp_path: Path,
     capsys.readouterr()
     assert main(["timeline", str(tmp_path / "a"), "--messages", "none"]) == 0
     assert "->" not in capsys.readouterr().out
+
+
+def test_over_tcp_the_message_id_crosses_the_wire() -> None:
+    import asyncio
+
+    from netweave import Node
+    from netweave.cli._launch import free_ports
+    from netweave.trace import ListSink
+
+    ports = free_ports(2)
+    addresses = {f"n{i + 1}": f"127.0.0.1:{p}" for i, p in enumerate(ports)}
+    nodes = {i: Node(i, peers=addresses, trace_messages=True, strict=True).use("beb")
+             for i in addresses}
+    sinks = {i: ListSink() for i in nodes}
+    for i, node in nodes.items():
+        node.tracer.sinks.append(sinks[i])
+    got: list[Any] = []
+    nodes["n2"].on_deliver("beb", got.append)
+
+    async def main() -> None:
+        for node in nodes.values():
+            await node.start()
+        nodes["n1"].broadcast("beb", "x")
+        for _ in range(500):
+            if got:
+                break
+            await asyncio.sleep(0.01)
+        for node in nodes.values():
+            await node.stop()
+
+    asyncio.run(main())
+    assert [d.payload for d in got] == ["x"]
+    (send,) = [r for r in sinks["n1"].records if r["ev"] == "send"]
+    (recv,) = [r for r in sinks["n2"].records if r["ev"] == "recv"]
+    assert send["mid"] == recv["mid"] and send["to"] == "n2" and recv["from"] == "n1"
+    assert send["id"] == recv["id"] == got[0].id and recv["msg"] == "beb.data"

@@ -41,6 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--id", required=True, help="which member this process is")
     parser.add_argument("--trace-dir", type=Path, metavar="DIR",
                         help="write the trace to DIR/<id>.jsonl")
+    parser.add_argument("--trace-messages", action="store_true",
+                        help="also trace a send and a recv line for every component message "
+                             "that crosses a link (for netweave timeline)")
     parser.add_argument("--state-dir", type=Path, metavar="DIR",
                         help="keep the incarnation counter in DIR (default: wall-clock ms)")
     parser.add_argument("--log-level", default="WARNING",
@@ -144,6 +147,7 @@ async def _serve(config: ClusterConfig, args: argparse.Namespace) -> int:
 
     loop = asyncio.get_running_loop()
     node = config.node(args.id)
+    node.trace_messages = args.trace_messages
     console = _Console(node, loop)
     node.build()
     for layer in node.layers:
