@@ -85,8 +85,9 @@ def netweave_link_outgoing(peer: str, message: Any) -> dict[str, Any] | None:
     netweave_link_outgoing(self, peer, message)``): components are registered in their
     node's plugin manager, so the method sees its own instance's state. The node merges
     the dicts of every implementation, so a key must belong to one plugin (netweave-clocks
-    uses ``"lamport"`` and ``"vc"``). Values must survive msgpack: ``None``, booleans,
-    numbers, strings, lists and string-keyed dicts (a tuple arrives as a list).
+    uses ``"lamport"`` and ``"vc"``; ``"mid"`` is the node's own, for ``trace_messages``).
+    Values must survive msgpack: ``None``, booleans, numbers, strings, lists and
+    string-keyed dicts (a tuple arrives as a list).
 
     :param peer: the node the message is for.
     :param message: the message (a :class:`~netweave.Message`); do not modify it.

@@ -47,7 +47,11 @@ MID = "mid"
 
 
 def _describe(message: object) -> dict[str, Any]:
-    """A traced message's kind (its tag) and, when it has one, the broadcast id it is about."""
+    """A traced message's kind and the broadcast id it is about, if any: those of the
+    innermost message, since an upper layer's message travels as the payload of the
+    layer below (a urb relay of ``n1/1/1`` is a beb message of the relaying node)."""
+    while isinstance(getattr(message, "payload", None), Message):
+        message = message.payload  # type: ignore[attr-defined]
     fields: dict[str, Any] = {"msg": getattr(getattr(message, "__struct_config__", None),
                                              "tag", None) or type(message).__name__}
     mid = getattr(message, "id", None)

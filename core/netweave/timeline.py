@@ -6,12 +6,12 @@ meanwhile. Only the trace format is read (see ``docs/reference/trace.md``), so t
 timeline of a real run and of a simulation look alike. Each row is one instant; lines of
 several nodes at the same instant share it::
 
-        t  n1               n2               n3
-    0.000  start #1         start #1         start #1
+        t  n1            n2            n3
+    0.000  start #1      start #1      start #1
     0.512  bcast n1/1/1
     0.512  dlvr n1/1/1
-    0.519                   dlvr n1/1/1
-    3.100                                    CRASH
+    0.519                dlvr n1/1/1
+    3.100                              CRASH
 
 Labels: ``bcast``/``dlvr`` and the message id (prefixed with the layer when the trace
 has several), ``start #<incarnation>``, ``stop``, ``CRASH``, ``suspect``/``restore`` and
@@ -86,6 +86,7 @@ def render_timeline(records: Iterable[Mapping[str, Any]], *,
     """The rows of the timeline of ``records`` (trace lines, in time order).
 
     :param nodes: the columns, in this order; default: every node, ``n2`` before ``n10``.
+        Times show milliseconds, or more places where two instants would print alike.
     :param layers: show broadcasts and deliveries of these layers only.
     :param ids: show only these messages (and the lines that explain their fate:
         starts, stops, crashes, suspicions and faults).
@@ -104,7 +105,7 @@ def render_timeline(records: Iterable[Mapping[str, Any]], *,
                                  f"not {messages!r}")
     lines = [r for r in records if "node" in r and "ev" in r]
     present = sorted({str(r["node"]) for r in lines}, key=_natural)
-    columns = list(nodes) if nodes else present
+    columns = list(dict.fromkeys(nodes)) if nodes else present
     unknown = [n for n in columns if n not in present]
     if unknown:
         raise ConfigurationError(
@@ -135,8 +136,13 @@ def render_timeline(records: Iterable[Mapping[str, Any]], *,
             continue
         shown.append((t, str(r["node"]), label(r, layered=layered)))
     col = max([len(c) for c in columns] + [min(len(text), width) for _, _, text in shown] + [4])
-    stamp = max([len(f"{t:.3f}") for t, _, _ in shown] + [5])
-    rows = [f"{'t':>{stamp}}  " + "  ".join(f"{c:<{col}}" for c in columns).rstrip()]
+    instants = {t for t, _, _ in shown}
+    # Milliseconds, or as many more places as it takes for no two instants to print alike
+    # (up to microseconds, the trace's own resolution).
+    places = next((p for p in (3, 4, 5) if len({f"{t:.{p}f}" for t in instants})
+                   == len(instants)), 6)
+    stamp = max([len(f"{t:.{places}f}") for t in instants] + [5])
+    rows = [(f"{'t':>{stamp}}  " + "  ".join(f"{c:<{col}}" for c in columns)).rstrip()]
     index = {c: i for i, c in enumerate(columns)}
     cells: list[str] = []
     row_t: float | None = None
@@ -148,13 +154,13 @@ def render_timeline(records: Iterable[Mapping[str, Any]], *,
         # that instant starts a new one, so each column keeps its own order.
         if t != row_t or cells[i]:
             if row_t is not None:
-                rows.append(_row(row_t, stamp, cells, col))
+                rows.append(_row(row_t, stamp, places, cells, col))
             cells, row_t = [""] * len(columns), t
         cells[i] = text
     if row_t is not None:
-        rows.append(_row(row_t, stamp, cells, col))
+        rows.append(_row(row_t, stamp, places, cells, col))
     return rows
 
 
-def _row(t: float, stamp: int, cells: list[str], col: int) -> str:
-    return f"{t:>{stamp}.3f}  " + "  ".join(f"{c:<{col}}" for c in cells).rstrip()
+def _row(t: float, stamp: int, places: int, cells: list[str], col: int) -> str:
+    return (f"{t:>{stamp}.{places}f}  " + "  ".join(f"{c:<{col}}" for c in cells)).rstrip()

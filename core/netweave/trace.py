@@ -106,11 +106,16 @@ def _lines(path: Path) -> Iterator[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            yield json.loads(line)
+            record = json.loads(line)
         except json.JSONDecodeError:
             if i >= len(lines) - 2:  # a truncated last line (killed writer) is tolerated
                 return
             raise ValueError(f"{path}:{i + 1}: not a JSON trace line: {line[:80]!r}") from None
+        t = record.get("t", 0.0) if isinstance(record, dict) else None
+        if type(t) not in (int, float):
+            raise ValueError(f"{path}:{i + 1}: a trace line is a JSON object whose 't' is a "
+                             f"number: {line[:80]!r}")
+        yield record
 
 
 def read_trace(path: str | os.PathLike[str]) -> list[dict[str, Any]]:

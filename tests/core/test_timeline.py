@@ -141,3 +141,34 @@ def test_the_command_line_reference_shows_what_the_command_prints(
     assert capsys.readouterr().out == shown
     page = (DOCS / "reference" / "cli.md").read_text(encoding="utf-8")
     assert "--trace-dir runs/rb\n$ netweave timeline runs/rb --id n3/1/1\n" in page
+
+
+def test_close_instants_get_more_places_and_a_node_asked_twice_one_column() -> None:
+    close = [{"t": 0.0001, "node": "n1", "ev": "start", "incarnation": 1},
+             {"t": 0.0004, "node": "n2", "ev": "start", "incarnation": 1}]
+    assert render_timeline(close) == [
+        "     t  n1        n2",
+        "0.0001  start #1",
+        "0.0004            start #1",
+    ]
+    closer = [{**close[0], "t": 0.000001}, {**close[1], "t": 0.000002}]
+    assert render_timeline(closer)[1:] == ["0.000001  start #1",
+                                           "0.000002            start #1"]
+    assert render_timeline(close, nodes=["n2", "n2"])[0].split() == ["t", "n2"]
+    assert render_timeline([]) == ["    t"]
+
+
+def test_malformed_traces_are_refused_with_exit_code_2(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bad = {"t-not-a-number.jsonl": '{"t":"x","node":"n1","ev":"start"}\n',
+           "not-an-object.jsonl": '[1, 2]\n{"t":1,"node":"n1","ev":"stop"}\n',
+           "bad-incarnation.jsonl": '{"t":0,"node":"n1","ev":"start","incarnation":"x"}\n'}
+    for name, text in bad.items():
+        path = tmp_path / name
+        path.write_text(text + '{"t":2,"node":"n1","ev":"stop"}\n')
+        assert main(["check", str(path)]) == 2, name
+        err = capsys.readouterr().err
+        assert ("malformed trace" if "incarnation" in name else "cannot read trace") in err
+        if "incarnation" not in name:
+            assert main(["timeline", str(path)]) == 2
+            assert f"{name}:1:" in capsys.readouterr().err

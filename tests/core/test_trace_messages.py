@@ -37,8 +37,9 @@ def test_each_message_is_received_at_most_once_and_only_after_it_was_sent(seed: 
         assert sent["t"] < r["t"] and sent["msg"] == r["msg"]
         assert sent.get("id") == r.get("id")
     kinds = {r["msg"] for r in sends.values()}
-    assert {"fd.heartbeat", "beb.data"} <= kinds
-    assert all(r["id"].count("/") == 2 for r in sends.values() if r["msg"] == "beb.data")
+    assert {"fd.heartbeat", "lazy-rb.data"} <= kinds  # rb's own, not the beb carrying it
+    broadcast = {r["id"] for r in trace if r["ev"] == "broadcast"}
+    assert {r["id"] for r in sends.values() if r["msg"] == "lazy-rb.data"} <= broadcast
 
 
 def test_the_rest_of_the_trace_and_the_verdict_do_not_change() -> None:
@@ -128,3 +129,60 @@ def test_over_tcp_the_message_id_crosses_the_wire() -> None:
     (recv,) = [r for r in sinks["n2"].records if r["ev"] == "recv"]
     assert send["mid"] == recv["mid"] and send["to"] == "n2" and recv["from"] == "n1"
     assert send["id"] == recv["id"] == got[0].id and recv["msg"] == "beb.data"
+
+
+def test_a_relay_is_traced_with_the_id_of_the_broadcast_it_relays() -> None:
+    cluster = SimCluster(3, lambda n: n.use("perfect-fd").use("all-ack-urb"), seed=2,
+                         trace_messages=True)
+    cluster.start()
+    mid = cluster.broadcast("n1", "urb", "x")
+    cluster.run(1.0)
+    sends = [r for r in cluster.trace if r["ev"] == "send" and r.get("id") == mid]
+    # n1's copies and every relay (all-ack-urb relays once on first receipt).
+    assert sorted((r["node"], r["to"]) for r in sends) == [
+        ("n1", "n2"), ("n1", "n3"), ("n2", "n1"), ("n2", "n3"), ("n3", "n1"), ("n3", "n2")]
+    assert {r["msg"] for r in sends} == {"urb.data"}
+    rows = render_timeline(cluster.trace, ids=[mid])
+    assert sum("-> n" in r for r in rows) == 6 and sum("<- n" in r for r in rows) == 6
+
+
+def test_clocks_count_no_extra_event_and_a_send_happens_before_its_recv() -> None:
+    from netweave_clocks import happened_before
+
+    def configure(node: Any) -> None:
+        node.use("vector-clock").use("beb")
+
+    def run_vc(traced: bool) -> SimCluster:
+        cluster = SimCluster(3, configure, seed=5, trace_messages=traced)
+        cluster.start()
+        for i in range(4):
+            cluster.at(0.1 * i, cluster.broadcast, f"n{i % 3 + 1}", "beb", i)
+        cluster.run(2.0)
+        return cluster
+
+    plain, traced = run_vc(False), run_vc(True)
+    assert without_messages(traced.trace) == plain.trace
+    sends = {r["mid"]: r for r in traced.trace if r["ev"] == "send"}
+    recvs = [r for r in traced.trace if r["ev"] == "recv"]
+    assert len(recvs) == len(sends) == 8
+    for r in recvs:
+        assert happened_before(sends[r["mid"]]["vc"], r["vc"])
+
+
+def test_a_receiver_that_restarts_before_acknowledging_gets_the_message_again() -> None:
+    from netweave.sim import Latency
+
+    cluster = SimCluster(2, lambda n: n.use("beb"), seed=1, trace_messages=True,
+                         network=NetworkModel(latency=Latency("constant", 0.01, 0.01)))
+    cluster.start()
+    cluster.run(0.5)
+    cluster.broadcast("n1", "beb", "x")
+    cluster.one_way(["n2"], ["n1"])  # n2's acknowledgement will be lost
+    cluster.run(0.6)
+    cluster.restart("n2")
+    cluster.heal()
+    cluster.run(5.0)
+    (send,) = [r for r in cluster.trace if r["ev"] == "send" and r["node"] == "n1"]
+    recvs = [r for r in cluster.trace if r["ev"] == "recv" and r["mid"] == send["mid"]]
+    starts = [r["t"] for r in cluster.trace if r["ev"] == "start" and r["node"] == "n2"]
+    assert len(recvs) == 2 and recvs[0]["t"] < starts[1] < recvs[1]["t"]

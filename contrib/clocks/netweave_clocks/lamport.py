@@ -26,6 +26,9 @@ __all__ = ["LamportClock"]
 FIELD = "lamport"
 """The name of the time both on the wire (beside each message) and in trace lines."""
 
+MESSAGE_LINES = frozenset({"send", "recv"})
+"""Trace lines that record a link event the hooks count, not an event of their own."""
+
 
 class LamportClock(Component):
     """A Lamport clock that stamps every link message of its node."""
@@ -63,4 +66,7 @@ class LamportClock(Component):
         self.tick()
 
     def _stamp_trace_line(self, record: dict[str, Any]) -> None:
-        record[FIELD] = self.tick()
+        # A node's send and recv lines (``trace_messages``) record the send and receive
+        # events the link hooks above already counted: they show that time, and tick
+        # nothing, so tracing messages changes no clock value.
+        record[FIELD] = self.time if record.get("ev") in MESSAGE_LINES else self.tick()

@@ -30,6 +30,8 @@ from typing import Any
 
 from netweave import Component, Context, hookimpl
 
+from .lamport import MESSAGE_LINES
+
 __all__ = ["VectorClock", "concurrent", "happened_before", "leq", "merge"]
 
 FIELD = "vc"
@@ -115,4 +117,7 @@ class VectorClock(Component):
         self.tick()
 
     def _stamp_trace_line(self, record: dict[str, Any]) -> None:
-        record[FIELD] = self.tick()
+        # A node's send and recv lines (``trace_messages``) record the send and receive
+        # events the link hooks above already counted: they show that time, and tick
+        # nothing, so tracing messages changes no clock value.
+        record[FIELD] = self.time if record.get("ev") in MESSAGE_LINES else self.tick()

@@ -43,8 +43,8 @@ def interpreter_speed() -> float:
     """Microseconds this interpreter takes to sum 1,000 integers (best of 5 runs).
 
     A fixed piece of pure-Python work, timed next to every figure: the same code runs at
-    very different speeds on different machines (a shared cloud core can be twice as slow
-    as a desktop's), and figures of two machines compare once divided by this one.
+    different speeds on different machines, and figures of two machines compare once on
+    the same footing (a rate multiplied by this time, a duration divided by it).
     """
     runs = timeit.repeat("sum(range(1000))", number=500, repeat=5)
     return min(runs) / 500 * 1e6

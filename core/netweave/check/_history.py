@@ -148,7 +148,8 @@ class History:
     def from_records(cls, records: Iterable[Mapping[str, Any]]) -> History:
         """Read trace lines in order (as :func:`netweave.trace.read_trace` returns them).
 
-        :raises TraceFormatError: if a line lacks ``t``, ``node`` or ``ev``.
+        :raises TraceFormatError: if a line lacks ``t``, ``node`` or ``ev``, or a ``start``
+            line's ``incarnation`` is not an integer.
         """
         h = cls()
         current: dict[str, Process] = {}
@@ -181,7 +182,10 @@ class History:
 
     def _open(self, node: str, t: float, line: Mapping[str, Any] | None) -> Process:
         known = self.by_node.setdefault(node, [])
-        inc = int(line.get("incarnation", 0)) if line is not None else 0
+        inc = line.get("incarnation", 0) if line is not None else 0
+        if type(inc) is not int:
+            raise TraceFormatError(
+                f"a start line's incarnation is an integer: {dict(line or {})!r}")
         proc = Process(node, inc, len(known), t, line)
         known.append(proc)
         self.processes.append(proc)

@@ -29,8 +29,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     try:
         history = History.from_records(records)
-    except TraceFormatError as exc:
-        print(f"netweave check: malformed trace: {exc}", file=sys.stderr)
+    except ValueError as exc:  # TraceFormatError, or a field of the wrong type
+        kind = "malformed trace" if isinstance(exc, TraceFormatError) else "cannot read trace"
+        print(f"netweave check: {kind}: {exc}", file=sys.stderr)
         return 2
     if not history.events:
         print(f"netweave check: no trace lines in {args.trace}", file=sys.stderr)

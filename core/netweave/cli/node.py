@@ -148,6 +148,8 @@ async def _serve(config: ClusterConfig, args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     node = config.node(args.id)
     node.trace_messages = args.trace_messages
+    if args.trace_messages and args.trace_dir is None:
+        _err("netweave node: warning: --trace-messages writes nothing without --trace-dir")
     console = _Console(node, loop)
     node.build()
     for layer in node.layers:

@@ -10,7 +10,7 @@ from ._trace import add_trace_argument, load_trace
 
 NAME = "timeline"
 HELP = ("Show a trace (a file or a directory of *.jsonl) as a text space-time diagram: a "
-        "column per node, a row per line, in time order.")
+        "column per node, a row per instant, in time order.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
