@@ -62,8 +62,9 @@ def test_a_violated_property_exits_1_and_shows_the_excerpt(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _write(tmp_path / "a.jsonl", START, BROADCAST, DELIVER, {**DELIVER, "t": 2.0})
     assert main(["check", str(tmp_path / "a.jsonl")]) == 1
-    out = capsys.readouterr().out
+    out, err = capsys.readouterr()
     assert "no duplication  violated (1): a#1 delivered a/1/1 twice" in out
+    assert f"see it happen: netweave timeline {tmp_path / 'a.jsonl'} --id a/1/1" in err
     assert '"t":2.0,"node":"a","ev":"deliver"' in out
     assert main(["check", str(tmp_path), "--json"]) == 1
     report = json.loads(capsys.readouterr().out)

@@ -43,6 +43,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.trace}: {len(history.nodes)} nodes, {report.processes} processes, "
               f"{report.lines} lines, last at t={report.end:.3f}")
         print(report.format())
+    if not report.ok and not args.json:
+        ids = [line["id"] for r in report.violated for example in r.examples[:1]
+               for line in example.lines if isinstance(line.get("id"), str)]
+        if ids:
+            print(f"see it happen: netweave timeline {args.trace} --id {ids[0]}",
+                  file=sys.stderr)
     for layer in report.unchecked:
         print(f"netweave check: warning: layer {layer!r} has no specification installed; "
               f"it was not checked", file=sys.stderr)
