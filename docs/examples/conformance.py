@@ -2,10 +2,12 @@
 
 First the standard best-effort broadcast, which conforms. Then a broken "reliable"
 broadcast, which is only best-effort broadcast under another name: the suite finds a
-seed where it violates agreement, and names the seed, the property and the trace lines.
+seed where it violates agreement, and names the seed, the property and the trace lines;
+the timeline of that seed shows how the message got lost.
 """
 
 from netweave.testing import check_conformance, find_violation, replay
+from netweave.timeline import render_timeline
 from netweave_broadcast.beb import BestEffortBroadcast
 
 
@@ -27,6 +29,9 @@ assert failure is not None
 print(f"{failure.plugin}: seed {failure.seed} violates {failure.property} ({failure.spec})")
 print(failure.violation.message)
 
-# Run that seed again, to debug it or to keep its trace for `netweave check`:
-cluster = replay(NotReallyReliable, failure.seed)
+# Run that seed again, to debug it or to keep its trace for `netweave check`; with
+# trace_messages, the trace also shows every message crossing a link.
+cluster = replay(NotReallyReliable, failure.seed, trace_messages=True)
 print("crashed in that run:", [line["node"] for line in cluster.trace if line["ev"] == "crash"])
+message = next(line["id"] for line in failure.violation.lines if "id" in line)
+print("\n".join(render_timeline(cluster.trace, ids=[message], width=18)))

@@ -76,3 +76,17 @@ def test_long_runs_report_progress(monkeypatch: pytest.MonkeyPatch,
     assert main(["conform", "beb", "--seeds", "5", "--jobs", "1"]) == 0
     progress = [x for x in capsys.readouterr().err.splitlines() if "seeds/s" in x]
     assert [x.split()[0] for x in progress] == ["1/5", "2/5", "3/5", "4/5"]
+
+
+def test_the_failing_seeds_trace_shows_its_messages(
+        mutant: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from netweave.trace import read_trace
+
+    trace = tmp_path / "trace"
+    assert main(["conform", mutant, "--seeds", "300", "--jobs", "1", "--use", "perfect-fd",
+                 "--trace-dir", str(trace)]) == 1
+    capsys.readouterr()
+    lines = read_trace(trace)
+    sent = {r["mid"] for r in lines if r["ev"] == "send"}
+    received = {r["mid"] for r in lines if r["ev"] == "recv"}
+    assert sent and received and received <= sent

@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     print(failure)
     if args.trace_dir:
         replay(plugin, failure.seed, trace_dir=args.trace_dir, mix=mix, use=args.use,
-               options=options)
+               options=options, trace_messages=True)
         print(f"  trace of seed {failure.seed} written to {args.trace_dir}; "
               f"netweave check {args.trace_dir} judges it again, "
               f"netweave timeline {args.trace_dir} lays it out by node")

@@ -298,11 +298,15 @@ def assert_violates(plugin: PluginRef, seeds: Iterable[int] = range(1000),
 def replay(plugin: PluginRef, seed: int, *, trace_dir: str | Path | None = None,
            mix: FaultMix = DEFAULT_MIX, use: Sequence[str] = (),
            options: Mapping[str, Any] | None = None,
-           catalog: Catalog | None = None) -> SimCluster:
-    """Run one conformance seed again; write its trace to ``trace_dir`` if given."""
+           catalog: Catalog | None = None, trace_messages: bool = False) -> SimCluster:
+    """Run one conformance seed again; write its trace to ``trace_dir`` if given.
+
+    :param trace_messages: also trace every component message sent and received (see
+        :class:`~netweave.sim.SimCluster`); the run is otherwise the same.
+    """
     cls, catalog = _resolve(plugin, catalog)
     cluster = conformance_scenario(cls, seed, mix=mix, use=use, options=options).run(
-        seed, catalog=catalog)
+        seed, catalog=catalog, trace_messages=trace_messages)
     if trace_dir is not None:
         cluster.write_trace(trace_dir)
     return cluster
