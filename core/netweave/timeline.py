@@ -23,13 +23,17 @@ about, else its kind). Any other event shows its name.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from xml.sax.saxutils import escape
+
+import attrs
 
 from .errors import ConfigurationError
 
-__all__ = ["MESSAGES", "label", "render_timeline"]
+__all__ = ["MESSAGES", "label", "render_svg", "render_timeline"]
 
 MESSAGES = ("about", "all", "none")
 """Which link-message lines a timeline shows: about a broadcast, all of them, none."""
@@ -78,6 +82,76 @@ def _fault(record: Mapping[str, Any]) -> str:
     return kind
 
 
+@attrs.frozen
+class _Selection:
+    columns: list[str]
+    lines: list[Mapping[str, Any]]
+    """The kept trace lines, in trace order."""
+    layered: bool
+    rows: list[int]
+    """For each kept line, its row: lines of one instant at different nodes share a row; a
+    node's second line at that instant starts a new one, so each column keeps its order."""
+    places: int
+    """Decimal places that tell every instant apart (3, or more, up to 6)."""
+
+
+def _select(records: Iterable[Mapping[str, Any]], nodes: Sequence[str] | None,
+            layers: Sequence[str] | None, ids: Sequence[str] | None, since: float | None,
+            until: float | None, messages: str) -> _Selection:
+    if messages not in MESSAGES:
+        raise ConfigurationError(f"messages must be one of {', '.join(MESSAGES)}, "
+                                 f"not {messages!r}")
+    lines = [r for r in records if "node" in r and "ev" in r]
+    present = sorted({str(r["node"]) for r in lines}, key=_natural)
+    columns = list(dict.fromkeys(nodes)) if nodes else present
+    unknown = [n for n in columns if n not in present]
+    if unknown:
+        raise ConfigurationError(
+            f"no node {', '.join(map(repr, unknown))} in the trace; its nodes: "
+            f"{', '.join(present) or 'none'}")
+    layered = len({r.get("layer") for r in lines if r["ev"] in ("broadcast", "deliver")}) > 1
+    wanted_ids = set(ids) if ids else None
+    wanted_layers = set(layers) if layers else None
+    kept: list[Mapping[str, Any]] = []
+    for r in lines:
+        t = float(r.get("t", 0.0))
+        if (since is not None and t < since) or (until is not None and t > until):
+            continue
+        if str(r["node"]) not in columns:
+            continue
+        ev = r["ev"]
+        if ev in ("broadcast", "deliver"):
+            if wanted_layers is not None and r.get("layer") not in wanted_layers:
+                continue
+            if wanted_ids is not None and r.get("id") not in wanted_ids:
+                continue
+        elif ev in ("send", "recv"):
+            if messages == "none" or (messages == "about" and not r.get("id")):
+                continue
+            if wanted_ids is not None and r.get("id") not in wanted_ids:
+                continue
+        elif wanted_ids is not None and ev not in _LIFECYCLE:
+            continue
+        kept.append(r)
+    rows: list[int] = []
+    taken: set[str] = set()
+    row_t: float | None = None
+    for r in kept:
+        t, node = float(r.get("t", 0.0)), str(r["node"])
+        if t != row_t or node in taken:
+            taken, row_t = set(), t
+            rows.append(rows[-1] + 1 if rows else 0)
+        else:
+            rows.append(rows[-1])
+        taken.add(node)
+    instants = {float(r.get("t", 0.0)) for r in kept}
+    # Milliseconds, or as many more places as it takes for no two instants to print alike
+    # (up to microseconds, the trace's own resolution).
+    places = next((p for p in (3, 4, 5) if len({f"{t:.{p}f}" for t in instants})
+                   == len(instants)), 6)
+    return _Selection(columns, kept, layered, rows, places)
+
+
 def render_timeline(records: Iterable[Mapping[str, Any]], *,
                     nodes: Sequence[str] | None = None, layers: Sequence[str] | None = None,
                     ids: Sequence[str] | None = None, since: float | None = None,
@@ -100,67 +174,132 @@ def render_timeline(records: Iterable[Mapping[str, Any]], *,
     """
     if width < 8:
         raise ConfigurationError(f"width must be at least 8, not {width}")
-    if messages not in MESSAGES:
-        raise ConfigurationError(f"messages must be one of {', '.join(MESSAGES)}, "
-                                 f"not {messages!r}")
-    lines = [r for r in records if "node" in r and "ev" in r]
-    present = sorted({str(r["node"]) for r in lines}, key=_natural)
-    columns = list(dict.fromkeys(nodes)) if nodes else present
-    unknown = [n for n in columns if n not in present]
-    if unknown:
-        raise ConfigurationError(
-            f"no node {', '.join(map(repr, unknown))} in the trace; its nodes: "
-            f"{', '.join(present) or 'none'}")
-    layered = len({r.get("layer") for r in lines if r["ev"] in ("broadcast", "deliver")}) > 1
-    wanted_ids = set(ids) if ids else None
-    wanted_layers = set(layers) if layers else None
-    shown: list[tuple[float, str, str]] = []
-    for r in lines:
-        t = float(r.get("t", 0.0))
-        if (since is not None and t < since) or (until is not None and t > until):
-            continue
-        if str(r["node"]) not in columns:
-            continue
-        ev = r["ev"]
-        if ev in ("broadcast", "deliver"):
-            if wanted_layers is not None and r.get("layer") not in wanted_layers:
-                continue
-            if wanted_ids is not None and r.get("id") not in wanted_ids:
-                continue
-        elif ev in ("send", "recv"):
-            if messages == "none" or (messages == "about" and not r.get("id")):
-                continue
-            if wanted_ids is not None and r.get("id") not in wanted_ids:
-                continue
-        elif wanted_ids is not None and ev not in _LIFECYCLE:
-            continue
-        shown.append((t, str(r["node"]), label(r, layered=layered)))
-    col = max([len(c) for c in columns] + [min(len(text), width) for _, _, text in shown] + [4])
-    instants = {t for t, _, _ in shown}
-    # Milliseconds, or as many more places as it takes for no two instants to print alike
-    # (up to microseconds, the trace's own resolution).
-    places = next((p for p in (3, 4, 5) if len({f"{t:.{p}f}" for t in instants})
-                   == len(instants)), 6)
-    stamp = max([len(f"{t:.{places}f}") for t in instants] + [5])
-    rows = [(f"{'t':>{stamp}}  " + "  ".join(f"{c:<{col}}" for c in columns)).rstrip()]
-    index = {c: i for i, c in enumerate(columns)}
-    cells: list[str] = []
-    row_t: float | None = None
-    for t, node, text in shown:
-        if len(text) > col:
-            text = text[:col - 1] + "~"
-        i = index[node]
-        # Lines of one instant at different nodes share a row; a node's second line at
-        # that instant starts a new one, so each column keeps its own order.
-        if t != row_t or cells[i]:
-            if row_t is not None:
-                rows.append(_row(row_t, stamp, places, cells, col))
-            cells, row_t = [""] * len(columns), t
-        cells[i] = text
-    if row_t is not None:
-        rows.append(_row(row_t, stamp, places, cells, col))
-    return rows
+    sel = _select(records, nodes, layers, ids, since, until, messages)
+    texts = [label(r, layered=sel.layered) for r in sel.lines]
+    col = max([len(c) for c in sel.columns] + [min(len(x), width) for x in texts] + [4])
+    times = [float(r.get("t", 0.0)) for r in sel.lines]
+    stamp = max([len(f"{t:.{sel.places}f}") for t in times] + [5])
+    out = [(f"{'t':>{stamp}}  " + "  ".join(f"{c:<{col}}" for c in sel.columns)).rstrip()]
+    index = {c: i for i, c in enumerate(sel.columns)}
+    for members in _by_row(sel.rows):
+        cells = [""] * len(sel.columns)
+        for i in members:
+            text = texts[i]
+            cells[index[str(sel.lines[i]["node"])]] = (
+                text if len(text) <= col else text[:col - 1] + "~")
+        t = times[members[0]]
+        out.append((f"{t:>{stamp}.{sel.places}f}  "
+                    + "  ".join(f"{c:<{col}}" for c in cells)).rstrip())
+    return out
 
 
-def _row(t: float, stamp: int, places: int, cells: list[str], col: int) -> str:
-    return (f"{t:>{stamp}.{places}f}  " + "  ".join(f"{c:<{col}}" for c in cells)).rstrip()
+def _by_row(rows: list[int]) -> list[list[int]]:
+    """The indices of the kept lines, grouped by row (rows never go back)."""
+    groups: list[list[int]] = []
+    for i, row in enumerate(rows):
+        if row == len(groups):
+            groups.append([])
+        groups[row].append(i)
+    return groups
+
+
+_LANE, _ROW, _LEFT, _TOP, _BOTTOM = 170, 20, 80, 56, 24
+_FITS = 23
+"""Characters of a label that fit in a lane (11 px monospace)."""
+_ARROW = "#3b6ea8"
+
+
+def render_svg(records: Iterable[Mapping[str, Any]], *,
+               nodes: Sequence[str] | None = None, layers: Sequence[str] | None = None,
+               ids: Sequence[str] | None = None, since: float | None = None,
+               until: float | None = None, messages: str = "about") -> str:
+    """The same diagram as :func:`render_timeline`, as a standalone SVG image.
+
+    A lane per node, one row per instant, time going down. A message that crossed a link
+    (a trace written with ``trace_messages``) is an arrow from its ``send`` row to its
+    ``recv`` row; a ``send`` with no ``recv`` in view is a dashed stub ending in a cross
+    (lost with a crashed or cut-off node, or received outside the view). A crashed node's
+    lane is dashed until it starts again. Hovering a mark shows its trace line. The
+    options are those of :func:`render_timeline`.
+    """
+    sel = _select(records, nodes, layers, ids, since, until, messages)
+    lane = {c: _LEFT + 20 + i * _LANE for i, c in enumerate(sel.columns)}
+    count = sel.rows[-1] + 1 if sel.rows else 0
+    height = _TOP + count * _ROW + _BOTTOM
+    width = _LEFT + 20 + len(sel.columns) * _LANE
+
+    def y(row: int) -> float:
+        return _TOP + row * _ROW + _ROW / 2
+
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" font-family="monospace" font-size="11">',
+           '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
+           f'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="{_ARROW}"/>'
+           '</marker></defs>',
+           f'<rect width="{width}" height="{height}" fill="white"/>']
+    bottom = height - _BOTTOM / 2
+    for c, x in lane.items():
+        out.append(f'<text x="{x}" y="{_TOP - 24}" text-anchor="middle" font-weight="bold" '
+                   f'font-size="13">{escape(c)}</text>')
+        out.append(f'<line x1="{x}" y1="{_TOP - 12}" x2="{x}" y2="{bottom}" stroke="#333"/>')
+    # A crashed process's lane, until the node starts again: dashed over white.
+    down: dict[str, int] = {}
+    for r, row in zip(sel.lines, sel.rows, strict=True):
+        node, ev = str(r["node"]), r["ev"]
+        if ev == "crash" and node not in down:
+            down[node] = row
+        elif ev == "start" and node in down:
+            out.append(_dead(lane[node], y(down.pop(node)), y(row)))
+    for node, row in down.items():
+        out.append(_dead(lane[node], y(row), bottom))
+    placed: set[float] = set()
+    received = {str(r["mid"]): row for r, row in zip(sel.lines, sel.rows, strict=True)
+                if r["ev"] == "recv" and "mid" in r}
+    for r, row in zip(sel.lines, sel.rows, strict=True):
+        node, ev, ry = str(r["node"]), r["ev"], y(row)
+        x = lane[node]
+        if row not in placed:
+            placed.add(row)
+            out.append(f'<text x="{_LEFT}" y="{ry + 4}" text-anchor="end" fill="#777">'
+                       f'{float(r.get("t", 0.0)):.{sel.places}f}</text>')
+        tip = f"<title>{escape(json.dumps(dict(r), default=str))}</title>"
+        if ev == "send":
+            dst = lane.get(str(r.get("to")))
+            end = received.get(str(r.get("mid")))
+            if dst is not None and end is not None:
+                out.append(f'<line class="msg" x1="{x}" y1="{ry}" x2="{dst}" y2="{y(end)}" '
+                           f'stroke="{_ARROW}" marker-end="url(#arrow)">{tip}</line>')
+            elif dst is not None:
+                # Never received in view: dashed to the destination's lane, crossed out.
+                my = ry + _ROW
+                out.append(f'<g class="lost" stroke="{_ARROW}">{tip}<line x1="{x}" y1="{ry}" '
+                           f'x2="{dst}" y2="{my}" stroke-dasharray="3,3"/>'
+                           f'<path d="M{dst - 4},{my - 4} L{dst + 4},{my + 4} M{dst - 4},'
+                           f'{my + 4} L{dst + 4},{my - 4}" stroke="#c0392b" '
+                           f'stroke-width="2"/></g>')
+            out.append(f'<circle cx="{x}" cy="{ry}" r="2" fill="{_ARROW}"/>')
+            continue
+        if ev == "recv":
+            continue  # the arrow's head
+        text = label(r, layered=sel.layered)
+        if len(text) > _FITS:  # the whole line is in the tooltip
+            text = text[:_FITS - 1] + "~"
+        if ev == "crash":
+            out.append(f'<g class="crash">{tip}<path d="M{x - 6},{ry - 6} L{x + 6},{ry + 6} '
+                       f'M{x - 6},{ry + 6} L{x + 6},{ry - 6}" stroke="#c0392b" '
+                       f'stroke-width="2.5"/><text x="{x + 10}" y="{ry + 4}" fill="#c0392b" '
+                       f'font-weight="bold">CRASH</text></g>')
+            continue
+        color = {"broadcast": "#1f6f43", "deliver": "#111", "suspect": "#b9770e",
+                 "restore": "#b9770e"}.get(str(ev), "#666")
+        out.append(f'<g class="event">{tip}<circle cx="{x}" cy="{ry}" r="3.5" '
+                   f'fill="{color}"/><text x="{x + 8}" y="{ry + 4}" fill="{color}">'
+                   f'{escape(text)}</text></g>')
+    out.append("</svg>")
+    return "\n".join(out) + "\n"
+
+
+def _dead(x: float, y1: float, y2: float) -> str:
+    return (f'<line x1="{x}" y1="{y1}" x2="{x}" y2="{y2}" stroke="white" stroke-width="3"/>'
+            f'<line x1="{x}" y1="{y1}" x2="{x}" y2="{y2}" stroke="#aaa" '
+            f'stroke-dasharray="4,4"/>')

@@ -6,8 +6,11 @@ seed where it violates agreement, and names the seed, the property and the trace
 the timeline of that seed shows how the message got lost.
 """
 
+import sys
+from pathlib import Path
+
 from netweave.testing import check_conformance, find_violation, replay
-from netweave.timeline import render_timeline
+from netweave.timeline import render_svg, render_timeline
 from netweave_broadcast.beb import BestEffortBroadcast
 
 
@@ -35,3 +38,7 @@ cluster = replay(NotReallyReliable, failure.seed, trace_messages=True)
 print("crashed in that run:", [line["node"] for line in cluster.trace if line["ev"] == "crash"])
 message = next(line["id"] for line in failure.violation.lines if "id" in line)
 print("\n".join(render_timeline(cluster.trace, ids=[message], width=18)))
+
+# The same as an image, arrows for messages (python conformance.py lost-message.svg):
+if len(sys.argv) > 1:
+    Path(sys.argv[1]).write_text(render_svg(cluster.trace, ids=[message]), encoding="utf-8")

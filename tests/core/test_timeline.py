@@ -172,3 +172,43 @@ def test_malformed_traces_are_refused_with_exit_code_2(
         if "incarnation" not in name:
             assert main(["timeline", str(path)]) == 2
             assert f"{name}:1:" in capsys.readouterr().err
+
+
+def test_the_svg_draws_each_message_as_an_arrow_and_a_lost_one_crossed_out() -> None:
+    import xml.etree.ElementTree as ET
+
+    from netweave.sim import SimCluster
+    from netweave.timeline import render_svg
+
+    cluster = SimCluster(3, lambda n: n.use("beb"), seed=1, trace_messages=True)
+    cluster.start()
+    cluster.run(0.5)
+    cluster.crash("n3")
+    mid = cluster.broadcast("n1", "beb", "x")
+    cluster.run(2.0)
+    image = render_svg(cluster.trace)
+    assert image == render_svg(cluster.trace)  # deterministic
+    root = ET.fromstring(image)
+    ns = "{http://www.w3.org/2000/svg}"
+    arrows = [e for e in root.iter(f"{ns}line") if e.get("class") == "msg"]
+    lost = [e for e in root.iter(f"{ns}g") if e.get("class") == "lost"]
+    assert len(arrows) == 1 and len(lost) == 1  # to n2 delivered; to the crashed n3 not
+    assert '"to": "n3"' in "".join(lost[0].itertext())
+    texts = [t.text for t in root.iter(f"{ns}text")]
+    assert {"n1", "n2", "n3", "CRASH", f"dlvr {mid}", f"bcast {mid}"} <= set(texts)
+    width = int(root.get("width", "0"))
+    assert all(float(e.get("x2", 0)) <= width for e in arrows)
+
+
+def test_the_command_writes_an_svg(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trace = tmp_path / "run"
+    assert main(["sim", "--nodes", "3", "--layer", "beb", "--messages", "2", "--seed", "2",
+                 "--trace-messages", "--trace-dir", str(trace)]) == 0
+    capsys.readouterr()
+    image = tmp_path / "run.svg"
+    assert main(["timeline", str(trace), "--svg", str(image)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == "" and "wrote" in captured.err and "4 messages" in captured.err
+    assert image.read_text().startswith("<svg ")
+    assert main(["timeline", str(trace), "--svg", str(tmp_path / "no" / "such.svg")]) == 2
+    assert "cannot write" in capsys.readouterr().err

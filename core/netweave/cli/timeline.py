@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ..timeline import MESSAGES
 from ._trace import add_trace_argument, load_trace
@@ -26,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--until", type=float, metavar="T", help="drop lines after time T")
     parser.add_argument("--width", type=int, default=24, metavar="W",
                         help="widest column, in characters (default 24)")
+    parser.add_argument("--svg", type=Path, metavar="FILE",
+                        help="write the diagram as an SVG image to FILE (messages as arrows) "
+                             "instead of printing it")
     parser.add_argument("--messages", choices=MESSAGES, default="about",
                         help="in a trace with send and recv lines (netweave sim "
                              "--trace-messages), show those of messages about a broadcast "
@@ -33,14 +37,25 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..timeline import render_timeline
+    from ..timeline import render_svg, render_timeline
 
     records = load_trace(args.trace, NAME)
     if records is None:
         return 2
-    rows = render_timeline(records, nodes=args.node, layers=args.layer, ids=args.ids,
-                           since=args.since, until=args.until, width=args.width,
-                           messages=args.messages)
+    choice = {"nodes": args.node, "layers": args.layer, "ids": args.ids, "since": args.since,
+              "until": args.until, "messages": args.messages}
+    if args.svg is not None:
+        image = render_svg(records, **choice)
+        try:
+            args.svg.write_text(image, encoding="utf-8")
+        except OSError as exc:
+            print(f"netweave timeline: cannot write {args.svg}: {exc}", file=sys.stderr)
+            return 2
+        arrows = image.count('class="msg"')
+        print(f"netweave timeline: wrote {args.svg} ({arrows} messages, "
+              f"{len(image):,} bytes)", file=sys.stderr)
+        return 0
+    rows = render_timeline(records, width=args.width, **choice)
     print("\n".join(rows))
     if len(rows) == 1:
         print(f"netweave timeline: none of the {len(records)} lines of {args.trace} matches",
