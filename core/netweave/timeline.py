@@ -203,10 +203,18 @@ def _by_row(rows: list[int]) -> list[list[int]]:
     return groups
 
 
-_LANE, _ROW, _LEFT, _TOP, _BOTTOM = 170, 20, 80, 56, 24
+_LANE, _ROW, _TOP, _BOTTOM = 170, 20, 56, 24
+_CHAR = 6.7
+"""Width of a character in 11 px monospace, in pixels (approximately)."""
 _FITS = 23
-"""Characters of a label that fit in a lane (11 px monospace)."""
+"""Characters of a label that fit in a lane."""
 _ARROW = "#3b6ea8"
+_NOT_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _text(value: object) -> str:
+    """``value`` as SVG text: escaped, and characters XML cannot hold replaced by U+FFFD."""
+    return escape(_NOT_XML.sub("\ufffd", str(value)))
 
 
 def render_svg(records: Iterable[Mapping[str, Any]], *,
@@ -215,18 +223,23 @@ def render_svg(records: Iterable[Mapping[str, Any]], *,
                until: float | None = None, messages: str = "about") -> str:
     """The same diagram as :func:`render_timeline`, as a standalone SVG image.
 
-    A lane per node, one row per instant, time going down. A message that crossed a link
-    (a trace written with ``trace_messages``) is an arrow from its ``send`` row to its
-    ``recv`` row; a ``send`` with no ``recv`` in view is a dashed stub ending in a cross
-    (lost with a crashed or cut-off node, or received outside the view). A crashed node's
-    lane is dashed until it starts again. Hovering a mark shows its trace line. The
-    options are those of :func:`render_timeline`.
+    A lane per node, time going down, the rows of :func:`render_timeline`. A message that
+    crossed a link (a trace written with ``trace_messages``) is an arrow from its
+    ``send`` row to each of its ``recv`` rows; a ``send`` with no ``recv`` in view is a
+    dashed line to the destination's lane, crossed out (lost with a crashed or cut-off
+    node, or received outside the view), and a ``recv`` whose ``send`` is not in view is
+    a short arrow into its lane. A crashed node's lane is dashed until it starts again.
+    Hovering a mark shows its trace line. The options are those of
+    :func:`render_timeline`.
     """
+    records = list(records)
     sel = _select(records, nodes, layers, ids, since, until, messages)
-    lane = {c: _LEFT + 20 + i * _LANE for i, c in enumerate(sel.columns)}
+    times = [f"{float(r.get('t', 0.0)):.{sel.places}f}" for r in sel.lines]
+    left = 20 + _CHAR * max([len(t) for t in times] + [7])
+    lane = {c: left + 20 + i * _LANE for i, c in enumerate(sel.columns)}
     count = sel.rows[-1] + 1 if sel.rows else 0
     height = _TOP + count * _ROW + _BOTTOM
-    width = _LEFT + 20 + len(sel.columns) * _LANE
+    width = round(left + 20 + len(sel.columns) * _LANE)
 
     def y(row: int) -> float:
         return _TOP + row * _ROW + _ROW / 2
@@ -239,37 +252,46 @@ def render_svg(records: Iterable[Mapping[str, Any]], *,
            f'<rect width="{width}" height="{height}" fill="white"/>']
     bottom = height - _BOTTOM / 2
     for c, x in lane.items():
+        name = c if len(c) <= _FITS else c[:_FITS - 1] + "~"
         out.append(f'<text x="{x}" y="{_TOP - 24}" text-anchor="middle" font-weight="bold" '
-                   f'font-size="13">{escape(c)}</text>')
+                   f'font-size="13">{_text(name)}<title>{_text(c)}</title></text>')
         out.append(f'<line x1="{x}" y1="{_TOP - 12}" x2="{x}" y2="{bottom}" stroke="#333"/>')
-    # A crashed process's lane, until the node starts again: dashed over white.
-    down: dict[str, int] = {}
+    # A crashed process's lane, until the node starts again: dashed over white. A node
+    # already down when the view begins is dashed from the top.
+    down = {node: -1 for node in _down_before(records, since) if node in lane}
     for r, row in zip(sel.lines, sel.rows, strict=True):
         node, ev = str(r["node"]), r["ev"]
         if ev == "crash" and node not in down:
             down[node] = row
         elif ev == "start" and node in down:
-            out.append(_dead(lane[node], y(down.pop(node)), y(row)))
-    for node, row in down.items():
-        out.append(_dead(lane[node], y(row), bottom))
-    placed: set[float] = set()
-    received = {str(r["mid"]): row for r, row in zip(sel.lines, sel.rows, strict=True)
-                if r["ev"] == "recv" and "mid" in r}
+            since_row = down.pop(node)
+            out.append(_dead(lane[node], y(since_row) if since_row >= 0 else _TOP - 12,
+                             y(row)))
+    for node, since_row in down.items():
+        out.append(_dead(lane[node], y(since_row) if since_row >= 0 else _TOP - 12, bottom))
+    sent: set[str] = set()
+    received: dict[str, list[int]] = {}
     for r, row in zip(sel.lines, sel.rows, strict=True):
+        if r["ev"] == "send":
+            sent.add(str(r.get("mid")))
+        elif r["ev"] == "recv":
+            received.setdefault(str(r.get("mid")), []).append(row)
+    placed: set[int] = set()
+    for r, row, stamp in zip(sel.lines, sel.rows, times, strict=True):
         node, ev, ry = str(r["node"]), r["ev"], y(row)
         x = lane[node]
         if row not in placed:
             placed.add(row)
-            out.append(f'<text x="{_LEFT}" y="{ry + 4}" text-anchor="end" fill="#777">'
-                       f'{float(r.get("t", 0.0)):.{sel.places}f}</text>')
-        tip = f"<title>{escape(json.dumps(dict(r), default=str))}</title>"
+            out.append(f'<text x="{left}" y="{ry + 4}" text-anchor="end" fill="#777">'
+                       f'{stamp}</text>')
+        tip = f"<title>{_text(json.dumps(dict(r), default=str))}</title>"
         if ev == "send":
             dst = lane.get(str(r.get("to")))
-            end = received.get(str(r.get("mid")))
-            if dst is not None and end is not None:
+            ends = received.get(str(r.get("mid")), [])
+            for end in ends if dst is not None else []:
                 out.append(f'<line class="msg" x1="{x}" y1="{ry}" x2="{dst}" y2="{y(end)}" '
                            f'stroke="{_ARROW}" marker-end="url(#arrow)">{tip}</line>')
-            elif dst is not None:
+            if dst is not None and not ends:
                 # Never received in view: dashed to the destination's lane, crossed out.
                 my = ry + _ROW
                 out.append(f'<g class="lost" stroke="{_ARROW}">{tip}<line x1="{x}" y1="{ry}" '
@@ -277,10 +299,16 @@ def render_svg(records: Iterable[Mapping[str, Any]], *,
                            f'<path d="M{dst - 4},{my - 4} L{dst + 4},{my + 4} M{dst - 4},'
                            f'{my + 4} L{dst + 4},{my - 4}" stroke="#c0392b" '
                            f'stroke-width="2"/></g>')
-            out.append(f'<circle cx="{x}" cy="{ry}" r="2" fill="{_ARROW}"/>')
+            out.append(f'<circle cx="{x}" cy="{ry}" r="2" fill="{_ARROW}">{tip}</circle>')
             continue
         if ev == "recv":
-            continue  # the arrow's head
+            if str(r.get("mid")) not in sent:  # its send is outside the view
+                src = lane.get(str(r.get("from")))
+                dx = -24 if src is not None and src > x else 24
+                out.append(f'<line class="incoming" x1="{x - dx}" y1="{ry - _ROW / 2}" '
+                           f'x2="{x}" y2="{ry}" stroke="{_ARROW}" marker-end="url(#arrow)">'
+                           f'{tip}</line>')
+            continue
         text = label(r, layered=sel.layered)
         if len(text) > _FITS:  # the whole line is in the tooltip
             text = text[:_FITS - 1] + "~"
@@ -294,9 +322,20 @@ def render_svg(records: Iterable[Mapping[str, Any]], *,
                  "restore": "#b9770e"}.get(str(ev), "#666")
         out.append(f'<g class="event">{tip}<circle cx="{x}" cy="{ry}" r="3.5" '
                    f'fill="{color}"/><text x="{x + 8}" y="{ry + 4}" fill="{color}">'
-                   f'{escape(text)}</text></g>')
+                   f'{_text(text)}</text></g>')
     out.append("</svg>")
     return "\n".join(out) + "\n"
+
+
+def _down_before(records: list[Mapping[str, Any]], since: float | None) -> list[str]:
+    """Nodes whose last start or crash before ``since`` is a crash."""
+    if since is None:
+        return []
+    state: dict[str, str] = {}
+    for r in records:
+        if float(r.get("t", 0.0)) < since and r.get("ev") in ("start", "crash"):
+            state[str(r.get("node"))] = str(r["ev"])
+    return [node for node, ev in state.items() if ev == "crash"]
 
 
 def _dead(x: float, y1: float, y2: float) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from netweave import ConfigurationError
@@ -208,7 +209,65 @@ def test_the_command_writes_an_svg(tmp_path: Path, capsys: pytest.CaptureFixture
     image = tmp_path / "run.svg"
     assert main(["timeline", str(trace), "--svg", str(image)]) == 0
     captured = capsys.readouterr()
-    assert captured.out == "" and "wrote" in captured.err and "4 messages" in captured.err
+    assert captured.out == "" and "wrote" in captured.err and "(4 arrows, 0 messages not " \
+        "received in view" in captured.err
     assert image.read_text().startswith("<svg ")
     assert main(["timeline", str(trace), "--svg", str(tmp_path / "no" / "such.svg")]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+def _svg_root(records: list[dict[str, Any]], **kw: Any) -> Any:
+    import xml.etree.ElementTree as ET
+
+    from netweave.timeline import render_svg
+
+    return ET.fromstring(render_svg(records, **kw))
+
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def test_the_svg_stays_valid_xml_whatever_the_trace_says() -> None:
+    odd = [{"t": 0.0, "node": "a\x01<b>&", "ev": "start", "incarnation": 1},
+           {"t": 0.5, "node": "a\x01<b>&", "ev": "x\x02\ud800"},
+           {"t": 1.0, "node": "a\x01<b>&", "ev": "broadcast", "layer": "l", "id": "\x1b\"'",
+            "origin": "a"}]
+    root = _svg_root(odd)
+    texts = "".join(root.itertext())
+    assert "a\ufffd<b>&" in texts and "x\ufffd\ufffd" in texts
+
+
+def test_every_receipt_of_a_message_gets_an_arrow_and_a_receipt_alone_a_stub() -> None:
+    send = {"t": 1.0, "node": "a", "ev": "send", "to": "b", "mid": "a/1/m1", "msg": "k",
+            "id": "a/1/1"}
+    recvs = [{"t": t, "node": "b", "ev": "recv", "from": "a", "mid": "a/1/m1", "msg": "k",
+              "id": "a/1/1"} for t in (1.1, 2.1)]
+    starts = [{"t": 0.0, "node": n, "ev": "start", "incarnation": 1} for n in "ab"]
+    trace = [*starts, send, recvs[0], {"t": 2.0, "node": "b", "ev": "start", "incarnation": 2},
+             recvs[1]]
+    root = _svg_root(trace)
+    assert len([e for e in root.iter(f"{SVG}line") if e.get("class") == "msg"]) == 2
+    later = _svg_root(trace, since=1.05)  # the send is outside the view
+    incoming = [e for e in later.iter(f"{SVG}line") if e.get("class") == "incoming"]
+    assert len(incoming) == 2 and all(e.find(f"{SVG}title") is not None for e in incoming)
+
+
+def test_a_lane_is_dashed_from_the_top_when_its_node_is_down_as_the_view_begins() -> None:
+    trace = [{"t": 0.0, "node": n, "ev": "start", "incarnation": 1} for n in ("a", "b")]
+    trace += [{"t": 1.0, "node": "b", "ev": "crash"},
+              {"t": 3.0, "node": "a", "ev": "broadcast", "layer": "l", "id": "a/1/1",
+               "origin": "a"},
+              {"t": 4.0, "node": "b", "ev": "start", "incarnation": 2}]
+    dashed = [e for e in _svg_root(trace, since=2.0).iter(f"{SVG}line")
+              if e.get("stroke-dasharray") == "4,4"]
+    assert len(dashed) == 1 and float(dashed[0].get("y1", 0)) < 56  # from the lane's top
+
+
+def test_wall_clock_times_fit_in_the_image() -> None:
+    trace = [{"t": 1764172034.123456, "node": "n1", "ev": "start", "incarnation": 1},
+             {"t": 1764172034.123457, "node": "n1", "ev": "stop"}]
+    root = _svg_root(trace)
+    stamps = [e for e in root.iter(f"{SVG}text") if e.get("text-anchor") == "end"]
+    assert [s.text for s in stamps] == ["1764172034.123456", "1764172034.123457"]
+    right = float(stamps[0].get("x", 0))
+    assert right - 6.7 * len(stamps[0].text or "") >= 0  # not cut at the left edge

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 
 from ..check import SpecCatalog, TraceFormatError, check_history
@@ -44,11 +45,14 @@ def run(args: argparse.Namespace) -> int:
               f"{report.lines} lines, last at t={report.end:.3f}")
         print(report.format())
     if not report.ok and not args.json:
-        ids = [line["id"] for r in report.violated for example in r.examples[:1]
-               for line in example.lines if isinstance(line.get("id"), str)]
+        # The messages of the first violation about messages (an order violation has two).
+        examples = [r.examples[0] for r in report.violated if r.examples]
+        about = ([line["id"] for line in e.lines if isinstance(line.get("id"), str)]
+                 for e in examples)
+        ids = list(dict.fromkeys(next((found for found in about if found), [])))
         if ids:
-            print(f"see it happen: netweave timeline {args.trace} --id {ids[0]}",
-                  file=sys.stderr)
+            print(f"see it happen: netweave timeline {shlex.quote(str(args.trace))} "
+                  + " ".join(f"--id {shlex.quote(i)}" for i in ids), file=sys.stderr)
     for layer in report.unchecked:
         print(f"netweave check: warning: layer {layer!r} has no specification installed; "
               f"it was not checked", file=sys.stderr)

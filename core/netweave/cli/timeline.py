@@ -11,7 +11,7 @@ from ._trace import add_trace_argument, load_trace
 
 NAME = "timeline"
 HELP = ("Show a trace (a file or a directory of *.jsonl) as a text space-time diagram: a "
-        "column per node, a row per instant, in time order.")
+        "column per node, time going down, the lines of one instant on one row.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -51,9 +51,12 @@ def run(args: argparse.Namespace) -> int:
         except OSError as exc:
             print(f"netweave timeline: cannot write {args.svg}: {exc}", file=sys.stderr)
             return 2
-        arrows = image.count('class="msg"')
-        print(f"netweave timeline: wrote {args.svg} ({arrows} messages, "
-              f"{len(image):,} bytes)", file=sys.stderr)
+        arrows, lost = image.count('class="msg"'), image.count('class="lost"')
+        print(f"netweave timeline: wrote {args.svg} ({arrows} arrows, {lost} messages not "
+              f"received in view, {len(image):,} bytes)", file=sys.stderr)
+        if 'class="' not in image:
+            print(f"netweave timeline: none of the {len(records)} lines of {args.trace} "
+                  f"matches", file=sys.stderr)
         return 0
     rows = render_timeline(records, width=args.width, **choice)
     print("\n".join(rows))
