@@ -152,7 +152,7 @@ class PerfectLinks:
 
     def send(self, peer: str, body: Any, meta: dict[str, Any] | None = None) -> None:
         """Send ``body`` to ``peer``: delivered exactly once while both stay up."""
-        p = self._peers.get(peer) or self._peer(peer)
+        p = self._peer(peer)
         if p.forgotten:
             # A peer declared crashed gets nothing until it comes back as a new process;
             # that process may have started before we learn of it, so keep the newest.
@@ -164,11 +164,8 @@ class PerfectLinks:
         if p.inc == 0:
             p.waiting.append((body, meta))
             self._hello(peer, p)
-        else:  # _send_data, inline: once per message sent
-            seq = p.next_seq
-            p.next_seq = seq + 1
-            p.unacked[seq] = (body, meta, self._now())
-            self._transmit(peer, LinkData(self.incarnation, p.inc, seq, body, meta))
+        else:
+            self._send_data(peer, p, body, meta)
         if not self._timer_armed:
             self._arm_timer()
 
@@ -288,12 +285,8 @@ class PerfectLinks:
                         ahead.discard(p.rx_upto)
                 else:
                     p.rx_ahead.add(seq)
-                p.ack_due = True  # _schedule_ack, inline: once per message received
-                if not self._ack_flush_armed:
-                    self._ack_flush_armed = True
-                    self._call_soon(self._flush_acks)
-                body = m.body
-                self._deliver(peer, revive(body) if type(body) is dict else body, m.meta)
+                self._schedule_ack(p)
+                self._deliver(peer, revive(m.body), m.meta)
                 return
             self._schedule_ack(p)
         elif kind is LinkAck:

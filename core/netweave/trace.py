@@ -113,8 +113,8 @@ def _lines(path: Path) -> Iterator[dict[str, Any]]:
             raise ValueError(f"{path}:{i + 1}: not a JSON trace line: {line[:80]!r}") from None
         t = record.get("t", 0.0) if isinstance(record, dict) else None
         if type(t) not in (int, float):
-            raise ValueError(f"{path}:{i + 1}: a trace line is a JSON object whose 't' is a "
-                             f"number: {line[:80]!r}")
+            raise ValueError(f"{path}:{i + 1}: a trace line must be a JSON object whose 't' "
+                             f"is a number: {line[:80]!r}")
         yield record
 
 

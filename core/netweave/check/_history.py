@@ -185,7 +185,7 @@ class History:
         inc = line.get("incarnation", 0) if line is not None else 0
         if type(inc) is not int:
             raise TraceFormatError(
-                f"a start line's incarnation is an integer: {dict(line or {})!r}")
+                f"a start line's incarnation must be an integer: {dict(line or {})!r}")
         proc = Process(node, inc, len(known), t, line)
         known.append(proc)
         self.processes.append(proc)

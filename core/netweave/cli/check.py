@@ -7,7 +7,7 @@ import json
 import shlex
 import sys
 
-from ..check import SpecCatalog, TraceFormatError, check_history
+from ..check import Report, SpecCatalog, TraceFormatError, check_history
 from ..check._history import History
 from ._trace import add_trace_argument, load_trace
 
@@ -44,16 +44,21 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.trace}: {len(history.nodes)} nodes, {report.processes} processes, "
               f"{report.lines} lines, last at t={report.end:.3f}")
         print(report.format())
-    if not report.ok and not args.json:
-        # The messages of the first violation about messages (an order violation has two).
-        examples = [r.examples[0] for r in report.violated if r.examples]
-        about = ([line["id"] for line in e.lines if isinstance(line.get("id"), str)]
-                 for e in examples)
-        ids = list(dict.fromkeys(next((found for found in about if found), [])))
-        if ids:
-            print(f"see it happen: netweave timeline {shlex.quote(str(args.trace))} "
-                  + " ".join(f"--id {shlex.quote(i)}" for i in ids), file=sys.stderr)
+    ids = [] if args.json else _first_violation_ids(report)
+    if ids:
+        print(f"see it happen: netweave timeline {shlex.quote(str(args.trace))} "
+              + " ".join(f"--id {shlex.quote(i)}" for i in ids), file=sys.stderr)
     for layer in report.unchecked:
         print(f"netweave check: warning: layer {layer!r} has no specification installed; "
               f"it was not checked", file=sys.stderr)
     return 0 if report.ok else 1
+
+
+def _first_violation_ids(report: Report) -> list[str]:
+    """The message ids in the first violation that names any (an order violation has two)."""
+    for result in report.violated:
+        lines = result.examples[0].lines if result.examples else ()
+        ids = [line["id"] for line in lines if isinstance(line.get("id"), str)]
+        if ids:
+            return list(dict.fromkeys(ids))
+    return []

@@ -44,23 +44,20 @@ def run(args: argparse.Namespace) -> int:
         return 2
     choice = {"nodes": args.node, "layers": args.layer, "ids": args.ids, "since": args.since,
               "until": args.until, "messages": args.messages}
-    if args.svg is not None:
-        image = render_svg(records, **choice)
-        try:
-            args.svg.write_text(image, encoding="utf-8")
-        except OSError as exc:
-            print(f"netweave timeline: cannot write {args.svg}: {exc}", file=sys.stderr)
-            return 2
-        arrows, lost = image.count('class="msg"'), image.count('class="lost"')
-        print(f"netweave timeline: wrote {args.svg} ({arrows} arrows, {lost} messages not "
-              f"received in view, {len(image):,} bytes)", file=sys.stderr)
-        if 'class="' not in image:
-            print(f"netweave timeline: none of the {len(records)} lines of {args.trace} "
-                  f"matches", file=sys.stderr)
-        return 0
     rows = render_timeline(records, width=args.width, **choice)
-    print("\n".join(rows))
-    if len(rows) == 1:
+    if len(rows) == 1:  # the header alone
         print(f"netweave timeline: none of the {len(records)} lines of {args.trace} matches",
               file=sys.stderr)
+    if args.svg is None:
+        print("\n".join(rows))
+        return 0
+    image = render_svg(records, **choice)
+    try:
+        args.svg.write_text(image, encoding="utf-8")
+    except OSError as exc:
+        print(f"netweave timeline: cannot write {args.svg}: {exc}", file=sys.stderr)
+        return 2
+    arrows, lost = image.count('class="msg"'), image.count('class="lost"')
+    print(f"netweave timeline: wrote {args.svg} ({arrows} arrows, {lost} messages not "
+          f"received in view, {len(image):,} bytes)", file=sys.stderr)
     return 0

@@ -15,9 +15,6 @@ from typing import Any
 __all__ = ["Scheduled", "VirtualClock"]
 
 _Entry = tuple[float, int, "Scheduled | None", Callable[..., Any], tuple[Any, ...]]
-"""A heap entry: (time, insertion number, handle, function, arguments). The simulated
-runtime (``_cluster._SimRuntime``) pushes such entries itself on its per-message paths;
-change both together."""
 
 
 class Scheduled:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from heapq import heappush
 from pathlib import Path
 from typing import Any
 
@@ -39,23 +38,15 @@ Configure = Callable[[Node], Any]
 
 
 class _SimRuntime:
-    """The runtime of one node incarnation inside a :class:`SimCluster`.
+    """The runtime of one node incarnation inside a :class:`SimCluster`."""
 
-    The methods here run once or more per simulated message, so they push onto the
-    clock's heap themselves (the same entries :meth:`VirtualClock.call_at` makes) instead
-    of paying for one more call each time.
-    """
-
-    __slots__ = ("_clock", "_cluster", "_rng", "_seed", "alive", "backlog", "id", "node",
-                 "now", "paused")
+    __slots__ = ("_cluster", "_rng", "_seed", "alive", "backlog", "node", "now", "paused")
 
     def __init__(self, cluster: SimCluster, node: Node, seed: int) -> None:
         self._cluster = cluster
-        self._clock = cluster.clock
         # The clock's time, read without a Python frame: links and traces ask for it a lot.
         self.now: Callable[[], float] = partial(getattr, cluster.clock, "now")
         self.node = node
-        self.id = node.id
         self._seed = seed
         self._rng: random.Random | None = None
         self.alive = True
@@ -73,17 +64,16 @@ class _SimRuntime:
 
     def call_later(self, delay: float, fn: Callable[[], Any]) -> Scheduled:
         handle = Scheduled()
-        clock = self._clock
+        clock = self._cluster.clock
         if delay > 0.0:
-            clock._seq += 1
-            heappush(clock._heap, (clock.now + delay, clock._seq, handle, self._run, (fn, ())))
+            clock.call_at(clock.now + delay, self._run, fn, (), handle=handle)
         else:
-            clock._soon.append((handle, self._run, (fn, ())))
+            clock.call_soon(self._run, fn, (), handle=handle)
         return handle
 
     def call_soon(self, fn: Callable[[], Any]) -> None:
         # After the current step, at the same virtual time; cannot be cancelled.
-        self._clock._soon.append((None, self._run, (fn, ())))
+        self._cluster.clock.call_soon(self._run, fn, ())
 
     def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         if not self.alive:
@@ -95,24 +85,7 @@ class _SimRuntime:
 
     def transmit(self, peer: str, message: Message) -> None:
         if self.alive and not self.paused:
-            cluster = self._cluster
-            cluster.messages_sent += 1
-            if cluster._watchers:
-                for watcher in cluster._watchers:
-                    watcher(self.id, peer, message)
-            target = cluster._runtimes.get(peer)
-            if target is not None and not target.alive:
-                return  # lost, as on TCP: a crashed process's connections died with it
-            if cluster.encode:
-                message = cluster._decoder.decode(cluster._encoder.encode(message))
-            delays = cluster.network.delays(self.id, peer, cluster.rng)
-            if delays:
-                clock = self._clock
-                heap = clock._heap
-                args = (self.id, peer, message)
-                for delay in delays:
-                    clock._seq += 1
-                    heappush(heap, (clock.now + delay, clock._seq, None, cluster._arrive, args))
+            self._cluster._transmit(self.node.id, peer, message)
 
 
 class SimCluster:
@@ -214,6 +187,18 @@ class SimCluster:
 
     # -- network ----------------------------------------------------------------------
 
+    def _transmit(self, src: str, dst: str, message: Message) -> None:
+        self.messages_sent += 1
+        for watcher in self._watchers:
+            watcher(src, dst, message)
+        runtime = self._runtimes.get(dst)
+        if runtime is not None and not runtime.alive:
+            return  # lost, as on TCP: a crashed process's connections died with it
+        if self.encode:
+            message = self._decoder.decode(self._encoder.encode(message))
+        for delay in self.network.delays(src, dst, self.rng):
+            self.clock.call_later(delay, self._arrive, src, dst, message)
+
     def _arrive(self, src: str, dst: str, message: Any) -> None:
         runtime = self._runtimes.get(dst)
         if runtime is None or not runtime.alive:
@@ -222,11 +207,10 @@ class SimCluster:
             from ..message import revive
 
             message = revive(message)
-        node = runtime.node
         if runtime.paused:
-            runtime.backlog.append((node.receive, (src, message)))
-        elif node.state == "running" and node.links is not None:
-            node.links.on_receive(src, message)  # what node.receive does, one call less
+            runtime.backlog.append((runtime.node.receive, (src, message)))
+            return
+        runtime.node.receive(src, message)
 
     def watch(self, fn: Callable[[str, str, Message], Any]) -> None:
         """Call ``fn(src, dst, message)`` for every link message a running node sends.
