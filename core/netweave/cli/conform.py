@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 import time
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
-from ..plugin import Component
+from ._component import load_component
+
+if TYPE_CHECKING:
+    from ..plugin import Component
+    from ..sim import Scenario
+    from ..testing.conformance import FaultMix, SeedFailure
 
 NAME = "conform"
 HELP = ("Run a plugin in the simulator over many seeds of a fault mix and check every "
@@ -40,19 +45,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="processes to run seeds in (default 0: one per CPU)")
     parser.add_argument("--trace-dir", metavar="DIR",
                         help="on a failure, write the failing seed's whole trace here")
-
-
-def _plugin(ref: str) -> str | type[Component]:
-    if ":" not in ref:
-        return ref
-    module_name, _, attr = ref.partition(":")
-    try:
-        found = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigurationError(f"cannot load {ref!r}: {exc}") from None
-    if not (isinstance(found, type) and issubclass(found, Component)):
-        raise ConfigurationError(f"{ref!r} is not a netweave Component class")
-    return found
+    parser.add_argument("--shrink", metavar="FILE",
+                        help="on a failure, search for a smaller scenario that violates the "
+                        "same property and write it here as a scenario file for netweave sim")
 
 
 def _options(pairs: list[str]) -> dict[str, Any]:
@@ -73,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.seeds < 1 or args.first < 0:
         raise ConfigurationError("--seeds must be at least 1 and --first at least 0")
-    plugin = _plugin(args.plugin)
+    plugin = load_component(args.plugin)
     options = _options(args.option)
     mix = MIXES[args.mix]
     seeds = range(args.first, args.first + args.seeds)
@@ -108,6 +103,40 @@ def run(args: argparse.Namespace) -> int:
                  f"--mix {args.mix}" + "".join(f" --use {u}" for u in args.use)
                  + "".join(f" --option {o}" for o in args.option))
         print(f"  again, with its trace: {again} --trace-dir trace-{failure.seed}")
+        if not args.shrink:
+            print(f"  a smaller scenario that fails the same way: {again} "
+                  f"--shrink small-{failure.seed}.toml")
+    if args.shrink:
+        _shrink(args, plugin, failure, mix, options)
     print(f"{result.plugin}: {failure.spec} {failure.property!r} violated on seed "
           f"{failure.seed} after {result.seeds} seeds in {took:.1f}s", file=sys.stderr)
     return 1
+
+
+def _shrink(args: argparse.Namespace, plugin: str | type[Component], failure: SeedFailure,
+            mix: FaultMix, options: dict[str, Any]) -> None:
+    from ..testing.conformance import shrink
+
+    print(f"  shrinking seed {failure.seed} ({failure.scenario})", flush=True)
+    began = last = time.monotonic()
+
+    def progress(runs: int, smallest: Scenario) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= PROGRESS_EVERY:
+            last = now
+            print(f"  {runs} runs, smallest yet: {smallest.summary()}", file=sys.stderr,
+                  flush=True)
+
+    found = shrink(plugin, failure.seed, mix=mix, use=args.use, options=options,
+                   progress=progress)
+    path = Path(args.shrink)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(found.to_toml(), encoding="utf-8")
+    small = found.failure
+    extra = f" --plugin {args.plugin}" if isinstance(plugin, type) else ""
+    print(f"  shrunk in {found.shrunk.runs} runs ({time.monotonic() - began:.1f}s) to "
+          f"{found.scenario.summary()} with seed {found.seed}: {small.property} violated, "
+          f"{small.violation.message}")
+    print(f"  written to {path}; run it: netweave sim {path} --seed {found.seed}{extra} "
+          f"--trace-dir trace-shrunk --trace-messages, then netweave timeline trace-shrunk")

@@ -7,7 +7,10 @@ import sys
 import time
 from pathlib import Path
 
+from .._registry import Catalog
+from ..errors import ConfigurationError
 from ..sim.scenario import Scenario
+from ._component import load_component
 
 NAME = "sim"
 HELP = "Run a deterministic simulation (random scenario or a TOML file) and write its trace."
@@ -37,6 +40,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="add a partition that later heals")
     parser.add_argument("--quiet", type=float, default=20.0,
                         help="virtual seconds of quiet at the end (default 20)")
+    parser.add_argument("--plugin", action="append", default=[], metavar="MODULE:CLASS",
+                        help="make a component class that is not installed selectable by its "
+                        "name (repeatable), e.g. for a scenario written by netweave conform "
+                        "--shrink")
     parser.add_argument("--trace-messages", action="store_true",
                         help="also trace a send and a recv line for every component message "
                              "that crosses a link (for netweave timeline)")
@@ -59,7 +66,13 @@ def run(args: argparse.Namespace) -> int:
             messages=args.messages, crash=args.crash, loss=args.loss, partition=args.partition,
             duplicate=args.duplicate, reorder=args.reorder, quiet=args.quiet)
     began = time.perf_counter()
-    cluster = scenario.run(args.seed, trace_messages=args.trace_messages)
+    extra = [load_component(ref) for ref in args.plugin]
+    classes = [c for c in extra if isinstance(c, type)]
+    if len(classes) != len(extra):
+        raise ConfigurationError(f"--plugin takes MODULE:CLASS, not a plugin name: "
+                                 f"{', '.join(str(e) for e in extra if e not in classes)}")
+    catalog = Catalog.discover(extra=classes) if classes else None
+    cluster = scenario.run(args.seed, trace_messages=args.trace_messages, catalog=catalog)
     paths = cluster.write_trace(args.trace_dir)
     took = time.perf_counter() - began
     print(f"simulated {len(cluster.ids)} nodes to t={cluster.now:.3f}s "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ._clock import Scheduled, VirtualClock
 from ._cluster import SimCluster
 from ._network import Latency, NetworkModel
+from ._shrink import Shrunk, shrink_scenario
 from ._sweep import default_jobs, sweep
 from .scenario import Broadcast, Fault, Scenario
 
@@ -15,8 +16,10 @@ __all__ = [
     "NetworkModel",
     "Scenario",
     "Scheduled",
+    "Shrunk",
     "SimCluster",
     "VirtualClock",
     "default_jobs",
+    "shrink_scenario",
     "sweep",
 ]

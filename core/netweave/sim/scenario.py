@@ -43,7 +43,10 @@ Every random draw of a scenario comes from its seed, so a seed fixes the whole r
 
 from __future__ import annotations
 
+import json
+import math
 import random
+import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -212,14 +215,8 @@ class Scenario:
         cluster = SimCluster(self.nodes, self.configure, seed=seed, network=network,
                              catalog=catalog, trace=trace, encode=encode, strict=strict,
                              fill=self.fill, trace_messages=trace_messages)
-        layer = self._workload_layer(cluster)
-        rng = random.Random(f"workload/{seed}")
-        wl = self.workload
-        count = int(wl.get("messages", 0)) if layer else 0
-        senders = [str(s) for s in wl.get("senders", self.nodes)]
-        start, window = float(wl.get("start", 0.5)), float(wl.get("window", 5.0))
-        plan = [Broadcast(round(rng.uniform(start, window), 6), rng.choice(senders), f"m{i + 1}")
-                for i in range(count)]
+        layer = self._workload_layer(next(iter(cluster.nodes.values())))
+        plan = self._drawn(seed) if layer else []
         plan += self.broadcasts
         plan.sort(key=lambda b: b.at)
         for b in plan:
@@ -238,8 +235,78 @@ class Scenario:
         cluster.run(self.end)
         return cluster
 
-    def _workload_layer(self, cluster: SimCluster) -> str:
-        node = next(iter(cluster.nodes.values()))
+    def _drawn(self, seed: int) -> list[Broadcast]:
+        """The ``[workload]`` broadcasts of ``seed`` (times, senders, payloads ``m1``...)."""
+        rng = random.Random(f"workload/{seed}")
+        wl = self.workload
+        senders = [str(s) for s in wl.get("senders", self.nodes)]
+        start, window = float(wl.get("start", 0.5)), float(wl.get("window", 5.0))
+        return [Broadcast(round(rng.uniform(start, window), 6), rng.choice(senders), f"m{i + 1}")
+                for i in range(int(wl.get("messages", 0)))]
+
+    def explicit(self, seed: int, *, catalog: Catalog | None = None) -> Scenario:
+        """This scenario with the broadcasts ``seed`` draws for its ``[workload]`` written
+        out as explicit ones: it runs the same with ``seed``, and each broadcast can be
+        edited or removed (what :func:`~netweave.sim.shrink_scenario` does)."""
+        drawn: list[Broadcast] = []
+        if int(self.workload.get("messages", 0)):
+            node = Node(self.nodes[0], peers=self.nodes, catalog=catalog,
+                        fill=self.fill)  # type: ignore[arg-type]
+            self.configure(node)
+            node.build()
+            if self._workload_layer(node):
+                drawn = self._drawn(seed)
+        return attrs.evolve(self, broadcasts=sorted(drawn + self.broadcasts, key=lambda b: b.at),
+                            workload={})
+
+    def summary(self) -> str:
+        """Its size in a few words: nodes, broadcasts (explicit and drawn), faults."""
+        count = len(self.broadcasts) + int(self.workload.get("messages", 0))
+        return (f"{len(self.nodes)} node{'s' * (len(self.nodes) != 1)}, "
+                f"{count} broadcast{'s' * (count != 1)}, "
+                f"{len(self.faults)} fault{'s' * (len(self.faults) != 1)}")
+
+    def to_toml(self, *, header: str = "") -> str:
+        """This scenario as a scenario file (``header``: comment lines to start it with);
+        :meth:`from_toml` reads it back as an equal scenario.
+
+        :raises ConfigurationError: for what a file cannot say: a selection filled with
+            ``fill="implicit"``, a value TOML has no type for (``None``).
+        """
+        out = [f"# {line}" if line else "#" for line in header.splitlines()]
+        names = [name for name, _ in self.selections]
+        out.append("[cluster]")
+        out.append(f"ids = {_toml(self.nodes)}")
+        if self.fill == "defaults" and names and self.layer in (None, names[0]):
+            out.append(f"layer = {_toml(names[0])}")
+        elif self.fill == "none":
+            out.append(f"use = {_toml(names)}")
+            if self.layer:
+                out.append(f"layer = {_toml(self.layer)}")
+        else:
+            raise ConfigurationError(f"a scenario file cannot select plugins with "
+                                     f"fill={self.fill!r} and layer {self.layer!r}")
+        for i, (name, options) in enumerate(self.selections):
+            # With a layer, a table is what selects a further plugin, even an empty one.
+            if options or (self.fill == "defaults" and i > 0):
+                out += ["", f"[plugins.{_toml_key(name)}]", *_toml_pairs(options)]
+        sections: list[tuple[str, Mapping[str, Any]]] = [("network", self.network),
+                                                          ("workload", self.workload)]
+        for title, table in sections:
+            if table:
+                out += ["", f"[{title}]", *_toml_pairs(table)]
+        for b in self.broadcasts:
+            out += ["", "[[broadcast]]", f"at = {_toml(b.at)}", f"node = {_toml(b.node)}",
+                    f"payload = {_toml(b.payload)}"]
+            if b.layer is not None:
+                out.append(f"layer = {_toml(b.layer)}")
+        for f in self.faults:
+            out += ["", "[[faults]]", f"at = {_toml(f.at)}", f"kind = {_toml(f.kind)}",
+                    *_toml_pairs(f.fields)]
+        out += ["", "[run]", f"quiet = {_toml(self.quiet)}"]
+        return "\n".join(out) + "\n"
+
+    def _workload_layer(self, node: Node) -> str:
         if self.layer:
             chosen = node.component(self.layer)
             if type(chosen).broadcast is Component.broadcast:
@@ -249,6 +316,40 @@ class Scenario:
                    if c.layer and type(c).broadcast is not Component.broadcast]
         # Only detectors or clocks selected: faults only, no workload.
         return (layered[-1].layer or "") if layered else ""
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _toml_key(key: str) -> str:
+    return key if _BARE_KEY.fullmatch(key) else _toml(key)
+
+
+def _toml_pairs(table: Mapping[str, Any]) -> list[str]:
+    return [f"{_toml_key(str(k))} = {_toml(v)}" for k, v in table.items()]
+
+
+def _toml(value: Any) -> str:
+    """One value in TOML (a string, number, boolean, list or table of those)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+        return repr(value)
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, str):
+        if any("\ud800" <= c <= "\udfff" for c in value):
+            raise ConfigurationError(f"{value!r}: a lone surrogate cannot be written in TOML")
+        # A JSON string is a TOML basic string, once DEL (which TOML wants escaped) is.
+        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(_toml_pairs(value)) + "}"
+    if attrs.has(type(value)):
+        return _toml(attrs.asdict(value))
+    raise ConfigurationError(f"{value!r}: a scenario file has no type for "
+                             f"{type(value).__name__} values")
 
 
 def _apply(cluster: SimCluster, fault: Fault) -> None:

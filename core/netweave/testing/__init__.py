@@ -22,12 +22,14 @@ from .conformance import (
     ConformanceResult,
     FaultMix,
     SeedFailure,
+    ShrunkFailure,
     assert_conforms,
     assert_violates,
     check_conformance,
     conformance_scenario,
     find_violation,
     replay,
+    shrink,
 )
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "NetworkModel",
     "Scenario",
     "SeedFailure",
+    "ShrunkFailure",
     "SimCluster",
     "assert_conforms",
     "assert_violates",
@@ -48,4 +51,5 @@ __all__ = [
     "conformance_scenario",
     "find_violation",
     "replay",
+    "shrink",
 ]

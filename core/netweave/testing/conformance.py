@@ -29,7 +29,7 @@ from .._registry import Catalog
 from ..check import History, Spec, SpecCatalog, Violation
 from ..errors import ConfigurationError
 from ..plugin import Component
-from ..sim import Fault, Scenario, SimCluster, sweep
+from ..sim import Fault, Scenario, Shrunk, SimCluster, shrink_scenario, sweep
 from ..trace import dumps_line
 
 __all__ = [
@@ -41,12 +41,14 @@ __all__ = [
     "ConformanceResult",
     "FaultMix",
     "SeedFailure",
+    "ShrunkFailure",
     "assert_conforms",
     "assert_violates",
     "check_conformance",
     "conformance_scenario",
     "find_violation",
     "replay",
+    "shrink",
 ]
 
 PluginRef = str | type[Component]
@@ -208,7 +210,8 @@ def _describe(scenario: Scenario) -> str:
     net = ", ".join(f"{k} {v}" for k, v in scenario.network.items() if v)
     faults = ", ".join(f"{f.kind}" + (f" {f.fields['node']}" if "node" in f.fields else "")
                        + f" at {f.at}" for f in scenario.faults)
-    return (f"{len(scenario.nodes)} nodes, {scenario.workload.get('messages', 0)} broadcasts, "
+    count = len(scenario.broadcasts) + int(scenario.workload.get("messages", 0))
+    return (f"{len(scenario.nodes)} nodes, {count} broadcasts, "
             f"{net or 'reliable network'}; faults: {faults or 'none'}")
 
 
@@ -223,6 +226,25 @@ def _specs(cls: type[Component], catalog: Catalog,
         raise ConfigurationError(f"plugin {cls.name!r} has no layer: its trace lines cannot "
                                  f"be told apart")
     return [spec_cls(cls.layer) for spec_cls in classes]
+
+
+def _judge(cls: type[Component], judges: Sequence[Spec], scenario: Scenario, seed: int,
+           catalog: Catalog, only: tuple[str, str] | None = None) -> SeedFailure | None:
+    """Run ``scenario`` with ``seed``; its first violation (of property ``only``, given as
+    ``(spec, property)``), or ``None``."""
+    history = History.from_records(scenario.run(seed, catalog=catalog).trace)
+    for spec in judges:
+        if only is None:
+            found = spec.first_violation(history)
+            if found is not None:
+                return SeedFailure(cls.name, seed, spec.name, spec.layer, found[0].name,
+                                   found[1], _describe(scenario))
+        elif spec.name == only[0]:
+            violation = next(iter(spec.violations(only[1], history)), None)
+            if violation is not None:
+                return SeedFailure(cls.name, seed, spec.name, spec.layer, only[1], violation,
+                                   _describe(scenario))
+    return None
 
 
 def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
@@ -247,13 +269,7 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
 
     def check(seed: int) -> SeedFailure | None:
         scenario = conformance_scenario(cls, seed, mix=mix, use=use, options=options)
-        history = History.from_records(scenario.run(seed, catalog=catalog).trace)
-        for spec in judges:
-            found = spec.first_violation(history)
-            if found is not None:
-                return SeedFailure(cls.name, seed, spec.name, spec.layer, found[0].name,
-                                   found[1], _describe(scenario))
-        return None
+        return _judge(cls, judges, scenario, seed, catalog)
 
     count = 0
     results = sweep(check, seeds, jobs=jobs)
@@ -310,3 +326,74 @@ def replay(plugin: PluginRef, seed: int, *, trace_dir: str | Path | None = None,
     if trace_dir is not None:
         cluster.write_trace(trace_dir)
     return cluster
+
+
+@attrs.frozen
+class ShrunkFailure:
+    """A failing seed and the smallest scenario found that fails the same way."""
+
+    original: SeedFailure
+    """The violation of the seed as drawn from the mix."""
+    failure: SeedFailure
+    """The same property violated by :attr:`scenario` (its ``scenario`` field says how
+    small it is)."""
+    shrunk: Shrunk
+    """The search: the scenario, the seed, the number of runs."""
+
+    @property
+    def scenario(self) -> Scenario:
+        """The smallest failing scenario found (run it with :attr:`seed`)."""
+        return self.shrunk.scenario
+
+    @property
+    def seed(self) -> int:
+        """The seed to run :attr:`scenario` with."""
+        return self.shrunk.seed
+
+    def to_toml(self) -> str:
+        """The scenario as a file, its header saying what it shows and how to run it."""
+        f = self.failure
+        header = (f"{f.plugin}: {f.spec} {f.property!r} violated with seed {f.seed}: "
+                  f"{f.violation.message}\n"
+                  f"shrunk from {self.shrunk.original.summary()} "
+                  f"(seed {self.original.seed} of a conformance mix) in {self.shrunk.runs} "
+                  f"runs\n"
+                  f"netweave sim THIS.toml --seed {f.seed} --trace-dir t --trace-messages; "
+                  f"netweave check t; netweave timeline t")
+        return self.scenario.to_toml(header=header)
+
+
+def shrink(plugin: PluginRef, seed: int, *, mix: FaultMix = DEFAULT_MIX,
+           use: Sequence[str] = (), options: Mapping[str, Any] | None = None,
+           specs: Sequence[type[Spec]] | None = None, catalog: Catalog | None = None,
+           seeds: int = 8, max_runs: int = 1000,
+           progress: Callable[[int, Scenario], None] | None = None) -> ShrunkFailure:
+    """Shrink a failing conformance seed to a smaller scenario that violates the same
+    property (see :func:`~netweave.sim.shrink_scenario`).
+
+    :param seed: a seed that fails (``failure.seed`` of :func:`find_violation`), with the
+        same ``mix``, ``use``, ``options`` and ``specs`` as the run that found it.
+    :param seeds: seeds to try each smaller scenario with (the result names the one it
+        fails with), as for :func:`~netweave.sim.shrink_scenario`.
+    :param max_runs: the most runs.
+    :param progress: called after each run with the count so far and the smallest
+        failing scenario yet.
+    :raises ConfigurationError: if ``seed`` violates no property.
+    """
+    cls, catalog = _resolve(plugin, catalog)
+    judges = _specs(cls, catalog, specs)
+    scenario = conformance_scenario(cls, seed, mix=mix, use=use, options=options)
+    original = _judge(cls, judges, scenario, seed, catalog)
+    if original is None:
+        raise ConfigurationError(f"{cls.name}: seed {seed} of this mix violates no property "
+                                 f"of {', '.join(s.name for s in judges)}; nothing to shrink")
+    only = (original.spec, original.property)
+
+    def fails(variant: Scenario, seed: int) -> bool:
+        return _judge(cls, judges, variant, seed, catalog, only) is not None
+
+    shrunk = shrink_scenario(scenario, seed, fails, catalog=catalog, seeds=seeds,
+                             max_runs=max_runs, progress=progress)
+    failure = _judge(cls, judges, shrunk.scenario, shrunk.seed, catalog, only)
+    assert failure is not None, "the shrunk scenario passed its last run but not this one"
+    return ShrunkFailure(original, failure, shrunk)
