@@ -15,7 +15,7 @@ def load_component(ref: str) -> str | type[Component]:
     module_name, _, attr = ref.partition(":")
     try:
         found = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as exc:
+    except (ImportError, AttributeError, ValueError, TypeError) as exc:  # ":X", ".m:X"
         raise ConfigurationError(f"cannot load {ref!r}: {exc}") from None
     if not (isinstance(found, type) and issubclass(found, Component)):
         raise ConfigurationError(f"{ref!r} is not a netweave Component class")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -11,18 +12,15 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError
 from ._component import load_component
+from ._shrink import PROGRESS_EVERY, output_path, progress_printer, report_shrunk
 
 if TYPE_CHECKING:
     from ..plugin import Component
-    from ..sim import Scenario
     from ..testing.conformance import FaultMix, SeedFailure
 
 NAME = "conform"
 HELP = ("Run a plugin in the simulator over many seeds of a fault mix and check every "
         "property of its specification; exit 0 only if every seed passes.")
-
-PROGRESS_EVERY = 2.0
-"""Seconds between progress lines on standard error."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     if args.seeds < 1 or args.first < 0:
         raise ConfigurationError("--seeds must be at least 1 and --first at least 0")
     plugin = load_component(args.plugin)
+    if args.shrink:
+        output_path(args.shrink)
     options = _options(args.option)
     mix = MIXES[args.mix]
     seeds = range(args.first, args.first + args.seeds)
@@ -98,16 +98,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"  trace of seed {failure.seed} written to {args.trace_dir}; "
               f"netweave check {args.trace_dir} judges it again, "
               f"netweave timeline {args.trace_dir} lays it out by node")
-    else:
-        again = (f"netweave conform {args.plugin} --first {failure.seed} --seeds 1 "
-                 f"--mix {args.mix}" + "".join(f" --use {u}" for u in args.use)
-                 + "".join(f" --option {o}" for o in args.option))
+    again = " ".join(shlex.quote(a) for a in [
+        "netweave", "conform", args.plugin, "--first", str(failure.seed), "--seeds", "1",
+        "--mix", args.mix, *(x for u in args.use for x in ("--use", u)),
+        *(x for o in args.option for x in ("--option", o))])
+    if not args.trace_dir:
         print(f"  again, with its trace: {again} --trace-dir trace-{failure.seed}")
-        if not args.shrink:
-            print(f"  a smaller scenario that fails the same way: {again} "
-                  f"--shrink small-{failure.seed}.toml")
     if args.shrink:
         _shrink(args, plugin, failure, mix, options)
+    else:
+        print(f"  a smaller scenario that fails the same way: {again} "
+              f"--shrink small-{failure.seed}.toml")
     print(f"{result.plugin}: {failure.spec} {failure.property!r} violated on seed "
           f"{failure.seed} after {result.seeds} seeds in {took:.1f}s", file=sys.stderr)
     return 1
@@ -118,25 +119,7 @@ def _shrink(args: argparse.Namespace, plugin: str | type[Component], failure: Se
     from ..testing.conformance import shrink
 
     print(f"  shrinking seed {failure.seed} ({failure.scenario})", flush=True)
-    began = last = time.monotonic()
-
-    def progress(runs: int, smallest: Scenario) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last >= PROGRESS_EVERY:
-            last = now
-            print(f"  {runs} runs, smallest yet: {smallest.summary()}", file=sys.stderr,
-                  flush=True)
-
+    began = time.monotonic()
     found = shrink(plugin, failure.seed, mix=mix, use=args.use, options=options,
-                   progress=progress)
-    path = Path(args.shrink)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(found.to_toml(), encoding="utf-8")
-    small = found.failure
-    extra = f" --plugin {args.plugin}" if isinstance(plugin, type) else ""
-    print(f"  shrunk in {found.shrunk.runs} runs ({time.monotonic() - began:.1f}s) to "
-          f"{found.scenario.summary()} with seed {found.seed}: {small.property} violated, "
-          f"{small.violation.message}")
-    print(f"  written to {path}; run it: netweave sim {path} --seed {found.seed}{extra} "
-          f"--trace-dir trace-shrunk --trace-messages, then netweave timeline trace-shrunk")
+                   progress=progress_printer())
+    report_shrunk(found, Path(args.shrink), began)

@@ -8,9 +8,10 @@ import time
 from pathlib import Path
 
 from .._registry import Catalog
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, UnknownPluginError
 from ..sim.scenario import Scenario
 from ._component import load_component
+from ._shrink import output_path, progress_printer, report_shrunk
 
 NAME = "sim"
 HELP = "Run a deterministic simulation (random scenario or a TOML file) and write its trace."
@@ -44,6 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="make a component class that is not installed selectable by its "
                         "name (repeatable), e.g. for a scenario written by netweave conform "
                         "--shrink")
+    parser.add_argument("--shrink", metavar="FILE",
+                        help="if the run violates a property (as netweave check judges it), "
+                        "search for a smaller scenario that violates the same one and write it "
+                        "here as a scenario file (exit code 1)")
     parser.add_argument("--trace-messages", action="store_true",
                         help="also trace a send and a recv line for every component message "
                              "that crosses a link (for netweave timeline)")
@@ -72,11 +77,34 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"--plugin takes MODULE:CLASS, not a plugin name: "
                                  f"{', '.join(str(e) for e in extra if e not in classes)}")
     catalog = Catalog.discover(extra=classes) if classes else None
-    cluster = scenario.run(args.seed, trace_messages=args.trace_messages, catalog=catalog)
+    if args.shrink:
+        output_path(args.shrink)
+    try:
+        cluster = scenario.run(args.seed, trace_messages=args.trace_messages, catalog=catalog)
+    except UnknownPluginError as exc:
+        raise UnknownPluginError(f"{exc}; a component class that is not installed is named "
+                                 f"with --plugin MODULE:CLASS") from None
     paths = cluster.write_trace(args.trace_dir)
     took = time.perf_counter() - began
     print(f"simulated {len(cluster.ids)} nodes to t={cluster.now:.3f}s "
           f"({cluster.clock.events} events, {cluster.messages_sent} link messages) "
           f"in {took:.3f}s; trace: {args.trace_dir} ({len(paths)} files, "
           f"{len(cluster.trace)} lines)", file=sys.stderr)
+    if args.shrink:
+        return _shrink(args, scenario, catalog)
     return 0
+
+
+def _shrink(args: argparse.Namespace, scenario: Scenario, catalog: Catalog | None) -> int:
+    from ..testing.conformance import shrink_violation
+
+    began = time.monotonic()
+    found = shrink_violation(scenario, args.seed, catalog=catalog, progress=progress_printer())
+    if found is None:
+        print(f"every property holds with seed {args.seed}: nothing to shrink")
+        return 0
+    f = found.original
+    print(f"{f.plugin}: {f.spec} {f.property!r} violated on layer {f.layer}: "
+          f"{f.violation.message}")
+    report_shrunk(found, Path(args.shrink), began)
+    return 1

@@ -101,7 +101,7 @@ class Scenario:
     workload: dict[str, Any] = attrs.field(factory=dict)
     quiet: float = 20.0
     layer: str | None = None
-    end: float = attrs.field(default=0.0, init=False)
+    end: float = attrs.field(default=0.0, init=False, eq=False)
     """Virtual time the run ends at (set by :meth:`build`)."""
 
     # -- construction -----------------------------------------------------------------
@@ -268,24 +268,33 @@ class Scenario:
 
     def to_toml(self, *, header: str = "") -> str:
         """This scenario as a scenario file (``header``: comment lines to start it with);
-        :meth:`from_toml` reads it back as an equal scenario.
+        :meth:`from_toml` reads it back as an equal scenario (tuples come back as lists).
 
-        :raises ConfigurationError: for what a file cannot say: a selection filled with
-            ``fill="implicit"``, a value TOML has no type for (``None``).
+        :raises ConfigurationError: for what a file cannot say: with ``fill="defaults"``
+            (a file's ``layer``), a ``layer`` other than the first selection; other
+            ``fill`` values than ``"defaults"`` and ``"none"`` (a file's ``use``); a
+            value TOML has no type for (``None``, an integer beyond 64 bits).
         """
-        out = [f"# {line}" if line else "#" for line in header.splitlines()]
+        out = [f"# {_printable(line)}" if line else "#" for line in header.splitlines()]
         names = [name for name, _ in self.selections]
         out.append("[cluster]")
         out.append(f"ids = {_toml(self.nodes)}")
-        if self.fill == "defaults" and names and self.layer in (None, names[0]):
+        if self.fill == "defaults" and names and self.layer == names[0]:
             out.append(f"layer = {_toml(names[0])}")
         elif self.fill == "none":
             out.append(f"use = {_toml(names)}")
             if self.layer:
                 out.append(f"layer = {_toml(self.layer)}")
+        elif self.fill == "defaults":
+            raise ConfigurationError(
+                f"a scenario file selects with 'layer' the plugin the workload broadcasts "
+                f"on, then its requirements; this scenario's layer is {self.layer!r}, its "
+                f"first selection {names[0] if names else None!r}: make them the same, or "
+                f"select every plugin with fill='none' ('use')")
         else:
             raise ConfigurationError(f"a scenario file cannot select plugins with "
-                                     f"fill={self.fill!r} and layer {self.layer!r}")
+                                     f"fill={self.fill!r}: 'layer' means 'defaults', 'use' "
+                                     f"means 'none'")
         for i, (name, options) in enumerate(self.selections):
             # With a layer, a table is what selects a further plugin, even an empty one.
             if options or (self.fill == "defaults" and i > 0):
@@ -329,10 +338,18 @@ def _toml_pairs(table: Mapping[str, Any]) -> list[str]:
     return [f"{_toml_key(str(k))} = {_toml(v)}" for k, v in table.items()]
 
 
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped, for a comment line."""
+    return "".join(c if c == "\t" or (" " <= c != "\x7f" and not "\ud800" <= c <= "\udfff")
+                   else f"\\x{ord(c):02x}" for c in text)
+
+
 def _toml(value: Any) -> str:
     """One value in TOML (a string, number, boolean, list or table of those)."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int) and not -(2**63) <= value < 2**63:
+        raise ConfigurationError(f"{value}: a scenario file holds integers of 64 bits")
     if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
         return repr(value)
     if isinstance(value, float):

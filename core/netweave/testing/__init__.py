@@ -30,6 +30,7 @@ from .conformance import (
     find_violation,
     replay,
     shrink,
+    shrink_violation,
 )
 
 __all__ = [
@@ -52,4 +53,5 @@ __all__ = [
     "find_violation",
     "replay",
     "shrink",
+    "shrink_violation",
 ]

@@ -18,6 +18,7 @@ A failure names the seed, the property and a short excerpt of the trace;
 from __future__ import annotations
 
 import random
+import shlex
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Any
 import attrs
 
 from .._registry import Catalog
-from ..check import History, Spec, SpecCatalog, Violation
+from ..check import History, Spec, SpecCatalog, Violation, specs_for
 from ..errors import ConfigurationError
 from ..plugin import Component
 from ..sim import Fault, Scenario, Shrunk, SimCluster, shrink_scenario, sweep
@@ -49,6 +50,7 @@ __all__ = [
     "find_violation",
     "replay",
     "shrink",
+    "shrink_violation",
 ]
 
 PluginRef = str | type[Component]
@@ -228,22 +230,26 @@ def _specs(cls: type[Component], catalog: Catalog,
     return [spec_cls(cls.layer) for spec_cls in classes]
 
 
-def _judge(cls: type[Component], judges: Sequence[Spec], scenario: Scenario, seed: int,
+def _judge(name: str | None, judges: Sequence[Spec], scenario: Scenario, seed: int,
            catalog: Catalog, only: tuple[str, str] | None = None) -> SeedFailure | None:
     """Run ``scenario`` with ``seed``; its first violation (of property ``only``, given as
-    ``(spec, property)``), or ``None``."""
+    ``(spec, property)``), or ``None``. ``name``: the plugin to blame; default: the one
+    that ran the violated layer."""
     history = History.from_records(scenario.run(seed, catalog=catalog).trace)
     for spec in judges:
         if only is None:
             found = spec.first_violation(history)
-            if found is not None:
-                return SeedFailure(cls.name, seed, spec.name, spec.layer, found[0].name,
-                                   found[1], _describe(scenario))
+            prop, violation = (found[0].name, found[1]) if found is not None else ("", None)
         elif spec.name == only[0]:
-            violation = next(iter(spec.violations(only[1], history)), None)
-            if violation is not None:
-                return SeedFailure(cls.name, seed, spec.name, spec.layer, only[1], violation,
-                                   _describe(scenario))
+            prop, violation = only[1], next(iter(spec.violations(only[1], history)), None)
+        else:
+            continue
+        if violation is not None:
+            if name is None:
+                name = next((str(p.layers[spec.layer]) for p in history.processes
+                             if p.layers is not None and spec.layer in p.layers), "?")
+            return SeedFailure(name, seed, spec.name, spec.layer, prop, violation,
+                               _describe(scenario))
     return None
 
 
@@ -269,7 +275,7 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
 
     def check(seed: int) -> SeedFailure | None:
         scenario = conformance_scenario(cls, seed, mix=mix, use=use, options=options)
-        return _judge(cls, judges, scenario, seed, catalog)
+        return _judge(cls.name, judges, scenario, seed, catalog)
 
     count = 0
     results = sweep(check, seeds, jobs=jobs)
@@ -339,6 +345,9 @@ class ShrunkFailure:
     small it is)."""
     shrunk: Shrunk
     """The search: the scenario, the seed, the number of runs."""
+    plugins: tuple[str, ...] = ()
+    """``module:Class`` of each selected component that is not installed, which
+    ``netweave sim`` needs as ``--plugin`` (``MODULE`` when the class is in a script)."""
 
     @property
     def scenario(self) -> Scenario:
@@ -350,15 +359,19 @@ class ShrunkFailure:
         """The seed to run :attr:`scenario` with."""
         return self.shrunk.seed
 
+    def command(self, path: str) -> str:
+        """The ``netweave sim`` command that runs the scenario written to ``path``."""
+        return " ".join([f"netweave sim {path} --seed {self.seed}",
+                         *(f"--plugin {shlex.quote(ref)}" for ref in self.plugins)])
+
     def to_toml(self) -> str:
         """The scenario as a file, its header saying what it shows and how to run it."""
         f = self.failure
         header = (f"{f.plugin}: {f.spec} {f.property!r} violated with seed {f.seed}: "
                   f"{f.violation.message}\n"
-                  f"shrunk from {self.shrunk.original.summary()} "
-                  f"(seed {self.original.seed} of a conformance mix) in {self.shrunk.runs} "
-                  f"runs\n"
-                  f"netweave sim THIS.toml --seed {f.seed} --trace-dir t --trace-messages; "
+                  f"shrunk from {self.shrunk.original.summary()} with seed "
+                  f"{self.original.seed} in {self.shrunk.runs} runs\n"
+                  f"{self.command('THIS.toml')} --trace-dir t --trace-messages; "
                   f"netweave check t; netweave timeline t")
         return self.scenario.to_toml(header=header)
 
@@ -383,17 +396,59 @@ def shrink(plugin: PluginRef, seed: int, *, mix: FaultMix = DEFAULT_MIX,
     cls, catalog = _resolve(plugin, catalog)
     judges = _specs(cls, catalog, specs)
     scenario = conformance_scenario(cls, seed, mix=mix, use=use, options=options)
-    original = _judge(cls, judges, scenario, seed, catalog)
-    if original is None:
+    found = _shrink(cls.name, judges, scenario, seed, catalog, seeds=seeds, max_runs=max_runs,
+                    progress=progress)
+    if found is None:
         raise ConfigurationError(f"{cls.name}: seed {seed} of this mix violates no property "
                                  f"of {', '.join(s.name for s in judges)}; nothing to shrink")
+    return found
+
+
+def shrink_violation(scenario: Scenario, seed: int, *, catalog: Catalog | None = None,
+                     specs: Sequence[Spec] | None = None, seeds: int = 8, max_runs: int = 1000,
+                     progress: Callable[[int, Scenario], None] | None = None,
+                     ) -> ShrunkFailure | None:
+    """Shrink a scenario whose run with ``seed`` violates a property, as ``netweave check``
+    judges its trace, to a smaller one that violates the same property.
+
+    :param specs: judge with these spec instances; default: the specs of every layer in
+        the trace, as ``netweave check`` finds them.
+    :returns: ``None`` if the run violates no property.
+
+    The other parameters are those of :func:`shrink`.
+    """
+    catalog = catalog if catalog is not None else Catalog.discover()
+    if specs is None:
+        history = History.from_records(scenario.run(seed, catalog=catalog).trace)
+        specs = specs_for(history, SpecCatalog.discover(catalog))[0]
+    return _shrink(None, specs, scenario, seed, catalog, seeds=seeds, max_runs=max_runs,
+                   progress=progress)
+
+
+def _shrink(name: str | None, judges: Sequence[Spec], scenario: Scenario, seed: int,
+            catalog: Catalog, *, seeds: int, max_runs: int,
+            progress: Callable[[int, Scenario], None] | None) -> ShrunkFailure | None:
+    original = _judge(name, judges, scenario, seed, catalog)
+    if original is None:
+        return None
     only = (original.spec, original.property)
 
     def fails(variant: Scenario, seed: int) -> bool:
-        return _judge(cls, judges, variant, seed, catalog, only) is not None
+        return _judge(name, judges, variant, seed, catalog, only) is not None
 
     shrunk = shrink_scenario(scenario, seed, fails, catalog=catalog, seeds=seeds,
                              max_runs=max_runs, progress=progress)
-    failure = _judge(cls, judges, shrunk.scenario, shrunk.seed, catalog, only)
+    failure = _judge(name, judges, shrunk.scenario, shrunk.seed, catalog, only)
     assert failure is not None, "the shrunk scenario passed its last run but not this one"
-    return ShrunkFailure(original, failure, shrunk)
+    return ShrunkFailure(original, failure, shrunk, _not_installed(shrunk.scenario, catalog))
+
+
+def _not_installed(scenario: Scenario, catalog: Catalog) -> tuple[str, ...]:
+    refs = []
+    for name, _ in scenario.selections:
+        info = catalog.plugins.get(name)
+        if info is not None and info.distribution == "(registered)":
+            cls = info.cls
+            module = "MODULE" if cls.__module__ == "__main__" else cls.__module__
+            refs.append(f"{module}:{cls.__qualname__}")
+    return tuple(refs)
