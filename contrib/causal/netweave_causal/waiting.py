@@ -27,37 +27,33 @@ name them as causes, and it would wait for them for ever. As in ``fifo-rb``, one
 outside the book tells it where each running sequence continues for it:
 
     upon <pl, PeerRestarted | q>:
-        trigger <pl, Send | q, [JOIN, first, recent, V, relayed]>
-    upon <pl, Deliver | p, [JOIN, first, recent, stand, relayed]>:
+        trigger <pl, Send | q, [JOIN, first, recent, V]>
+    upon <pl, Deliver | p, [JOIN, first, recent, stand]>:
         V[p] := max(V[p], first); floor := max(floor, stand)
-        pending += recent + relayed; deliver what is ready
+        pending += recent; deliver what is ready
 
 ``first`` is the number of the sender's oldest message in ``recent`` (its last
 ``rejoin_window`` broadcasts; its count of messages if there is none): the new process
 counts the earlier ones as delivered, and ``recent`` holds those it may still be owed
-(broadcast after it started but before the sender learned of it). ``relayed`` holds the
-last ``rejoin_window`` messages of every other process that the sender delivered: the
-causes its ``stand`` counts, which the new process may lack.
+(broadcast after it started but before the sender learned of it).
 
 The causes that only a crashed process broadcast may stay a gap. A restarted process
-holds the causes its peers relayed, and waits for them like any other. It skips a cause
-from a process that is gone (detected crashed, or its node heard of as a newer process:
-every process says ``HELLO`` with its incarnation at start) when it does not hold it and
-some peer's ``stand`` (its ``V`` when it sent the JOIN) says that peer had delivered it:
-that peer relayed its last ``rejoin_window`` messages of the process, so the cause is
-older than those, and taken to predate the new process. It joins the sequence of a gone
-process at the first message it holds, but never past where the peers stand: a message
-whose cause no peer got (it died with its origin) is held back here as by those peers.
-The messages of the node's own earlier processes are never delivered, and skipped as
-causes: all were broadcast before this process started, so it owes none of them.
+skips a cause from a process that is gone (detected crashed, or its node heard of as a
+newer process: every process says ``HELLO`` with its incarnation at start) when it does
+not hold it and some peer's ``stand`` (its ``V`` when it sent the JOIN) says that peer
+had delivered it; and it joins the sequence of a gone process at the first message it
+holds, but never past where the peers stand: a message whose cause no peer got (it died
+with its origin) is held back here as by those peers. The messages of the node's own
+earlier processes are never delivered, and skipped as causes: all were broadcast before
+this process started, so it owes none of them.
 
-Known limits of this rule (the book has no restarts): a cause older than the last
-``rejoin_window`` messages of its process that a peer delivered before its JOIN is
-skipped even if it was broadcast after the restart (with the default window, a hundred
-later messages of that process would have to be delivered between the restart and the
-JOIN); and a cause that only this node's crashed process and another crashed process
-delivered is skipped here while a peer holds the effect back. Before causes were relayed,
-a cause still on its way was skipped and delivered late (harsh seeds 4568 and 21031).
+Known limits of this heuristic (the book has no restarts; an exact rule would need the
+new process to fetch missing causes from its peers): a peer's ``stand`` says what it had
+delivered, not whether that was broadcast before the restart, so a cause of a gone
+process still on its way to the new process can be skipped and then delivered late (seen
+once in 9,000 seeds of the harsh mix, with 30% loss); and a cause that only this node's
+crashed process and another crashed process delivered is skipped here while a peer holds
+the effect back.
 
 The vector clock. ``W <= V`` is a vector-clock comparison, asked of the node's
 ``vector-clock`` component (netweave-clocks); the same component stamps every trace line
@@ -66,9 +62,8 @@ without it the node is refused at build time, with a message naming the distribu
 install, instead of a broken import when plugins are discovered.
 
 Memory: ``V`` holds one counter per process heard of; ``pending`` holds the messages
-waiting for their causes; ``recent`` the last ``rejoin_window`` messages broadcast here,
-``delivered`` the last ``rejoin_window`` of every other process; ``floor`` one counter
-per process.
+waiting for their causes; ``recent`` the last ``rejoin_window`` messages broadcast here;
+``floor`` one counter per process.
 A message whose causes were delivered only by processes that crashed may wait forever
 (no correct process is obliged to deliver it); nothing else does.
 """
@@ -126,10 +121,6 @@ class CausalJoin(Message, tag="waiting-crb.join"):
     stand: dict[str, int] = {}
     """The sender's V (zeros omitted): how far it got in every sequence, those of
     processes now gone included."""
-    relayed: tuple[tuple[str, dict[str, int], Any], ...] = ()
-    """(id, W, payload) of the last messages of other processes the sender delivered (up
-    to ``rejoin_window`` of each): a cause that ``stand`` counts is among them, unless
-    older than that."""
 
 
 @attrs.frozen
@@ -138,9 +129,8 @@ class CausalOptions:
 
     rejoin_window: int = attrs.field(
         default=100, converter=int, validator=attrs.validators.ge(0),
-        metadata={"doc": "How many of the latest messages of each process a process sends "
-                  "to a peer that restarted: its own, which the new process may be owed, "
-                  "and the others' it delivered, causes the new process may lack."})
+        metadata={"doc": "How many of its latest messages a process sends again to a peer "
+                  "that restarted: those the new process may be owed."})
 
 
 class VectorComparison(Protocol):
@@ -191,15 +181,10 @@ class WaitingCausalBroadcast(Component):
         self.recent: deque[tuple[str, dict[str, int], Any]] = deque(
             maxlen=options.rejoin_window)
         """The last messages this process broadcast, for peers that restart."""
-        self.delivered: dict[str, deque[tuple[str, dict[str, int], Any]]] = {}
-        """Per other process, the last messages of it delivered here, for peers that
-        restart: the causes their ``stand`` counts."""
         self.joined: set[str] = set()
         """Processes whose JOIN arrived: this process restarted, and they told it so."""
         self.floor: dict[str, int] = {}
         """Per process, the furthest any of them had delivered (their JOIN's ``stand``)."""
-        self.me = f"{ctx.node_id}/{ctx.incarnation}"
-        """This process."""
         self.gone = Incarnations()
         """Which processes crashed or were followed by newer ones: no JOIN comes from them
         (this node's own earlier processes included)."""
@@ -261,13 +246,10 @@ class WaitingCausalBroadcast(Component):
     def on_peer_restart(self, event: PeerRestarted) -> None:
         self.gone.restarted(event.peer, event.incarnation)
         recent = tuple(self.recent)
-        me = self.me
+        me = f"{self.ctx.node_id}/{self.ctx.incarnation}"
         first = recent[0][1][me] if recent else self.lsn
         stand = {p: n for p, n in self.v.items() if n}
-        relayed = tuple(m for p, kept in self.delivered.items()
-                        if p != me and _node_inc(p)[0] != event.peer for m in kept)
-        self.ctx.send(event.peer, CausalJoin(self.ctx.incarnation, first, recent, stand,
-                                             relayed))
+        self.ctx.send(event.peer, CausalJoin(self.ctx.incarnation, first, recent, stand))
         self._deliver_ready()
 
     @upon(Crashed)
@@ -279,7 +261,8 @@ class WaitingCausalBroadcast(Component):
     def on_join(self, sender: str, msg: CausalJoin) -> None:
         if (sender not in self.ctx.members or type(msg.inc) is not int or msg.inc < 1
                 or type(msg.first) is not int or msg.first < 0
-                or not _triples(msg.recent) or not _triples(msg.relayed)
+                or not isinstance(msg.recent, (list, tuple))
+                or not all(isinstance(r, (list, tuple)) and len(r) == 3 for r in msg.recent)
                 or not _valid(msg.stand)):
             self.dropped += 1
             self.ctx.log.warning("dropped malformed causal join from %r", sender)
@@ -298,13 +281,6 @@ class WaitingCausalBroadcast(Component):
         for message_id, w, payload in msg.recent:
             if isinstance(message_id, str):
                 self.on_data(message_id, sender, CausalData(w, payload))
-        # Held, a cause is waited for instead of skipped: it may have been broadcast after
-        # this process started, its copy still on the way (or lost with its origin).
-        for message_id, w, payload in msg.relayed:
-            if isinstance(message_id, str):
-                origin = message_id.partition("/")[0]
-                if origin in members:
-                    self.on_data(message_id, origin, CausalData(w, payload))
         self._deliver_ready()
 
     def ready(self, w: Mapping[str, int]) -> bool:
@@ -352,24 +328,13 @@ class WaitingCausalBroadcast(Component):
                 if self._ready(entry.w, held):
                     self.pending.remove(entry)
                     self.v[entry.process] = self.v.get(entry.process, 0) + 1
-                    self._keep(entry)
                     self.ctx.deliver(entry.message_id, entry.origin, revive(entry.payload))
                     progress = True
 
-    def _keep(self, entry: _Pending) -> None:
-        """Remember a delivered message of another process, for peers that restart."""
-        if entry.process == self.me:
-            return  # in ``recent`` already
-        kept = self.delivered.get(entry.process)
-        if kept is None:
-            kept = self.delivered[entry.process] = deque(maxlen=self.options.rejoin_window)
-        kept.append((entry.message_id, entry.w, entry.payload))
-
     def state_size(self) -> int:
         """Entries held: one or two counters per process heard of, the waiting messages,
-        and the last ``rejoin_window`` messages of each process (this one included)."""
-        return (len(self.v) + len(self.floor) + len(self.pending) + len(self.recent)
-                + sum(len(kept) for kept in self.delivered.values()))
+        and this process's last ``rejoin_window`` messages."""
+        return len(self.v) + len(self.floor) + len(self.pending) + len(self.recent)
 
 
 def _process(message_id: str) -> str:
@@ -381,12 +346,6 @@ def _node_inc(process: str) -> tuple[str, int]:
     """``"<node>/<incarnation>"`` split."""
     node, _, inc = process.rpartition("/")
     return node, int(inc)
-
-
-def _triples(entries: object) -> bool:
-    """Whether ``entries`` is a sequence of (id, W, payload) triples."""
-    return isinstance(entries, (list, tuple)) and all(
-        isinstance(r, (list, tuple)) and len(r) == 3 for r in entries)
 
 
 def _valid(w: object) -> bool:
