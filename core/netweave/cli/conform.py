@@ -67,8 +67,7 @@ def run(args: argparse.Namespace) -> int:
     if args.seeds < 1 or args.first < 0:
         raise ConfigurationError("--seeds must be at least 1 and --first at least 0")
     plugin = load_component(args.plugin)
-    if args.shrink:
-        output_path(args.shrink)
+    path = output_path(args.shrink) if args.shrink else None
     options = _options(args.option)
     mix = MIXES[args.mix]
     seeds = range(args.first, args.first + args.seeds)
@@ -104,8 +103,8 @@ def run(args: argparse.Namespace) -> int:
         *(x for o in args.option for x in ("--option", o))])
     if not args.trace_dir:
         print(f"  again, with its trace: {again} --trace-dir trace-{failure.seed}")
-    if args.shrink:
-        _shrink(args, plugin, failure, mix, options)
+    if path is not None:
+        _shrink(args, plugin, failure, mix, options, path)
     else:
         print(f"  a smaller scenario that fails the same way: {again} "
               f"--shrink small-{failure.seed}.toml")
@@ -115,11 +114,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _shrink(args: argparse.Namespace, plugin: str | type[Component], failure: SeedFailure,
-            mix: FaultMix, options: dict[str, Any]) -> None:
+            mix: FaultMix, options: dict[str, Any], path: Path) -> None:
     from ..testing.conformance import shrink
 
     print(f"  shrinking seed {failure.seed} ({failure.scenario})", flush=True)
     began = time.monotonic()
     found = shrink(plugin, failure.seed, mix=mix, use=args.use, options=options,
                    progress=progress_printer())
-    report_shrunk(found, Path(args.shrink), began)
+    report_shrunk(found, path, began)

@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from .._registry import Catalog
 from ..errors import ConfigurationError, UnknownPluginError
@@ -77,8 +78,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"--plugin takes MODULE:CLASS, not a plugin name: "
                                  f"{', '.join(str(e) for e in extra if e not in classes)}")
     catalog = Catalog.discover(extra=classes) if classes else None
-    if args.shrink:
-        output_path(args.shrink)
+    path = output_path(args.shrink) if args.shrink else None
     try:
         cluster = scenario.run(args.seed, trace_messages=args.trace_messages, catalog=catalog)
     except UnknownPluginError as exc:
@@ -90,21 +90,27 @@ def run(args: argparse.Namespace) -> int:
           f"({cluster.clock.events} events, {cluster.messages_sent} link messages) "
           f"in {took:.3f}s; trace: {args.trace_dir} ({len(paths)} files, "
           f"{len(cluster.trace)} lines)", file=sys.stderr)
-    if args.shrink:
-        return _shrink(args, scenario, catalog)
+    if path is not None:
+        return _shrink(args, scenario, cluster.trace, catalog, path)
     return 0
 
 
-def _shrink(args: argparse.Namespace, scenario: Scenario, catalog: Catalog | None) -> int:
+def _shrink(args: argparse.Namespace, scenario: Scenario, trace: list[dict[str, Any]],
+            catalog: Catalog | None, path: Path) -> int:
+    from ..check import History, SpecCatalog, specs_for
     from ..testing.conformance import shrink_violation
 
     began = time.monotonic()
-    found = shrink_violation(scenario, args.seed, catalog=catalog, progress=progress_printer())
+    # The specs of the layers in the trace just written: no run only to find them.
+    catalog = catalog if catalog is not None else Catalog.discover()
+    specs = specs_for(History.from_records(trace), SpecCatalog.discover(catalog))[0]
+    found = shrink_violation(scenario, args.seed, catalog=catalog, specs=specs,
+                             progress=progress_printer())
     if found is None:
         print(f"every property holds with seed {args.seed}: nothing to shrink")
         return 0
     f = found.original
     print(f"{f.plugin}: {f.spec} {f.property!r} violated on layer {f.layer}: "
           f"{f.violation.message}")
-    report_shrunk(found, Path(args.shrink), began)
+    report_shrunk(found, path, began)
     return 1
