@@ -39,7 +39,9 @@ order. No ``JOIN`` comes from an origin that is gone before its ``JOIN`` arrived
 - by a process that began with the others, at 1, as in the book;
 - by a restarted process, where the peers stand: the ``JOIN`` a peer sends to a restarted
   process carries its own ``next`` for every sequence (``stand``), and the new process
-  starts at the first message it holds, or at the furthest of those if that is lower.
+  starts at the first message it holds, or at the furthest of those if that is lower;
+  past a later gap the same way, once the messages held below it are delivered (as
+  with those below the first, the messages in the gap are taken to predate it).
   Starting further would deliver a message whose predecessor the others never got (it
   died with its origin), and which they hold back for ever: agreement broken.
 
@@ -235,25 +237,35 @@ class FifoReliableBroadcast(Component):
 
     def _deliver_in_order(self, sender: Sender) -> None:
         held = self.pending.get(sender)
+        if held is None:
+            return
+        while True:
+            expected = self._continues_at(sender, held)
+            if expected not in held:
+                break  # not joined yet (waiting for the sender's JOIN), or a gap
+            while expected in held:
+                mid, payload = held.pop(expected)
+                expected += 1
+                self.next[sender] = expected
+                self.ctx.deliver(mid, sender[0], revive(payload))
+        if not held:
+            del self.pending[sender]
+
+    def _continues_at(self, sender: Sender, held: dict[int, tuple[str, Any]]) -> int | None:
+        """The next number to deliver of ``sender``, ``None`` until it is known.
+
+        No JOIN will come from a gone process: one that began with the others starts at
+        1; a restarted one where the peers stand, or at the first message it holds, and
+        past a later gap the same way once the messages below it are delivered."""
         expected = self.next.get(sender)
         if held and (expected is None or sender in self.fallback) and self.gone.gone(*sender):
-            # No JOIN will come: a process that began with the others starts at 1; a
-            # restarted one where the peers stand, or at the first message it holds.
             start = min(min(held), self.floor.get(sender, 1)) if self.told else 1
             if expected is None or start > expected:
                 expected = self.next[sender] = start
                 self.fallback.add(sender)
                 for seq in [s for s in held if s < start]:
                     del held[seq]
-        if held is None or expected is None:
-            return  # not joined yet: wait for the sender's JOIN
-        while expected in held:
-            mid, payload = held.pop(expected)
-            expected += 1
-            self.next[sender] = expected
-            self.ctx.deliver(mid, sender[0], revive(payload))
-        if not held:
-            del self.pending[sender]
+        return expected
 
     def state_size(self) -> int:
         """Entries held: counters (``next``, ``floor``), held-back messages and the

@@ -211,6 +211,34 @@ def test_a_restarted_process_joins_a_gone_sequence_no_further_than_its_peers_sta
     assert reliable(c.trace, "fifo") + fifo_order(c.trace, "fifo") == []
 
 
+def test_a_restarted_process_joins_a_gone_sequence_past_a_later_gap():
+    # n1's six messages reach the old n3 only (eager reliable broadcast relays each once);
+    # then n1 is gone, and the new n3 is handed only the 4th and the 6th. Caught (as in
+    # waiting-crb's restart seed 30059): it joined n1's sequence at the 4th once,
+    # delivered it, then waited for ever for the 5th, which nobody will send.
+    c = SimCluster(3, lambda n: n.use("perfect-fd").use("eager-rb").use("fifo-rb"),
+                   network=NetworkModel(latency=0.005))
+    c.start()
+    for i in range(6):
+        c.at(0.5 + i * 0.05, c.broadcast, "n1", "fifo", f"m{i + 1}")
+    c.at(0.8, c.crash, "n3")
+    c.at(0.9, c.crash, "n1")
+    c.at(1.0, c.restart, "n3")
+    c.run(5.0)
+    sent = [r["id"] for r in c.trace
+            if r["ev"] == "broadcast" and r["layer"] == "fifo" and r["node"] == "n1"]
+    layer = c.nodes["n3"].component("fifo")
+    assert isinstance(layer, FifoReliableBroadcast) and layer.floor[("n1", 1)] == 7
+    layer.on_data(sent[3], "n1", FifoData(4, "m4"))
+    layer.on_data(sent[5], "n1", FifoData(6, "m6"))
+    assert deliveries(c.trace, "fifo").get(("n3", 2)) is None  # n1 not gone for n3 yet
+    c.run(14.0)  # the new n3 watches n1 after the detector's start_grace, then detects it
+    assert deliveries(c.trace, "fifo")[("n3", 2)] == [sent[3], sent[5]]
+    assert layer.pending == {} and layer.next[("n1", 1)] == 7
+    c.run(20.0)
+    assert reliable(c.trace, "fifo") + fifo_order(c.trace, "fifo") == []
+
+
 def test_harsh_seeds_that_once_failed():
     # 6319: a process that missed a crashed origin's JOIN joined its sequence at the
     # first message held, past one lost with the origin; 6450: a restarted process did.

@@ -43,9 +43,12 @@ newer process: every process says ``HELLO`` with its incarnation at start) when 
 not hold it and some peer's ``stand`` (its ``V`` when it sent the JOIN) says that peer
 had delivered it; and it joins the sequence of a gone process at the first message it
 holds, but never past where the peers stand: a message whose cause no peer got (it died
-with its origin) is held back here as by those peers. The messages of the node's own
-earlier processes are never delivered, and skipped as causes: all were broadcast before
-this process started, so it owes none of them.
+with its origin) is held back here as by those peers. It does so again after each
+delivery: once the messages it held below a gap are delivered, the next one held is
+joined the same way (the gap was not sent to it, as the messages below the first were
+not). The messages of the node's own earlier processes are never delivered, and
+skipped as causes: all were broadcast before this process started, so it owes none of
+them.
 
 Known limits of this heuristic (the book has no restarts; an exact rule would need the
 new process to fetch missing causes from its peers): a peer's ``stand`` says what it had
@@ -306,21 +309,11 @@ class WaitingCausalBroadcast(Component):
                    for p, n in w.items())
 
     def _deliver_ready(self) -> None:
-        if self.joined:
-            # Restarted: join the sequences of processes now gone at the first message
-            # held, but never past where the peers stand (a message whose causes died
-            # with its origin is held back by them for ever; so here too).
-            lowest: dict[str, int] = {}
-            for e in self.pending:
-                if e.process not in self.joined and self._gone(e.process):
-                    n = min(e.w.get(e.process, 0), self.floor.get(e.process, 0))
-                    lowest[e.process] = min(n, lowest.get(e.process, n))
-            for process, n in lowest.items():
-                if n > self.v.get(process, 0):
-                    self.v[process] = n
         progress = True
         while progress:
             progress = False
+            if self.joined:
+                self._join_gone()
             # Held before this pass: a process whose last held message goes now is
             # skippable from the next pass on.
             held = {e.process for e in self.pending}
@@ -330,6 +323,21 @@ class WaitingCausalBroadcast(Component):
                     self.v[entry.process] = self.v.get(entry.process, 0) + 1
                     self.ctx.deliver(entry.message_id, entry.origin, revive(entry.payload))
                     progress = True
+
+    def _join_gone(self) -> None:
+        """Restarted: join the sequence of each process now gone at the first of its
+        messages held, but never past where the peers stand (a message whose causes died
+        with its origin is held back by them for ever; so here too). Again before every
+        pass: once the held messages below a gap are delivered, the gap is joined past
+        like the messages below the first held (see the known limits above)."""
+        lowest: dict[str, int] = {}
+        for e in self.pending:
+            if e.process not in self.joined and self._gone(e.process):
+                n = min(e.w.get(e.process, 0), self.floor.get(e.process, 0))
+                lowest[e.process] = min(n, lowest.get(e.process, n))
+        for process, n in lowest.items():
+            if n > self.v.get(process, 0):
+                self.v[process] = n
 
     def state_size(self) -> int:
         """Entries held: one or two counters per process heard of, the waiting messages,

@@ -72,6 +72,8 @@ def test_harsh_seeds_that_once_failed():
     # 6319, 6450: a restarted process joined a gone process's sequence past a message
     # whose cause died with it (agreement). Restart seed 5359: it delivered a message of
     # its own crashed process that the others hold back for ever; 1995: it waited for
-    # ever for a cause its own crashed process broadcast.
+    # ever for a cause its own crashed process broadcast; 30059: it joined a gone
+    # process's sequence below its first message held, delivered that message, then
+    # waited for ever in the gap above it (agreement).
     assert assert_conforms("waiting-crb", seeds=[6319, 6450], mix=HARSH_MIX).ok
-    assert assert_conforms("waiting-crb", seeds=[5359, 1995], mix=RESTART_MIX).ok
+    assert assert_conforms("waiting-crb", seeds=[5359, 1995, 30059], mix=RESTART_MIX).ok

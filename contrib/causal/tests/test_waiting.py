@@ -154,19 +154,27 @@ def test_a_restarted_process_joins_the_running_sequences(catalog: Catalog):
     assert CausalBroadcastSpec().holds(History.from_records(c.trace))
 
 
+def gone_before_the_restart(catalog: Catalog, causes: int) -> SimCluster:
+    """n1 broadcasts ``causes`` messages (each caused by those before it), delivered
+    everywhere; then n3 crashes, n1 crashes, and n3 restarts. Eager reliable broadcast
+    relays each message once, to the old n3: none of them reaches the new one."""
+    c = SimCluster(3, lambda n: n.use("perfect-fd").use("eager-rb").use("causal"),
+                   catalog=catalog, fill="defaults")
+    c.start()
+    for i in range(causes):
+        c.at(0.5 + i * 0.05, c.broadcast, "n1", "causal", f"cause{i}")
+    c.at(0.8, c.crash, "n3")
+    c.at(0.9, c.crash, "n1")
+    c.at(1.0, c.restart, "n3")
+    return c
+
+
 def test_a_restarted_process_skips_causes_of_a_process_gone_for_good(catalog: Catalog):
     # n1's messages cause n2's, but n1 crashed before the new n3 started: they never
     # reach it (eager reliable broadcast relays them once, to the old n3), and no JOIN
     # will come from n1. Once n3 detects the crash it skips them: n2's JOIN says n2
     # delivered them, so nobody is left waiting for them.
-    c = SimCluster(3, lambda n: n.use("perfect-fd").use("eager-rb").use("causal"),
-                   catalog=catalog, fill="defaults")
-    c.start()
-    for i in range(3):
-        c.at(0.5 + i * 0.05, c.broadcast, "n1", "causal", f"cause{i}")
-    c.at(0.8, c.crash, "n3")
-    c.at(0.9, c.crash, "n1")
-    c.at(1.0, c.restart, "n3")
+    c = gone_before_the_restart(catalog, causes=3)
     for i in range(3):
         c.at(1.5 + i * 0.05, c.broadcast, "n2", "causal", f"effect{i}")
     c.run(20.0)
@@ -229,6 +237,26 @@ def test_a_restarted_process_joins_a_gone_sequence_no_further_than_its_peers_sta
     assert c.nodes["n2"].incarnation == 2 and crb(c, "n2").joined == {"n1/1"}
     for node in ("n1", "n2"):
         assert [e.message_id for e in crb(c, node).pending] == [held]
+    assert CausalBroadcastSpec().holds(History.from_records(c.trace))
+
+
+def test_a_restarted_process_skips_a_gap_between_held_messages_of_a_gone_process(
+        catalog: Catalog):
+    # n1's six messages never reach the new n3, which is then handed only the 4th and
+    # the 6th. Caught (restart seed 30059): the new n3 joined n1's sequence below the
+    # 4th once, delivered it, then waited for ever for the 5th, which nobody will send.
+    c = gone_before_the_restart(catalog, causes=6)
+    c.run(5.0)
+    layer = crb(c, "n3")
+    assert layer.joined == {"n2/1"} and layer.floor.get("n1/1") == 6
+    layer.on_data("n1/1/4", "n1", CausalData({"n1/1": 3}, "cause3"))
+    layer.on_data("n1/1/6", "n1", CausalData({"n1/1": 5}, "cause5"))
+    assert since_restart(c, "n3")[1] == [] and len(layer.pending) == 2  # n1 not gone yet
+    c.run(14.0)  # the new n3 watches n1 after the detector's start_grace, then detects it
+    assert layer._gone("n1/1")
+    assert since_restart(c, "n3")[1] == ["n1/1/4", "n1/1/6"]
+    assert layer.pending == [] and layer.v["n1/1"] == 6
+    c.run(20.0)
     assert CausalBroadcastSpec().holds(History.from_records(c.trace))
 
 
