@@ -21,7 +21,9 @@ default) publishes. On top of ``eventually-perfect-fd`` it treats
 :class:`~netweave.Suspect` like a crash for relaying and :class:`~netweave.Restore` as
 the end of it: relaying is always safe (duplicates are filtered), so agreement still
 holds, at the cost of extra relays after false suspicions. A restarted peer (a new
-incarnation) means its old incarnation crashed: its old messages are relayed too.
+incarnation) means its old incarnation crashed: its old messages are relayed too. So
+does a restart of this node: what its earlier processes broadcast is relayed when it
+arrives here (a relay may hand it to this process alone before its relayer crashes).
 
 Memory. ``from[s]`` is kept only until a message is delivered everywhere: every
 ``report_period`` a process that delivered something new tells its peers what it has
@@ -112,8 +114,9 @@ class LazyReliableBroadcast(Component):
         super().__init__(ctx, options)
         self.crashed: set[str] = set()
         self.suspected: set[str] = set()
-        self.dead_below: dict[str, int] = {}
-        """Incarnations of a peer below this one are dead (it restarted)."""
+        self.dead_below: dict[str, int] = {ctx.node_id: ctx.incarnation}
+        """Incarnations of a node below this one are dead (it restarted); this node's own
+        earlier processes are, so what they broadcast is relayed when it arrives here."""
         self.delivered = DeliveredLog()
         self.from_: dict[str, dict[tuple[int, int], LazyRbData]] = {}
         """from[s]: messages of origin ``s`` by (incarnation, seq), until stable."""

@@ -103,6 +103,29 @@ def test_the_late_arrival_test_catches_a_layer_without_the_rule():
     assert reliable(c.trace, "rb") != []
 
 
+def test_a_restarted_process_relays_what_its_crashed_process_broadcast():
+    # n1's message reaches only n3; n1 crashes and restarts, and n3 relays the message
+    # when it learns of the restart, but only the new n1 gets the relay before n3
+    # crashes too. Caught (harsh seed 40591): the new n1 delivered it without relaying
+    # it, and correct n2 never did. A restarted process knows its node's earlier
+    # processes are dead, so it relays their messages, as for any crashed origin.
+    c = SimCluster(3, lambda n: n.use("perfect-fd").use("lazy-rb"),
+                   network=NetworkModel(latency=0.005))
+    c.start()
+    c.at(0.4, c.one_way, ["n1"], ["n2"])
+    c.at(0.5, c.broadcast, "n1", "rb", "m")
+    c.at(0.6, c.crash, "n1")
+    c.at(0.6, c.one_way, ["n3"], ["n2"])
+    c.at(0.8, c.restart, "n1")
+    c.at(1.2, c.crash, "n3")
+    c.at(1.3, c.heal)
+    c.run(15.0)
+    got = deliveries(c.trace, "rb")
+    assert got[("n1", 2)] == ["n1/1/1"] and got[("n3", 1)] == ["n1/1/1"]
+    assert got.get(("n2", 1)) == ["n1/1/1"]
+    assert reliable(c.trace, "rb") == []
+
+
 def test_state_stays_bounded_over_thousands_of_broadcasts():
     c = SimCluster(4, lambda n: n.use("perfect-fd").use("lazy-rb"), seed=3,
                    network=NetworkModel(loss=0.02, reorder=0.1))
