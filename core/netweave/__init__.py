@@ -23,7 +23,7 @@ from .errors import (
 )
 from .events import Crashed, Deliver, PeerRestarted, Restore, Started, Stopping, Suspect
 from .hookspecs import hookimpl
-from .incarnations import Incarnations
+from .incarnations import GapWaited, GapWaits, Incarnations, forward_relays, rejoin_entries
 from .link import LinkOptions
 from .message import Message, revive
 from .node import BackpressureError, Node, NodeStateError
@@ -44,6 +44,8 @@ __all__ = [
     "Crashed",
     "Deliver",
     "DependencyCycleError",
+    "GapWaited",
+    "GapWaits",
     "HandlerError",
     "Incarnations",
     "InvalidOptionError",
@@ -64,8 +66,10 @@ __all__ = [
     "Stopping",
     "Suspect",
     "UnknownPluginError",
+    "forward_relays",
     "hookimpl",
     "register_plugin",
+    "rejoin_entries",
     "revive",
     "upon",
     "upon_deliver",

@@ -116,6 +116,10 @@ class Component:
     def stop(self) -> None:
         """Called when the node stops cleanly, before the components this one requires."""
 
-    def broadcast(self, message_id: str, payload: Any) -> None:
-        """Broadcast ``payload`` under ``message_id`` (layers that provide a broadcast)."""
+    def broadcast(self, message_id: str, payload: Any) -> Any:
+        """Broadcast ``payload`` under ``message_id`` (layers that provide a broadcast).
+
+        A layer may return the message it sent, for a layer above to hand back to its
+        ``forward`` method at another process (as the reliable broadcasts do); the node
+        ignores what it returns."""
         raise NotImplementedError(f"plugin {self.name!r} does not broadcast")

@@ -17,14 +17,16 @@ be forgotten.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import attrs
+from netweave import revive
 
 if TYPE_CHECKING:
     from netweave import Context
 
-__all__ = ["DeliveredLog", "Summary", "origin_of", "origin_or_drop", "parse_id"]
+__all__ = ["DeliveredLog", "Summary", "forwarded_or_drop", "origin_of", "origin_or_drop",
+           "parse_id"]
 
 Summary = tuple[tuple[str, int, int, tuple[int, ...]], ...]
 """``(origin, incarnation, upto, above)`` for every origin incarnation heard of."""
@@ -77,6 +79,23 @@ def origin_or_drop(layer: _Dropping, kind: str, message_id: object,
         layer.dropped += 1
         layer.ctx.log.warning("dropped malformed %s message %r", kind, message_id)
     return parsed
+
+
+_M = TypeVar("_M")
+
+
+def forwarded_or_drop(layer: _Dropping, value: object, kind: type[_M]) -> _M | None:
+    """``value``, a message of type ``kind`` a layer above hands back (as sent, or decoded
+    from the wire), or ``None``, counting and logging it on ``layer`` as dropped."""
+    try:
+        msg = revive(value)
+    except ValueError:  # an unknown tag, or fields that do not fit it
+        msg = None
+    if isinstance(msg, kind):
+        return msg
+    layer.dropped += 1
+    layer.ctx.log.warning("dropped a forwarded message that is not a %s", kind.__name__)
+    return None
 
 
 @attrs.define(eq=False)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from netweave import Component, Message, hookimpl, revive, upon_deliver
 
-from ._delivered import DeliveredLog, origin_or_drop
+from ._delivered import DeliveredLog, forwarded_or_drop, origin_or_drop
 
 if TYPE_CHECKING:
     from netweave import Context
@@ -59,9 +59,20 @@ class EagerReliableBroadcast(Component):
         self.dropped = 0
         self._seq = 0
 
-    def broadcast(self, message_id: str, payload: Any) -> None:
+    def broadcast(self, message_id: str, payload: Any) -> EagerRbData:
+        """Broadcast ``payload``; returns the message sent, which :meth:`forward` takes."""
         self._seq += 1
-        self._beb(message_id, EagerRbData(message_id, self._seq, payload))
+        msg = EagerRbData(message_id, self._seq, payload)
+        self._beb(message_id, msg)
+        return msg
+
+    def forward(self, msg: Any) -> None:
+        """Take a message :meth:`broadcast` returned at some process, handed over by a
+        layer above (a JOIN to a restarted process), as if it arrived from the network:
+        delivered here once, and relayed to every process, as every message is."""
+        forwarded = forwarded_or_drop(self, msg, EagerRbData)
+        if forwarded is not None:
+            self.on_data("", "", forwarded)
 
     @upon_deliver(EagerRbData)
     def on_data(self, _: str, __: str, msg: EagerRbData) -> None:

@@ -26,13 +26,18 @@ outside the book, ``JOIN``:
     upon <pl, PeerRestarted | q>:
         trigger <pl, Send | q, [JOIN, first, recent]>   (my last ``rejoin_window`` messages)
     upon <pl, Deliver | s, [JOIN, first, recent]>:
-        next[s] := max(next[s], first); pending += recent; deliver what is in order
+        next[s] := max(next[s], first)
+        forall m in recent: trigger <rb, Forward | m>; deliver what is in order
         (the JOIN to a restarted process also carries ``stand``, the sender's ``next``)
 
 Until a sequence's ``JOIN`` arrives its messages wait in ``pending``. The ``recent``
 messages cover what the origin broadcast while it did not yet know of the restart (the
 process owes those); they may include older ones, which it then also delivers, in
-order. No ``JOIN`` comes from an origin that is gone before its ``JOIN`` arrived
+order. They travel as the reliable broadcast's own messages and go back into it (its
+``forward``), which delivers each once and relays it as any of its messages: if the
+origin crashes before one reached everyone, what the new process delivers still reaches
+every correct process. (Over a reliable broadcast without ``forward``, they are
+delivered from here.) No ``JOIN`` comes from an origin that is gone before its ``JOIN`` arrived
 (detected crashed, or its node heard of as a newer process, see
 :class:`~netweave.Incarnations`); its sequence is joined when a message of it is held:
 
@@ -40,10 +45,17 @@ order. No ``JOIN`` comes from an origin that is gone before its ``JOIN`` arrived
 - by a restarted process, where the peers stand: the ``JOIN`` a peer sends to a restarted
   process carries its own ``next`` for every sequence (``stand``), and the new process
   starts at the first message it holds, or at the furthest of those if that is lower;
-  past a later gap the same way, once the messages held below it are delivered (as
-  with those below the first, the messages in the gap are taken to predate it).
+  past a later gap the same way, once the messages held below it are delivered and the
+  gap has been waited for ``gap_wait`` seconds (a message in it may still be on its way:
+  one broadcast after the restart is owed; without the wait, nothing would ever fill
+  a gap of messages that predate the restart).
   Starting further would deliver a message whose predecessor the others never got (it
   died with its origin), and which they hold back for ever: agreement broken.
+
+Known limit: a peer's ``stand`` says what it delivered, not whether that was broadcast
+before the restart, so a message of a gone origin still on its way to the new process
+can be skipped (and is dropped when it arrives); an exact rule would need the new process
+to fetch what it lacks from its peers.
 
 Memory: one or two counters per origin incarnation, the messages held back, and the
 last ``rejoin_window`` messages this process broadcast.
@@ -58,10 +70,14 @@ import attrs
 from netweave import (
     Component,
     Crashed,
+    GapWaited,
+    GapWaits,
     Incarnations,
     Message,
     PeerRestarted,
+    forward_relays,
     hookimpl,
+    rejoin_entries,
     revive,
     upon,
     upon_deliver,
@@ -94,6 +110,10 @@ class FifoJoin(Message, tag="fifo.join"):
     stand: dict[str, int] | None = None
     """In a JOIN to a restarted process: the sender's ``next`` per process
     (``"<node>/<incarnation>"``), where the sequences of processes now gone continue."""
+    relays: tuple[Any, ...] = ()
+    """Instead of ``recent``, when the reliable broadcast can take its messages back
+    (``forward``): its messages that carried them, handed to the new process's reliable
+    broadcast, which delivers them and relays them as it relays any message."""
 
 
 def _count(_: object, attribute: attrs.Attribute[int], value: int) -> None:
@@ -110,6 +130,11 @@ class FifoOptions:
         metadata={"doc": "How many of its latest messages a process sends again to a peer "
                   "that restarted, so that the new process does not skip what was "
                   "broadcast while it restarted."})
+    gap_wait: float = attrs.field(
+        default=2.0, converter=float, validator=attrs.validators.ge(0.0),
+        metadata={"doc": "Seconds a restarted process waits in a gap of a gone process's "
+                  "sequence, above messages it delivered, before it skips the gap: a "
+                  "message still on its way there arrives meanwhile."})
 
 
 class FifoReliableBroadcast(Component):
@@ -135,7 +160,9 @@ class FifoReliableBroadcast(Component):
         self.next: dict[Sender, int] = {}
         self.pending: dict[Sender, dict[int, tuple[str, Any]]] = {}
         """Reordering buffer: per sender, seq -> (message id, payload)."""
-        self.recent: deque[tuple[str, int, Any]] = deque(maxlen=options.rejoin_window)
+        self.recent: deque[tuple[str, int, Any, Any]] = deque(maxlen=options.rejoin_window)
+        """The last messages broadcast here: id, seq, payload, and the reliable
+        broadcast's message that carried them (or ``None``)."""
         self.gone = Incarnations()
         """Which processes crashed or were followed by newer ones: no JOIN comes from them."""
         self.told = False
@@ -144,6 +171,8 @@ class FifoReliableBroadcast(Component):
         """The furthest any such peer stood on each sequence (its ``next``)."""
         self.fallback: set[Sender] = set()
         """Sequences joined without their origin's JOIN (it was gone)."""
+        self.gaps = GapWaits(ctx, self.name, options.gap_wait)
+        """Gaps waited in, in such sequences."""
         self.dropped = 0
 
     def start(self) -> None:
@@ -153,9 +182,9 @@ class FifoReliableBroadcast(Component):
 
     def broadcast(self, message_id: str, payload: Any) -> None:
         self.lsn += 1
-        self.recent.append((message_id, self.lsn, payload))
-        self.ctx.component("reliable-broadcast").broadcast(message_id,
-                                                           FifoData(self.lsn, payload))
+        sent = self.ctx.component("reliable-broadcast").broadcast(message_id,
+                                                                  FifoData(self.lsn, payload))
+        self.recent.append((message_id, self.lsn, payload, sent))
 
     @upon_deliver(FifoData)
     def on_data(self, message_id: str, origin: str, msg: FifoData) -> None:
@@ -175,10 +204,10 @@ class FifoReliableBroadcast(Component):
     def on_peer_restart(self, event: PeerRestarted) -> None:
         self.gone.restarted(event.peer, event.incarnation)
         self._join_gone(event.peer)
-        recent = tuple(self.recent)
-        first = recent[0][1] if recent else self.lsn + 1
+        first = self.recent[0][1] if self.recent else self.lsn + 1
         stand = {f"{o}/{i}": n for (o, i), n in self.next.items()}
-        self.ctx.send(event.peer, FifoJoin(self.ctx.incarnation, first, recent, stand))
+        recent, relays = rejoin_entries(self.ctx, self.recent)
+        self.ctx.send(event.peer, FifoJoin(self.ctx.incarnation, first, recent, stand, relays))
 
     @upon_message(FifoJoin)
     def on_join(self, sender: str, msg: FifoJoin) -> None:
@@ -187,7 +216,7 @@ class FifoReliableBroadcast(Component):
                 or type(msg.inc) is not int or msg.inc < 1
                 or not isinstance(msg.recent, (list, tuple))
                 or not all(isinstance(r, (list, tuple)) and len(r) == 3 for r in msg.recent)
-                or not _valid_stand(msg.stand)):
+                or not _valid_stand(msg.stand) or not isinstance(msg.relays, (list, tuple))):
             self.dropped += 1
             self.ctx.log.warning("dropped malformed fifo join from %r", sender)
             return
@@ -202,6 +231,10 @@ class FifoReliableBroadcast(Component):
         for mid, seq, payload in msg.recent:
             if seq >= start and origin_of(mid, seq, self.ctx.members) == key:
                 held[seq] = (mid, payload)
+        if msg.relays and not forward_relays(self.ctx, msg.relays):
+            self.dropped += 1
+            self.ctx.log.warning("a fifo join from %r relays messages, and this node's "
+                                 "reliable broadcast cannot forward them", sender)
         self._deliver_in_order(key)
         self._seen(key)
 
@@ -243,6 +276,7 @@ class FifoReliableBroadcast(Component):
             expected = self._continues_at(sender, held)
             if expected not in held:
                 break  # not joined yet (waiting for the sender's JOIN), or a gap
+            self.gaps.filled(sender)
             while expected in held:
                 mid, payload = held.pop(expected)
                 expected += 1
@@ -256,22 +290,28 @@ class FifoReliableBroadcast(Component):
 
         No JOIN will come from a gone process: one that began with the others starts at
         1; a restarted one where the peers stand, or at the first message it holds, and
-        past a later gap the same way once the messages below it are delivered."""
+        past a later gap the same way, once the messages below it are delivered and the
+        gap has been waited for ``gap_wait`` seconds."""
         expected = self.next.get(sender)
         if held and (expected is None or sender in self.fallback) and self.gone.gone(*sender):
             start = min(min(held), self.floor.get(sender, 1)) if self.told else 1
-            if expected is None or start > expected:
+            if expected is None or (start > expected and self.gaps.waited(sender)):
                 expected = self.next[sender] = start
                 self.fallback.add(sender)
                 for seq in [s for s in held if s < start]:
                     del held[seq]
         return expected
 
+    @upon(GapWaited)
+    def on_gap_waited(self, event: GapWaited) -> None:
+        if self.gaps.over(event):
+            self._deliver_in_order(event.key)
+
     def state_size(self) -> int:
         """Entries held: counters (``next``, ``floor``), held-back messages and the
         rejoin window."""
         return (len(self.next) + sum(len(b) for b in self.pending.values())
-                + len(self.recent) + len(self.floor))
+                + len(self.recent) + len(self.floor) + len(self.gaps))
 
 
 def _valid_stand(stand: object) -> bool:

@@ -53,7 +53,7 @@ from netweave import (
     upon_message,
 )
 
-from ._delivered import DeliveredLog, Summary, origin_or_drop
+from ._delivered import DeliveredLog, Summary, forwarded_or_drop, origin_or_drop
 
 if TYPE_CHECKING:
     from netweave import Context
@@ -128,9 +128,20 @@ class LazyReliableBroadcast(Component):
     def start(self) -> None:
         self.ctx.set_timer(self.options.report_period, _Report())
 
-    def broadcast(self, message_id: str, payload: Any) -> None:
+    def broadcast(self, message_id: str, payload: Any) -> LazyRbData:
+        """Broadcast ``payload``; returns the message sent, which :meth:`forward` takes."""
         self._seq += 1
-        self._beb(message_id, LazyRbData(message_id, self._seq, payload))
+        msg = LazyRbData(message_id, self._seq, payload)
+        self._beb(message_id, msg)
+        return msg
+
+    def forward(self, msg: Any) -> None:
+        """Take a message :meth:`broadcast` returned at some process, handed over by a
+        layer above (a JOIN to a restarted process), as if it arrived from the network:
+        delivered here once, kept, and relayed if its origin crashes."""
+        forwarded = forwarded_or_drop(self, msg, LazyRbData)
+        if forwarded is not None:
+            self.on_data("", "", forwarded)
 
     @upon_deliver(LazyRbData)
     def on_data(self, _: str, __: str, msg: LazyRbData) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+import pytest
 from delivery_properties import deliveries, random_run, reliable
 from netweave.sim import NetworkModel, SimCluster
 from netweave_broadcast.eager_rb import EagerRbData, EagerReliableBroadcast
@@ -86,3 +88,26 @@ def test_the_property_checks_catch_a_layer_without_de_duplication():
                                messages=5)
     cluster = scenario.run(1, catalog=catalog)
     assert reliable(cluster.trace, "rb") != []
+
+
+@pytest.mark.parametrize("rb", ["eager-rb", "lazy-rb"])
+def test_forward_delivers_a_message_once_and_drops_what_is_not_one(rb: str):
+    # A layer above hands back what broadcast() returned at another process (a JOIN to a
+    # restarted process): delivered once, like a message from the network; anything else
+    # is dropped and counted, and the layer keeps serving.
+    c = SimCluster(3, lambda n: n.use(rb), seed=1, fill="defaults")
+    c.start()
+    c.one_way(["n1"], ["n3"])
+    sent = c.nodes["n1"].component("rb").broadcast("n1/1/1", "m")
+    c.run(1.0)
+    wire = msgspec.msgpack.decode(msgspec.msgpack.encode(sent))  # as a JOIN carries it
+    target = c.nodes["n3"].component("rb")
+    for bad in ({"x": 1}, "m", {**wire, "__nw__": "no.such.message"}, {**wire, "id": 7}):
+        target.forward(bad)
+    assert target.dropped == 4
+    target.forward(wire)
+    target.forward(sent)
+    c.heal()
+    c.run(5.0)
+    got = deliveries(c.trace, "rb")
+    assert got[("n3", 1)] == got[("n2", 1)] == got[("n1", 1)] == ["n1/1/1"]

@@ -6,7 +6,7 @@ import pytest
 from delivery_properties import deliveries, fifo_order, random_run, reliable
 from netweave import Catalog
 from netweave.sim import NetworkModel, SimCluster
-from netweave.testing import HARSH_MIX, assert_conforms
+from netweave.testing import HARSH_MIX, RESTART_MIX, assert_conforms
 from netweave_broadcast.fifo import FifoData, FifoJoin, FifoReliableBroadcast
 
 
@@ -63,9 +63,12 @@ def test_a_restarted_origin_starts_a_new_sequence():
         c.at(3.0 + i * 0.1, c.broadcast, "n1", "fifo", f"new{i}")
     c.run(10.0)
     got = deliveries(c.trace, "fifo")
+    old, new = ([r["id"] for r in c.trace if r["ev"] == "broadcast" and r["t"] < 2.0],
+                [r["id"] for r in c.trace if r["ev"] == "broadcast" and r["t"] > 2.0])
+    assert len(old) == len(new) == 3 and all(m.startswith("n1/2/") for m in new)
     for n in ("n2", "n3"):
-        assert got[(n, 1)] == ["n1/1/1", "n1/1/2", "n1/1/3", "n1/2/1", "n1/2/2", "n1/2/3"]
-    assert got[("n1", 2)] == ["n1/2/1", "n1/2/2", "n1/2/3"]
+        assert got[(n, 1)] == old + new
+    assert got[("n1", 2)] == new
     assert set(c.nodes["n2"].component("fifo").next) == {("n1", 1), ("n1", 2), ("n2", 1),
                                                          ("n3", 1)}
     # The new n1 neither delivers nor keeps its crashed process's messages, which the
@@ -119,11 +122,15 @@ def test_state_stays_bounded_over_thousands_of_broadcasts():
     assert fifo_order(c.trace, "fifo") == []
 
 
-def test_rejoin_window_is_validated():
+@pytest.mark.parametrize(("option", "message"), [
+    ({"rejoin_window": -1}, "rejoin_window must be >= 0"),
+    ({"gap_wait": -0.5}, "gap_wait"),
+])
+def test_options_are_validated(option: dict[str, float], message: str):
     from netweave import InvalidOptionError, Node
 
-    node = Node("n1", peers=["n2"]).use("eager-rb").use("fifo-rb", rejoin_window=-1)
-    with pytest.raises(InvalidOptionError, match="rejoin_window must be >= 0"):
+    node = Node("n1", peers=["n2"]).use("eager-rb").use("fifo-rb", **option)
+    with pytest.raises(InvalidOptionError, match=message):
         node.build()
 
 
@@ -211,11 +218,10 @@ def test_a_restarted_process_joins_a_gone_sequence_no_further_than_its_peers_sta
     assert reliable(c.trace, "fifo") + fifo_order(c.trace, "fifo") == []
 
 
-def test_a_restarted_process_joins_a_gone_sequence_past_a_later_gap():
-    # n1's six messages reach the old n3 only (eager reliable broadcast relays each once);
-    # then n1 is gone, and the new n3 is handed only the 4th and the 6th. Caught (as in
-    # waiting-crb's restart seed 30059): it joined n1's sequence at the 4th once,
-    # delivered it, then waited for ever for the 5th, which nobody will send.
+def handed_the_4th_and_6th() -> tuple[SimCluster, list[str], FifoReliableBroadcast]:
+    """n1's six messages reach the old n3 only (eager reliable broadcast relays each
+    once); then n1 is gone, and the new n3 is handed only the 4th and the 6th, before it
+    knows n1 is gone."""
     c = SimCluster(3, lambda n: n.use("perfect-fd").use("eager-rb").use("fifo-rb"),
                    network=NetworkModel(latency=0.005))
     c.start()
@@ -232,17 +238,81 @@ def test_a_restarted_process_joins_a_gone_sequence_past_a_later_gap():
     layer.on_data(sent[3], "n1", FifoData(4, "m4"))
     layer.on_data(sent[5], "n1", FifoData(6, "m6"))
     assert deliveries(c.trace, "fifo").get(("n3", 2)) is None  # n1 not gone for n3 yet
-    c.run(14.0)  # the new n3 watches n1 after the detector's start_grace, then detects it
+    return c, sent, layer
+
+
+def suspected_at(c: SimCluster, node: str) -> float:
+    return next(r["t"] for r in c.trace if r["ev"] == "suspect" and r["node"] == node)
+
+
+def test_a_restarted_process_joins_a_gone_sequence_past_a_later_gap():
+    # Caught (as in waiting-crb's restart seed 30059): the new n3 joined n1's sequence
+    # at the 4th once, delivered it, then waited for ever for the 5th, which nobody
+    # will send.
+    c, sent, layer = handed_the_4th_and_6th()
+    c.run(20.0)  # the new n3 watches n1 after the detector's start_grace, then detects it
     assert deliveries(c.trace, "fifo")[("n3", 2)] == [sent[3], sent[5]]
-    assert layer.pending == {} and layer.next[("n1", 1)] == 7
-    c.run(20.0)
+    assert layer.pending == {} and layer.next[("n1", 1)] == 7 and len(layer.gaps) == 0
+    at = {r["id"]: r["t"] for r in c.trace if r["ev"] == "deliver" and r["node"] == "n3"}
+    # The 4th once n1 is known gone; the 6th after waiting in the gap for the 5th.
+    detected = suspected_at(c, "n3")
+    assert at[sent[3]] == detected and at[sent[5]] == detected + layer.options.gap_wait
     assert reliable(c.trace, "fifo") + fifo_order(c.trace, "fifo") == []
+
+
+def test_a_message_that_fills_the_gap_while_it_is_waited_for_is_delivered_in_order():
+    # Caught (restart seed 35625) when the gap was skipped at once: the message in it
+    # was on its way, broadcast after the new process started, and never delivered.
+    c, sent, layer = handed_the_4th_and_6th()
+    while not layer.gone.gone("n1", 1):
+        c.run(duration=0.1)
+    c.run(duration=layer.options.gap_wait / 2)
+    layer.on_data(sent[4], "n1", FifoData(5, "m5"))
+    c.run(20.0)
+    assert deliveries(c.trace, "fifo")[("n3", 2)] == [sent[3], sent[4], sent[5]]
+    assert layer.pending == {} and len(layer.gaps) == 0
+
+
+def joined_then_orphaned() -> SimCluster:
+    """n1's message reaches n2 but not n3; n2 restarts, and n1's JOIN hands the message
+    to the new n2; then n1 crashes, and n3 never heard of it."""
+    c = fifo_cluster()
+    c.start()
+    c.at(0.3, c.one_way, ["n1"], ["n3"])
+    c.at(0.4, c.broadcast, "n1", "fifo", "m")
+    c.at(0.6, c.crash, "n2")
+    c.at(0.7, c.restart, "n2")
+    c.at(0.75, c.crash, "n1")
+    c.at(0.8, c.heal)
+    c.run(20.0)
+    return c
+
+
+def test_what_a_join_hands_over_goes_through_the_reliable_broadcast():
+    # Delivered by the new n2 outside the reliable broadcast, the message would never
+    # reach correct n3 (n1 crashed): handed back to it, it is relayed once n1 is detected.
+    got = deliveries(joined_then_orphaned().trace, "fifo")
+    assert got[("n2", 2)] == got[("n3", 1)] == ["n1/1/1"]
+
+
+def test_the_join_test_catches_a_join_delivered_outside_the_reliable_broadcast(
+        monkeypatch: pytest.MonkeyPatch):
+    import netweave_broadcast.fifo as fifo
+
+    monkeypatch.setattr(fifo, "rejoin_entries",
+                        lambda ctx, recent: (tuple(r[:-1] for r in recent), ()))
+    c = joined_then_orphaned()
+    got = deliveries(c.trace, "fifo")
+    assert got[("n2", 2)] == ["n1/1/1"] and ("n3", 1) not in got
+    assert reliable(c.trace, "fifo") != []
 
 
 def test_harsh_seeds_that_once_failed():
     # 6319: a process that missed a crashed origin's JOIN joined its sequence at the
     # first message held, past one lost with the origin; 6450: a restarted process did.
     assert assert_conforms("fifo-rb", seeds=[6319, 6450], mix=HARSH_MIX).ok
+    # 35625: a restarted process skipped a gap whose message was still on its way.
+    assert assert_conforms("fifo-rb", seeds=[35625], mix=RESTART_MIX).ok
 
 
 @pytest.mark.parametrize("bad", [
