@@ -70,6 +70,8 @@ def revive(value: Any) -> Any:
     if type(value) is dict:
         tag = value.get(TAG_FIELD)
         if tag is not None:
+            if type(tag) is not str:
+                raise msgspec.ValidationError(f"a message type must be a string, not {tag!r}")
             cls = _TYPES.get(tag)
             if cls is None:
                 _scan()

@@ -10,6 +10,13 @@ gaps and the watermark moves up, so the memory stays proportional to the message
 flight, not to the messages ever delivered. A restarted origin has a new incarnation and
 so a new sequence, which never collides with the one of its past life.
 
+A restarted *deliverer* never receives the first messages of the sequences that were
+running before it started, so its watermark for them would stay at 0 while the numbers
+above it pile up. Hence a bound: above :data:`MAX_AHEAD` numbers, the watermark moves up
+past the oldest half of them, and a message still missing below it counts as delivered
+(it would have been overtaken by thousands of later messages of its own origin, while
+the links let no more than ``high_water`` wait for acknowledgement).
+
 The same structure summarises "what I have delivered" for peers (:meth:`summary`,
 :meth:`merge`), which is how layers learn that a message is delivered everywhere and can
 be forgotten.
@@ -25,8 +32,8 @@ from netweave import revive
 if TYPE_CHECKING:
     from netweave import Context
 
-__all__ = ["DeliveredLog", "Summary", "forwarded_or_drop", "origin_of", "origin_or_drop",
-           "parse_id"]
+__all__ = ["MAX_AHEAD", "DeliveredLog", "Summary", "forwarded_or_drop", "origin_of",
+           "origin_or_drop", "parse_id"]
 
 Summary = tuple[tuple[str, int, int, tuple[int, ...]], ...]
 """``(origin, incarnation, upto, above)`` for every origin incarnation heard of."""
@@ -86,16 +93,22 @@ _M = TypeVar("_M")
 
 def forwarded_or_drop(layer: _Dropping, value: object, kind: type[_M]) -> _M | None:
     """``value``, a message of type ``kind`` a layer above hands back (as sent, or decoded
-    from the wire), or ``None``, counting and logging it on ``layer`` as dropped."""
+    from the wire), whose payload is readable too, or ``None``, counting and logging it
+    on ``layer`` as dropped."""
     try:
         msg = revive(value)
+        if isinstance(msg, kind):
+            revive(getattr(msg, "payload", None))
+            return msg
     except ValueError:  # an unknown tag, or fields that do not fit it
-        msg = None
-    if isinstance(msg, kind):
-        return msg
+        pass
     layer.dropped += 1
     layer.ctx.log.warning("dropped a forwarded message that is not a %s", kind.__name__)
     return None
+
+
+MAX_AHEAD = 4096
+"""Numbers held above a watermark, at most (see the module's documentation)."""
 
 
 @attrs.define(eq=False)
@@ -111,6 +124,8 @@ class _Window:
             self._advance()
         else:
             self.above.add(seq)
+            if len(self.above) > MAX_AHEAD:
+                self.raise_to(sorted(self.above)[MAX_AHEAD // 2] - 1)
         return True
 
     def raise_to(self, upto: int) -> None:

@@ -30,7 +30,9 @@ outside the book, ``JOIN``:
         forall m in recent: trigger <rb, Forward | m>; deliver what is in order
         (the JOIN to a restarted process also carries ``stand``, the sender's ``next``)
 
-Until a sequence's ``JOIN`` arrives its messages wait in ``pending``. The ``recent``
+Until a sequence's ``JOIN`` arrives its messages wait in ``pending``, unless its first
+message is there: a sequence starts at 1 for anyone (a crash may lose the origin's
+``JOIN``, and without a detector nothing would ever say it is gone). The ``recent``
 messages cover what the origin broadcast while it did not yet know of the restart (the
 process owes those); they may include older ones, which it then also delivers, in
 order. They travel as the reliable broadcast's own messages and go back into it (its
@@ -225,6 +227,7 @@ class FifoReliableBroadcast(Component):
         start = max(self.next.get(key, msg.first), msg.first)
         self.next[key] = start
         self.fallback.discard(key)
+        self.gaps.filled(key)  # its origin says where it continues: no gap to wait in
         held = self.pending.setdefault(key, {})
         for seq in [s for s in held if s < start]:
             del held[seq]
@@ -293,6 +296,10 @@ class FifoReliableBroadcast(Component):
         past a later gap the same way, once the messages below it are delivered and the
         gap has been waited for ``gap_wait`` seconds."""
         expected = self.next.get(sender)
+        if expected is None and 1 in held:
+            # Its first message: the sequence starts there for anyone, with or without the
+            # origin's JOIN (which a crash may have lost, with no detector to tell).
+            expected = self.next[sender] = 1
         if held and (expected is None or sender in self.fallback) and self.gone.gone(*sender):
             start = min(min(held), self.floor.get(sender, 1)) if self.told else 1
             if expected is None or (start > expected and self.gaps.waited(sender)):

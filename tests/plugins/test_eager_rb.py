@@ -102,9 +102,11 @@ def test_forward_delivers_a_message_once_and_drops_what_is_not_one(rb: str):
     c.run(1.0)
     wire = msgspec.msgpack.decode(msgspec.msgpack.encode(sent))  # as a JOIN carries it
     target = c.nodes["n3"].component("rb")
-    for bad in ({"x": 1}, "m", {**wire, "__nw__": "no.such.message"}, {**wire, "id": 7}):
-        target.forward(bad)
-    assert target.dropped == 4
+    bad = ({"x": 1}, "m", {**wire, "__nw__": "no.such.message"}, {**wire, "id": 7},
+           {**wire, "__nw__": ["x"]}, {**wire, "payload": {"__nw__": "no.such.message"}})
+    for value in bad:
+        target.forward(value)
+    assert target.dropped == len(bad) and c.nodes["n3"].errors == 0
     target.forward(wire)
     target.forward(sent)
     c.heal()

@@ -307,6 +307,23 @@ def test_the_join_test_catches_a_join_delivered_outside_the_reliable_broadcast(
     assert reliable(c.trace, "fifo") != []
 
 
+def test_a_sequence_starts_at_its_first_message_without_its_origins_join():
+    # Over eager-rb with no detector, n3's start JOIN never reaches n1 (n3 -> n1 is cut)
+    # and n3 crashes; n2 relays n3's first message to n1. Caught (harsh seeds 60200 and
+    # 60592 over eager-rb): n1 held it for ever, waiting for a JOIN, and no detector
+    # would ever say n3 is gone.
+    c = SimCluster(3, lambda n: n.use("eager-rb").use("fifo-rb"),
+                   network=NetworkModel(latency=0.005))
+    c.one_way(["n3"], ["n1"])
+    c.start()
+    c.at(0.5, c.broadcast, "n3", "fifo", "m")
+    c.at(0.6, c.crash, "n3")
+    c.run(10.0)
+    got = deliveries(c.trace, "fifo")
+    assert got[("n1", 1)] == got[("n2", 1)] == ["n3/1/1"]
+    assert reliable(c.trace, "fifo") + fifo_order(c.trace, "fifo") == []
+
+
 def test_harsh_seeds_that_once_failed():
     # 6319: a process that missed a crashed origin's JOIN joined its sequence at the
     # first message held, past one lost with the origin; 6450: a restarted process did.

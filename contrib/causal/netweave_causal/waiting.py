@@ -295,6 +295,7 @@ class WaitingCausalBroadcast(Component):
             return
         process = f"{sender}/{msg.inc}"
         self.joined.add(process)
+        self.gaps.filled(process)  # it says where it continues: no gap to wait in
         self.gone.seen(sender, msg.inc)
         members = self.ctx.members
         for p, n in msg.stand.items():
