@@ -59,9 +59,11 @@ new process to fetch missing causes from its peers): a peer's ``stand`` says wha
 delivered, not whether that was broadcast before the restart, so a cause of a gone
 process still on its way to the new process can be skipped and then delivered late (an
 earlier version showed it on 2 of 10,500 seeds of the harsh mix, with 30% loss; harsh
-seeds 0-8999 pass now); and a cause that only this node's
-crashed process and another crashed process delivered is skipped here while a peer holds
-the effect back.
+seeds 0-8999 pass now); and a cause that only this node's crashed process and another
+crashed process delivered is skipped here while a peer holds the effect back. Only a
+perfect detector's :class:`~netweave.Crashed` says a process is gone without a newer
+one of its node: over ``eventually-perfect-fd``, or ``eager-rb`` alone, a restarted
+process may wait for ever for a cause only a crashed process broadcast.
 
 The vector clock. ``W <= V`` is a vector-clock comparison, asked of the node's
 ``vector-clock`` component (netweave-clocks); the same component stamps every trace line
