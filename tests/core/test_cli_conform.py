@@ -52,6 +52,30 @@ def test_without_a_trace_dir_the_failure_says_how_to_get_one(
     assert f"--trace-dir trace-{seed}" in line and "--seeds 1" in line
 
 
+def test_keep_going_lists_every_failing_seed_and_shows_the_first(
+        mutant: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from netweave.testing import check_conformance
+    from test_mutations import BebClaimingRb  # type: ignore[import-not-found]
+
+    expected = check_conformance(BebClaimingRb, range(60), use=["perfect-fd"],
+                                 keep_going=True)
+    seeds = [f.seed for f in expected.failures]
+    assert len(seeds) >= 2 and expected.failure == expected.failures[0]
+    assert main(["conform", mutant, "--seeds", "60", "--jobs", "1", "--use", "perfect-fd",
+                 "--keep-going"]) == 1
+    captured = capsys.readouterr()
+    listed = [int(x.split()[1].rstrip(":")) for x in captured.out.splitlines()
+              if x.startswith("  seed ")]
+    assert listed == seeds
+    assert f"{len(seeds)} of 60 seeds failed; the first:" in captured.out
+    assert f"with seed {seeds[0]}:" in captured.out
+    assert f"{len(seeds)} of 60 seeds violate a property (the first: seed {seeds[0]}" in \
+        captured.err
+    # Without it, the run stops at the first failing seed.
+    stopped = check_conformance(BebClaimingRb, range(60), use=["perfect-fd"])
+    assert stopped.failures == (stopped.failure,) and stopped.seeds == seeds[0] + 1
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["lazyrb"], "did you mean 'lazy-rb'"),
     (["test_mutations:Missing"], "cannot load 'test_mutations:Missing'"),

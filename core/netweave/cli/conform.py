@@ -43,6 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="processes to run seeds in (default 0: one per CPU)")
     parser.add_argument("--trace-dir", metavar="DIR",
                         help="on a failure, write the failing seed's whole trace here")
+    parser.add_argument("--keep-going", action="store_true",
+                        help="run every seed even after a failure, list every failing seed, "
+                        "then show the first")
     parser.add_argument("--shrink", metavar="FILE",
                         help="on a failure, search for a smaller scenario that violates the "
                         "same property and write it here as a scenario file for netweave sim")
@@ -82,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
                   file=sys.stderr, flush=True)
 
     result = check_conformance(plugin, seeds, mix=mix, use=args.use, options=options,
-                               jobs=args.jobs, progress=progress)
+                               jobs=args.jobs, progress=progress, keep_going=args.keep_going)
     took = time.monotonic() - began
     specs = ", ".join(result.specs)
     failure = result.failure
@@ -90,6 +93,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"{result.plugin}: every property of {specs} holds on seeds "
               f"{seeds.start}-{seeds.stop - 1} ({args.mix} mix) in {took:.1f}s")
         return 0
+    if args.keep_going:
+        for f in result.failures:
+            print(f"  seed {f.seed}: {f.spec} {f.property!r} on layer {f.layer}: "
+                  f"{f.violation.message}")
+        print(f"{len(result.failures)} of {result.seeds} seeds failed; the first:")
     print(failure)
     if args.trace_dir:
         replay(plugin, failure.seed, trace_dir=args.trace_dir, mix=mix, use=args.use,
@@ -108,8 +116,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(f"  a smaller scenario that fails the same way: {again} "
               f"--shrink small-{failure.seed}.toml")
-    print(f"{result.plugin}: {failure.spec} {failure.property!r} violated on seed "
-          f"{failure.seed} after {result.seeds} seeds in {took:.1f}s", file=sys.stderr)
+    if args.keep_going:
+        print(f"{result.plugin}: {len(result.failures)} of {result.seeds} seeds violate a "
+              f"property (the first: seed {failure.seed}, {failure.spec} "
+              f"{failure.property!r}) in {took:.1f}s", file=sys.stderr)
+    else:
+        print(f"{result.plugin}: {failure.spec} {failure.property!r} violated on seed "
+              f"{failure.seed} after {result.seeds} seeds in {took:.1f}s", file=sys.stderr)
     return 1
 
 

@@ -170,8 +170,12 @@ class ConformanceResult:
     seeds: int
     """Seeds run (fewer than asked when a failure stopped the run)."""
     failure: SeedFailure | None
+    """The first seed that violated a property, if any."""
     elapsed: float
     """Wall-clock seconds."""
+    failures: tuple[SeedFailure, ...] = ()
+    """Every seed that violated a property, in seed order (only the first unless the run
+    was asked to keep going)."""
 
     @property
     def ok(self) -> bool:
@@ -258,7 +262,8 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
                       options: Mapping[str, Any] | None = None,
                       specs: Sequence[type[Spec]] | None = None,
                       catalog: Catalog | None = None, jobs: int = 1,
-                      progress: Callable[[int], None] | None = None) -> ConformanceResult:
+                      progress: Callable[[int], None] | None = None,
+                      keep_going: bool = False) -> ConformanceResult:
     """Run ``plugin`` over ``seeds``; stop at the first seed that violates a property.
 
     :param plugin: a plugin name or a component class (registered for the run if needed).
@@ -267,6 +272,7 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
     :param jobs: processes to run seeds in (0: one per CPU); the first failure reported
         is the same whatever the number.
     :param progress: called with the number of seeds judged so far, after each one.
+    :param keep_going: run every seed, and report every failing one in ``failures``.
     """
     cls, catalog = _resolve(plugin, catalog)
     judges = _specs(cls, catalog, specs)
@@ -278,6 +284,7 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
         return _judge(cls.name, judges, scenario, seed, catalog)
 
     count = 0
+    failures: list[SeedFailure] = []
     results = sweep(check, seeds, jobs=jobs)
     try:
         for _, failure in results:
@@ -285,11 +292,13 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
             if progress is not None:
                 progress(count)
             if failure is not None:
-                return ConformanceResult(cls.name, names, count, failure,
-                                         time.perf_counter() - began)
+                failures.append(failure)
+                if not keep_going:
+                    break
     finally:
         results.close()
-    return ConformanceResult(cls.name, names, count, None, time.perf_counter() - began)
+    return ConformanceResult(cls.name, names, count, failures[0] if failures else None,
+                             time.perf_counter() - began, tuple(failures))
 
 
 def assert_conforms(plugin: PluginRef, seeds: Iterable[int] = range(1000),
