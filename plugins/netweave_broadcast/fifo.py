@@ -39,9 +39,11 @@ order. They travel as the reliable broadcast's own messages and go back into it 
 ``forward``), which delivers each once and relays it as any of its messages: if the
 origin crashes before one reached everyone, what the new process delivers still reaches
 every correct process. (Over a reliable broadcast without ``forward``, they are
-delivered from here.) No ``JOIN`` comes from an origin that is gone before its ``JOIN`` arrived
-(detected crashed, or its node heard of as a newer process, see
-:class:`~netweave.Incarnations`); its sequence is joined when a message of it is held:
+delivered from here.)
+
+No ``JOIN`` comes from an origin that is gone before its ``JOIN`` arrived (detected
+crashed, or its node heard of as a newer process, see :class:`~netweave.Incarnations`);
+its sequence is joined when a message of it is held:
 
 - by a process that began with the others, at 1, as in the book;
 - by a restarted process, where the peers stand: the ``JOIN`` a peer sends to a restarted

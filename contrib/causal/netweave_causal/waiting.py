@@ -57,9 +57,9 @@ broadcast before this process started, so it owes none of them.
 Known limits of this heuristic (the book has no restarts; an exact rule would need the
 new process to fetch missing causes from its peers): a peer's ``stand`` says what it had
 delivered, not whether that was broadcast before the restart, so a cause of a gone
-process still on its way to the new process can be skipped and then delivered late (an
-earlier version showed it on 2 of 10,500 seeds of the harsh mix, with 30% loss; harsh
-seeds 0-8999 pass now); and a cause that only this node's crashed process and another
+process still on its way to the new process can be skipped and then delivered late (not
+seen in harsh-mix seeds 0-8999: ``netweave conform waiting-crb --mix harsh --seeds
+9000``); and a cause that only this node's crashed process and another
 crashed process delivered is skipped here while a peer holds the effect back. Only a
 perfect detector's :class:`~netweave.Crashed` says a process is gone without a newer
 one of its node: over ``eventually-perfect-fd``, or ``eager-rb`` alone, a restarted
