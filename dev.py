@@ -6,6 +6,8 @@
     python3 dev.py lint      # ruff + mypy (strict on core/ and plugins/)
     python3 dev.py docs      # build the documentation site, warnings are errors
     python3 dev.py bench     # run the benchmark scripts
+    python3 dev.py compiled  # build netweave with mypyc into ./.venv-compiled, run the
+                             # simulator benchmark there (``compiled test ...``: pytest)
 
 Everything goes into ./.venv; a second run reuses it and only reinstalls when
 pyproject.toml files changed. Extra arguments are passed on (``dev.py test -k sim``).
@@ -26,6 +28,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / "python"
 CONTRIB = ["contrib/clocks", "contrib/causal"]
 STAMP = VENV / ".netweave-installed"
+COMPILED = ROOT / ".venv-compiled"
 
 
 def say(msg: str) -> None:
@@ -91,15 +94,68 @@ def cmd_bench(args: list[str]) -> int:
     return run(PY, "benchmarks/run_all.py", *args, check=False)
 
 
+def sources_fingerprint() -> str:
+    h = hashlib.sha256(fingerprint().encode())
+    for top in ("core", "plugins", "contrib", "hatch_build.py"):
+        paths = [ROOT / top] if (ROOT / top).is_file() else sorted((ROOT / top).rglob("*.py"))
+        for path in paths:
+            h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+CHECK_COMPILED = """
+import importlib, sys
+from netweave.bench._report import compiled_build
+info = compiled_build() or sys.exit("netweave here is not a compiled build")
+for path in info["compiled"]:
+    mod = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+    if not mod.__file__.endswith((".so", ".pyd")):
+        sys.exit(f"{mod.__name__} is not compiled here: {mod.__file__}")
+print(f"[dev] compiled: {len(info['compiled'])} modules, from commit {info['commit']}")
+"""
+
+
+def cmd_compiled(args: list[str]) -> int:
+    """A second environment with the simulator's hot path compiled by mypyc (see
+    hatch_build.py): the benchmark by default, ``test ...`` for pytest against it."""
+    py = COMPILED / BIN.name / "python"
+    stamp = COMPILED / ".netweave-installed"
+    if not py.exists():
+        say(f"creating {COMPILED}")
+        venv.EnvBuilder(with_pip=True).create(COMPILED)
+    if not (stamp.exists() and stamp.read_text() == sources_fingerprint()):
+        # The hook needs mypy, setuptools and netweave's dependencies (mypy reads their
+        # types) in the environment that builds: no isolation, hatchling called directly.
+        run(py, "-m", "pip", "install", "-q", "--upgrade", "pip", "setuptools", "hatchling",
+            "mypy>=1.10")
+        contrib = [arg for c in CONTRIB for arg in ("-e", c)]  # pure Python, as in .venv
+        run(py, "-m", "pip", "install", "-q", ".[test]", *contrib)
+        dist = COMPILED / "dist"
+        for old in dist.glob("*.whl"):
+            old.unlink()
+        os.environ["NETWEAVE_COMPILE"] = "1"
+        run(py, "-m", "hatchling", "build", "-t", "wheel", "-d", dist)
+        del os.environ["NETWEAVE_COMPILE"]
+        run(py, "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps",
+            *dist.glob("netweave-*.whl"))
+        stamp.write_text(sources_fingerprint())
+    run(py, "-c", CHECK_COMPILED)
+    if args[:1] == ["test"]:
+        code = run(py, "-m", "pytest", *args[1:], check=False)
+        return 1 if code == 5 else code
+    return run(py, "benchmarks/bench_sim.py", *args, check=False)
+
+
 COMMANDS = {"demo": cmd_demo, "test": cmd_test, "lint": cmd_lint, "docs": cmd_docs,
-            "bench": cmd_bench}
+            "bench": cmd_bench, "compiled": cmd_compiled}
 
 
 def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         print(__doc__)
         return 2
-    ensure_env()
+    if sys.argv[1] != "compiled":
+        ensure_env()
     return COMMANDS[sys.argv[1]](sys.argv[2:])
 
 

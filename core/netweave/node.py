@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from . import _streams
 from ._hooks import NodeHooks, hookimpl_names
 from ._registry import Catalog, Fill, PluginInfo, Selection, plan
 from .bus import Bus
@@ -408,15 +409,9 @@ class Node:
         """Whether some live peer has too many unacknowledged messages."""
         return self.links is not None and self.links.congested()
 
-    async def deliveries(self, layer: str) -> AsyncIterator[Deliver]:
+    def deliveries(self, layer: str) -> AsyncIterator[Deliver]:
         """Iterate over the deliveries of ``layer`` from now on (asyncio)."""
-        queue: asyncio.Queue[Deliver] = asyncio.Queue()
-        self._queues.setdefault(layer, []).append(queue)
-        try:
-            while True:
-                yield await queue.get()
-        finally:
-            self._queues[layer].remove(queue)
+        return _streams.deliveries(self._queues, layer)
 
     # -- internals used by contexts ---------------------------------------------------
 

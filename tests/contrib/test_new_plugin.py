@@ -56,11 +56,16 @@ def test_renaming_is_one_pass():
 
 
 def test_the_template_is_the_tested_one_in_contrib():
-    # in a source checkout (editable install) the command reads contrib/_template itself
-    assert template_dir() == ROOT / "contrib" / "_template"
-    files = {p.as_posix() for p in template_files(template_dir())}
+    # In a source checkout (editable install) the command reads contrib/_template itself;
+    # an installed wheel carries a copy, which must hold the same files, byte for byte.
+    found, tested = template_dir(), ROOT / "contrib" / "_template"
+    files = sorted(template_files(found))
+    assert files == sorted(template_files(tested))
+    for rel in files:
+        assert (found / rel).read_bytes() == (tested / rel).read_bytes(), rel
     assert {"pyproject.toml", "README.md", "netweave_template/component.py",
-            "netweave_template/spec.py", "tests/test_component.py"} <= files
+            "netweave_template/spec.py", "tests/test_component.py"} <= {
+        p.as_posix() for p in files}
 
 
 def test_caches_and_build_output_are_not_copied(tmp_path: Path):

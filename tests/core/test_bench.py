@@ -127,3 +127,22 @@ def test_every_header_says_how_fast_this_interpreter_is(capsys):
     assert out[2].startswith("# interpreter speed: sum(range(1000)) in ")
     assert out[2].endswith(" us")
     assert out[-1] == "# seeds=3"
+
+
+def test_a_header_says_which_build_it_measured(monkeypatch):
+    from netweave import __version__
+    from netweave.bench import _report
+
+    # The build this test runs on: the pure one (.venv) or the compiled one (dev.py compiled).
+    compiled = _report.compiled_build()
+    if compiled is None:
+        assert "compiled" not in _report.source()
+    else:
+        assert _report.source().endswith(
+            f", compiled with mypyc ({len(compiled['compiled'])} modules)")
+    monkeypatch.setattr(_report, "compiled_build",
+                        lambda: {"compiled": ["bus.py", "link.py"], "commit": "abc1234+"})
+    assert _report.source() == (f"netweave {__version__}, commit abc1234 + uncommitted "
+                                "changes, compiled with mypyc (2 modules)")
+    monkeypatch.setattr(_report, "compiled_build", lambda: {"compiled": [], "commit": None})
+    assert _report.source() == f"netweave {__version__}, compiled with mypyc (0 modules)"

@@ -8,6 +8,7 @@ RSS is one of the figures) and histograms of several processes merge by adding c
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import platform
@@ -74,12 +75,29 @@ def loop_name(choice: str) -> str:
     return "uvloop"
 
 
+def compiled_build() -> dict[str, Any] | None:
+    """What a compiled build of netweave holds (``NETWEAVE_COMPILE``), or ``None``."""
+    info = Path(__file__).resolve().parents[1] / "_build_info.json"
+    try:
+        data = json.loads(info.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
 def source() -> str:
     """netweave's version, and its commit when it runs from a git checkout."""
     from .. import __version__
 
     root = Path(__file__).resolve().parents[3]
     text = f"netweave {__version__}"
+    compiled = compiled_build()
+    if compiled is not None:
+        # A compiled wheel (hatch_build.py) says what it holds and where it was built from.
+        commit = compiled.get("commit")
+        return (text + (f", commit {commit.rstrip('+')}" if commit else "")
+                + (" + uncommitted changes" if commit and commit.endswith("+") else "")
+                + f", compiled with mypyc ({len(compiled.get('compiled', []))} modules)")
     if not (root / ".git").exists():
         return text
     try:

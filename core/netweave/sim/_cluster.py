@@ -29,6 +29,7 @@ from ..errors import ConfigurationError
 from ..message import Message
 from ..node import Node
 from ..trace import ListSink, dumps_line
+from . import _draw
 from ._clock import Scheduled, VirtualClock
 from ._network import NetworkModel
 
@@ -196,7 +197,9 @@ class SimCluster:
             return  # lost, as on TCP: a crashed process's connections died with it
         if self.encode:
             message = self._decoder.decode(self._encoder.encode(message))
-        for delay in self.network.delays(src, dst, self.rng):
+        network = self.network
+        for delay in (_draw.delays(network, src, dst, self.rng) if type(network) is NetworkModel
+                      else network.delays(src, dst, self.rng)):
             self.clock.call_later(delay, self._arrive, src, dst, message)
 
     def _arrive(self, src: str, dst: str, message: Any) -> None:

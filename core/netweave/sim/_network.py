@@ -8,12 +8,13 @@ directions, a one-way partition only one.
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import attrs
 
 from ..errors import ConfigurationError
+from . import _draw
 
 __all__ = ["Latency", "NetworkModel"]
 
@@ -53,14 +54,7 @@ class Latency:
 
     def sample(self, rng: random.Random) -> float:
         """Draw one latency."""
-        d = self.dist
-        if d == "uniform":  # rng.uniform, inline: the simulator's hottest draw
-            return self.low + (self.high - self.low) * rng.random()
-        if d == "constant":
-            return self.low
-        if d == "exponential":
-            return self.low + rng.expovariate(1.0 / self.mean)
-        return self.low + rng.lognormvariate(0.0, 0.5) * self.mean
+        return _draw.latency(self, rng)
 
 
 def _latency(value: Any) -> Latency:
@@ -112,15 +106,9 @@ class NetworkModel:
         """Remove every partition."""
         self.blocked.clear()
 
-    def delays(self, src: str, dst: str, rng: random.Random) -> tuple[float, ...]:
-        """The delays of the copies of one message from ``src`` to ``dst`` (none if lost)."""
-        if self.blocked and (src, dst) in self.blocked:
-            return ()
-        if self.loss and rng.random() < self.loss:
-            return ()
-        delay = self.latency.sample(rng)
-        if self.reorder and rng.random() < self.reorder:
-            delay += rng.uniform(0.0, self.reorder_delay)
-        if self.duplicate and rng.random() < self.duplicate:
-            return (delay, self.latency.sample(rng))
-        return (delay,)
+    def delays(self, src: str, dst: str, rng: random.Random) -> Sequence[float]:
+        """The delays of the copies of one message from ``src`` to ``dst`` (none if lost).
+
+        A subclass may override it (e.g. to hold some messages back); the simulator then
+        calls it for every link message."""
+        return _draw.delays(self, src, dst, rng)

@@ -1,0 +1,42 @@
+"""The simulated network's draws for one message, as plain functions of the model.
+
+:class:`~netweave.sim.NetworkModel` and :class:`~netweave.sim.Latency` (attrs classes)
+delegate here; the cluster calls :func:`delays` directly for an unsubclassed model. Kept
+apart because this is the simulator's hot path, which a compiled build (``hatch_build.py``)
+compiles with mypyc, and mypyc does not compile attrs classes.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._network import Latency, NetworkModel
+
+
+def latency(lat: Latency, rng: random.Random) -> float:
+    """Draw one latency from ``lat``."""
+    d = lat.dist
+    if d == "uniform":  # rng.uniform, inline: the simulator's hottest draw
+        return lat.low + (lat.high - lat.low) * rng.random()
+    if d == "constant":
+        return lat.low
+    if d == "exponential":
+        return lat.low + rng.expovariate(1.0 / lat.mean)
+    return lat.low + rng.lognormvariate(0.0, 0.5) * lat.mean
+
+
+def delays(model: NetworkModel, src: str, dst: str,
+           rng: random.Random) -> tuple[float, ...]:
+    """The delays of the copies of one message from ``src`` to ``dst`` (none if lost)."""
+    if model.blocked and (src, dst) in model.blocked:
+        return ()
+    if model.loss and rng.random() < model.loss:
+        return ()
+    delay = latency(model.latency, rng)
+    if model.reorder and rng.random() < model.reorder:
+        delay += rng.uniform(0.0, model.reorder_delay)
+    if model.duplicate and rng.random() < model.duplicate:
+        return (delay, latency(model.latency, rng))
+    return (delay,)

@@ -1,0 +1,95 @@
+"""Wheel build hook: with ``NETWEAVE_COMPILE=1``, compile the simulator's hot path with mypyc.
+
+The default wheel (and every editable install) is pure Python. A compiled wheel holds the
+same ``.py`` files plus a native extension for each module named in ``compile`` under
+``[tool.hatch.build.targets.wheel.hooks.custom]``; Python imports the extension in
+preference to the source. It needs a C compiler, mypy and setuptools where it is built,
+and is built without build isolation (``pip install --no-build-isolation``), so those come
+from the environment: ``python3 dev.py compiled`` does all of it.
+
+The modules compile in a scratch copy of the package, never beside the sources: an
+extension next to its ``.py`` would shadow every later edit of it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+BUILD_INFO = "_build_info.json"
+
+SETUP = """\
+from setuptools import setup
+from mypyc.build import mypycify
+
+setup(name="netweave-compiled", ext_modules=mypycify({files!r}, opt_level="3"))
+"""
+
+
+class CompileHook(BuildHookInterface):  # type: ignore[type-arg]
+    """Adds mypyc extensions to a standard wheel when ``NETWEAVE_COMPILE`` is set."""
+
+    def initialize(self, version: str, build_data: dict[str, Any]) -> None:
+        if version != "standard" or os.environ.get("NETWEAVE_COMPILE", "") in ("", "0"):
+            return
+        modules = self.config.get("compile", [])
+        if not modules:
+            raise RuntimeError("NETWEAVE_COMPILE is set but no module is listed to compile")
+        root = Path(self.root)
+        self._scratch = scratch = Path(tempfile.mkdtemp(prefix="netweave-mypyc-"))
+        shutil.copytree(root / "core" / "netweave", scratch / "netweave",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyd"))
+        files = [f"netweave/{m}" for m in modules]
+        missing = [f for f in files if not (scratch / f).is_file()]
+        if missing:
+            raise RuntimeError(f"cannot compile {missing}: no such module in core/netweave")
+        (scratch / "setup.py").write_text(SETUP.format(files=files), encoding="utf-8")
+        # Optional imports (uvloop) may be absent where this builds: they type as Any.
+        (scratch / "mypy.ini").write_text("[mypy]\nignore_missing_imports = True\n",
+                                          encoding="utf-8")
+        self.app.display_info(f"compiling {len(files)} modules with mypyc")
+        done = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"],
+                              cwd=scratch, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"mypyc failed (exit {done.returncode}):\n"
+                               f"{done.stdout[-4000:]}{done.stderr[-4000:]}")
+        built = [p for p in scratch.rglob("*") if p.suffix in (".so", ".pyd")]
+        if len(built) < len(files):
+            raise RuntimeError(f"mypyc built {len(built)} extensions for {len(files)} modules")
+        for ext in sorted(built):
+            build_data["force_include"][str(ext)] = ext.relative_to(scratch).as_posix()
+        # What was compiled, from which commit: benchmark headers print it.
+        info = scratch / "netweave" / BUILD_INFO
+        info.write_text(json.dumps({"compiled": files, "commit": _commit(root)}),
+                        encoding="utf-8")
+        build_data["force_include"][str(info)] = f"netweave/{BUILD_INFO}"
+        build_data["pure_python"] = False
+        build_data["infer_tag"] = True
+
+    def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
+        scratch = getattr(self, "_scratch", None)
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _commit(root: Path) -> str | None:
+    """The checkout's short commit, ``+`` if its code has uncommitted changes."""
+    if not (root / ".git").exists():
+        return None
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--",
+                                "core", "plugins", "hatch_build.py"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (commit + ("+" if dirty else "")) or None
