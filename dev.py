@@ -7,7 +7,8 @@
     python3 dev.py docs      # build the documentation site, warnings are errors
     python3 dev.py bench     # run the benchmark scripts
     python3 dev.py compiled  # build netweave with mypyc into ./.venv-compiled, run the
-                             # simulator benchmark there (``compiled test ...``: pytest)
+                             # simulator benchmark there (``compiled test ...``: pytest,
+                             # without tests/docs, which need .venv)
 
 Everything goes into ./.venv; a second run reuses it and only reinstalls when
 pyproject.toml files changed. Extra arguments are passed on (``dev.py test -k sim``).
@@ -35,9 +36,11 @@ def say(msg: str) -> None:
     print(f"[dev] {msg}", flush=True)
 
 
-def run(*cmd: str | Path, check: bool = True) -> int:
-    say(" ".join(str(c) for c in cmd))
-    code = subprocess.call([str(c) for c in cmd], cwd=ROOT)
+def run(*cmd: str | Path, check: bool = True, env: dict[str, str] | None = None,
+        label: str | None = None) -> int:
+    say(label or " ".join(str(c) for c in cmd))
+    code = subprocess.call([str(c) for c in cmd], cwd=ROOT,
+                           env=None if env is None else {**os.environ, **env})
     if check and code != 0:
         sys.exit(code)
     return code
@@ -51,9 +54,13 @@ def fingerprint() -> str:
     return h.hexdigest()
 
 
-def ensure_env() -> None:
+def check_python() -> None:
     if sys.version_info < (3, 11):  # noqa: UP036 - dev.py may run on any python3
         sys.exit(f"netweave needs Python 3.11 or newer, this is {sys.version.split()[0]}")
+
+
+def ensure_env() -> None:
+    check_python()
     if not PY.exists():
         say(f"creating {VENV}")
         venv.EnvBuilder(with_pip=True).create(VENV)
@@ -95,11 +102,17 @@ def cmd_bench(args: list[str]) -> int:
 
 
 def sources_fingerprint() -> str:
+    """Every file a build of netweave and the contrib distributions reads."""
     h = hashlib.sha256(fingerprint().encode())
-    for top in ("core", "plugins", "contrib", "hatch_build.py"):
-        paths = [ROOT / top] if (ROOT / top).is_file() else sorted((ROOT / top).rglob("*.py"))
+    skip = {"__pycache__", "build", "dist", ".pytest_cache"}
+    for top in ("core", "plugins", "contrib", "hatch_build.py", "README.md"):
+        base = ROOT / top
+        paths = [base] if base.is_file() else sorted(base.rglob("*"))
         for path in paths:
-            h.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
+            rel = path.relative_to(ROOT)
+            if path.is_file() and not skip & set(rel.parts) and path.suffix != ".pyc" \
+                    and not any(p.endswith(".egg-info") for p in rel.parts):
+                h.update(str(rel).encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
 
 
@@ -129,19 +142,20 @@ def cmd_compiled(args: list[str]) -> int:
         run(py, "-m", "pip", "install", "-q", "--upgrade", "pip", "setuptools", "hatchling",
             "mypy>=1.10")
         contrib = [arg for c in CONTRIB for arg in ("-e", c)]  # pure Python, as in .venv
-        run(py, "-m", "pip", "install", "-q", ".[test]", *contrib)
+        run(py, "-m", "pip", "install", "-q", ".[test]", *contrib,
+            env={"NETWEAVE_COMPILE": "0"})  # its dependencies; the compiled wheel follows
         dist = COMPILED / "dist"
         for old in dist.glob("*.whl"):
             old.unlink()
-        os.environ["NETWEAVE_COMPILE"] = "1"
-        run(py, "-m", "hatchling", "build", "-t", "wheel", "-d", dist)
-        del os.environ["NETWEAVE_COMPILE"]
+        run(py, "-m", "hatchling", "build", "-t", "wheel", "-d", dist,
+            env={"NETWEAVE_COMPILE": "1"})
         run(py, "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps",
             *dist.glob("netweave-*.whl"))
         stamp.write_text(sources_fingerprint())
-    run(py, "-c", CHECK_COMPILED)
+    run(py, "-c", CHECK_COMPILED, label="checking that the listed modules are compiled")
     if args[:1] == ["test"]:
-        code = run(py, "-m", "pytest", *args[1:], check=False)
+        # The documentation's tests need the docs tools and read sources: they run in .venv.
+        code = run(py, "-m", "pytest", "--ignore=tests/docs", *args[1:], check=False)
         return 1 if code == 5 else code
     return run(py, "benchmarks/bench_sim.py", *args, check=False)
 
@@ -154,7 +168,9 @@ def main() -> int:
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
         print(__doc__)
         return 2
-    if sys.argv[1] != "compiled":
+    if sys.argv[1] == "compiled":
+        check_python()
+    else:
         ensure_env()
     return COMMANDS[sys.argv[1]](sys.argv[2:])
 

@@ -25,33 +25,52 @@ from typing import Any
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 BUILD_INFO = "_build_info.json"
+GROUP = "netweave"
+"""mypyc's shared library is ``netweave__mypyc``, a stable name beside the package."""
 
 SETUP = """\
 from setuptools import setup
 from mypyc.build import mypycify
 
-setup(name="netweave-compiled", ext_modules=mypycify({files!r}, opt_level="3"))
+setup(name="netweave-compiled",
+      ext_modules=mypycify({files!r}, opt_level="3", group_name="{group}"))
 """
+
+
+ON, OFF = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
 
 class CompileHook(BuildHookInterface):  # type: ignore[type-arg]
     """Adds mypyc extensions to a standard wheel when ``NETWEAVE_COMPILE`` is set."""
 
+    _scratch: Path | None = None
+
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
-        if version != "standard" or os.environ.get("NETWEAVE_COMPILE", "") in ("", "0"):
+        flag = os.environ.get("NETWEAVE_COMPILE", "").strip().lower()
+        if flag not in ON + OFF:
+            raise RuntimeError(f"NETWEAVE_COMPILE={flag!r}: use 1 to compile, 0 not to")
+        if version != "standard" or flag in OFF:
             return
         modules = self.config.get("compile", [])
         if not modules:
             raise RuntimeError("NETWEAVE_COMPILE is set but no module is listed to compile")
+        self._scratch = Path(tempfile.mkdtemp(prefix="netweave-mypyc-"))
+        try:
+            self._compile(self._scratch, [f"netweave/{m}" for m in modules], build_data)
+        except BaseException:
+            self._clean()
+            raise
+        build_data["pure_python"] = False
+        build_data["infer_tag"] = True
+
+    def _compile(self, scratch: Path, files: list[str], build_data: dict[str, Any]) -> None:
         root = Path(self.root)
-        self._scratch = scratch = Path(tempfile.mkdtemp(prefix="netweave-mypyc-"))
         shutil.copytree(root / "core" / "netweave", scratch / "netweave",
                         ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyd"))
-        files = [f"netweave/{m}" for m in modules]
         missing = [f for f in files if not (scratch / f).is_file()]
         if missing:
             raise RuntimeError(f"cannot compile {missing}: no such module in core/netweave")
-        (scratch / "setup.py").write_text(SETUP.format(files=files), encoding="utf-8")
+        (scratch / "setup.py").write_text(SETUP.format(files=files, group=GROUP), encoding="utf-8")
         # Optional imports (uvloop) may be absent where this builds: they type as Any.
         (scratch / "mypy.ini").write_text("[mypy]\nignore_missing_imports = True\n",
                                           encoding="utf-8")
@@ -61,9 +80,13 @@ class CompileHook(BuildHookInterface):  # type: ignore[type-arg]
         if done.returncode != 0:
             raise RuntimeError(f"mypyc failed (exit {done.returncode}):\n"
                                f"{done.stdout[-4000:]}{done.stderr[-4000:]}")
-        built = [p for p in scratch.rglob("*") if p.suffix in (".so", ".pyd")]
-        if len(built) < len(files):
-            raise RuntimeError(f"mypyc built {len(built)} extensions for {len(files)} modules")
+        # One extension per module beside its source, and the group's shared library at
+        # the top (setuptools' own build/ directory holds copies of them: not those).
+        built = [p for p in [*scratch.glob(f"{GROUP}__mypyc*"), *(scratch / "netweave").rglob("*")]
+                 if p.suffix in (".so", ".pyd")]
+        if len(built) != len(files) + 1:
+            raise RuntimeError(f"mypyc built {len(built)} extensions for {len(files)} modules: "
+                               f"{sorted(p.name for p in built)}")
         for ext in sorted(built):
             build_data["force_include"][str(ext)] = ext.relative_to(scratch).as_posix()
         # What was compiled, from which commit: benchmark headers print it.
@@ -71,13 +94,14 @@ class CompileHook(BuildHookInterface):  # type: ignore[type-arg]
         info.write_text(json.dumps({"compiled": files, "commit": _commit(root)}),
                         encoding="utf-8")
         build_data["force_include"][str(info)] = f"netweave/{BUILD_INFO}"
-        build_data["pure_python"] = False
-        build_data["infer_tag"] = True
 
     def finalize(self, version: str, build_data: dict[str, Any], artifact_path: str) -> None:
-        scratch = getattr(self, "_scratch", None)
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+        self._clean()
+
+    def _clean(self) -> None:
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
 
 def _commit(root: Path) -> str | None:

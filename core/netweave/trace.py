@@ -10,6 +10,7 @@ last line, and accept one file or a directory of ``*.jsonl`` files.
 from __future__ import annotations
 
 import json
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -38,9 +39,9 @@ class Tracer:
         self.sinks: list[Sink] = list(sinks)
         self._extra: list[Callable[[dict[str, Any]], None]] = []
         # The last clock reading and its rounding: lines often share an instant, and
-        # round(x, 6) costs more than the rest of a line.
-        self._at = -1.0
-        self._t = 0.0
+        # round(x, 6) costs more than the rest of a line. NaN equals nothing.
+        self._at = math.nan
+        self._t = math.nan
 
     @property
     def enabled(self) -> bool:
@@ -55,11 +56,14 @@ class Tracer:
         """Record event ``ev`` now, at this node."""
         if not self.sinks:
             return
-        at = self.clock()
-        if at != self._at:
+        # A float in every build: compiled, the clock's result is typed float.
+        at = float(self.clock())
+        if at == self._at and at:  # not 0.0: it may be -0.0
+            t = self._t
+        else:
+            t = self._t = round(at, 6)
             self._at = at
-            self._t = round(at, 6)
-        record: dict[str, Any] = {"t": self._t, "node": self.node, "ev": ev, **fields}
+        record: dict[str, Any] = {"t": t, "node": self.node, "ev": ev, **fields}
         if self._extra:
             for fn in self._extra:
                 fn(record)

@@ -290,3 +290,28 @@ def test_the_clock_runs_zero_delay_calls_first_and_honours_cancel_and_budget():
     assert seen[-2:] == [0, 1] and clock.pending == 1  # the third is still scheduled
     clock.run(4.0)
     assert seen[-1] == 2 and clock.now == 4.0
+
+
+class _SlowLatency(Latency):
+    def sample(self, rng):
+        return 2.0
+
+
+def _first_delivery_at(cluster):
+    cluster.start()
+    cluster.at(1.0, cluster.broadcast, "n1", "beb", "x")
+    cluster.run(10.0)
+    return min(r["t"] for r in cluster.trace if r["ev"] == "deliver" and r["node"] != "n1")
+
+
+def test_the_network_draws_can_be_overridden_or_patched(monkeypatch):
+    # The simulator draws delays itself for a plain model; a Latency subclass, a patched
+    # Latency.sample or a patched NetworkModel.delays must still decide them.
+    plain = _first_delivery_at(beb_cluster(latency=Latency("constant", 0.5, 0.5)))
+    assert plain == pytest.approx(1.5, abs=0.01)
+    assert _first_delivery_at(beb_cluster(latency=_SlowLatency())) >= 3.0
+    monkeypatch.setattr(Latency, "sample", lambda self, rng: 3.0)
+    assert _first_delivery_at(beb_cluster()) >= 4.0
+    monkeypatch.undo()
+    monkeypatch.setattr(NetworkModel, "delays", lambda self, src, dst, rng: [4.0])
+    assert _first_delivery_at(beb_cluster()) >= 5.0

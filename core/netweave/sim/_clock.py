@@ -48,6 +48,9 @@ class VirtualClock:
         """Run ``fn(*args)`` at virtual time ``when`` (never before now)."""
         self._seq += 1
         now = self.now
+        # Times are floats in both builds: a compiled clock stores a C double, so an
+        # integer time here would be traced as 1 in one build and 1.0 in the other.
+        when = float(when)
         heapq.heappush(self._heap, (when if when > now else now, self._seq, handle, fn, args))
         return handle
 
@@ -102,7 +105,7 @@ class VirtualClock:
         if exceeded:
             raise RuntimeError(f"simulation exceeded {max_events} events before t={until}")
         if until > self.now:
-            self.now = until
+            self.now = float(until)
 
     @property
     def pending(self) -> int:

@@ -31,11 +31,13 @@ from ..node import Node
 from ..trace import ListSink, dumps_line
 from . import _draw
 from ._clock import Scheduled, VirtualClock
-from ._network import NetworkModel
+from ._network import Latency, NetworkModel
 
 __all__ = ["SimCluster"]
 
 Configure = Callable[[Node], Any]
+_PLAIN_DELAYS = NetworkModel.delays
+_PLAIN_SAMPLE = Latency.sample
 
 
 class _SimRuntime:
@@ -198,7 +200,11 @@ class SimCluster:
         if self.encode:
             message = self._decoder.decode(self._encoder.encode(message))
         network = self.network
-        for delay in (_draw.delays(network, src, dst, self.rng) if type(network) is NetworkModel
+        # The model's own draws, without a Python call per message, unless a subclass or
+        # a patch changed how delays or latencies are drawn.
+        plain = (type(network).delays is _PLAIN_DELAYS
+                 and type(network.latency).sample is _PLAIN_SAMPLE)
+        for delay in (_draw.delays(network, src, dst, self.rng) if plain
                       else network.delays(src, dst, self.rng)):
             self.clock.call_later(delay, self._arrive, src, dst, message)
 

@@ -1,7 +1,8 @@
 """The simulated network's draws for one message, as plain functions of the model.
 
 :class:`~netweave.sim.NetworkModel` and :class:`~netweave.sim.Latency` (attrs classes)
-delegate here; the cluster calls :func:`delays` directly for an unsubclassed model. Kept
+delegate here; the cluster calls :func:`delays` directly when neither ``NetworkModel.delays``
+nor the latency's ``sample`` is overridden or replaced. Kept
 apart because this is the simulator's hot path, which a compiled build (``hatch_build.py``)
 compiles with mypyc, and mypyc does not compile attrs classes.
 """
@@ -9,6 +10,7 @@ compiles with mypyc, and mypyc does not compile attrs classes.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -27,16 +29,19 @@ def latency(lat: Latency, rng: random.Random) -> float:
     return lat.low + rng.lognormvariate(0.0, 0.5) * lat.mean
 
 
-def delays(model: NetworkModel, src: str, dst: str,
-           rng: random.Random) -> tuple[float, ...]:
-    """The delays of the copies of one message from ``src`` to ``dst`` (none if lost)."""
+def delays(model: NetworkModel, src: str, dst: str, rng: random.Random,
+           sample: Callable[[random.Random], float] | None = None) -> tuple[float, ...]:
+    """The delays of the copies of one message from ``src`` to ``dst`` (none if lost).
+
+    ``sample`` draws a latency; ``None`` draws from ``model.latency`` with :func:`latency`,
+    which only a :class:`~netweave.sim.Latency` whose ``sample`` nobody replaced may do."""
     if model.blocked and (src, dst) in model.blocked:
         return ()
     if model.loss and rng.random() < model.loss:
         return ()
-    delay = latency(model.latency, rng)
+    delay = latency(model.latency, rng) if sample is None else sample(rng)
     if model.reorder and rng.random() < model.reorder:
         delay += rng.uniform(0.0, model.reorder_delay)
     if model.duplicate and rng.random() < model.duplicate:
-        return (delay, latency(model.latency, rng))
+        return (delay, latency(model.latency, rng) if sample is None else sample(rng))
     return (delay,)

@@ -111,4 +111,4 @@ class NetworkModel:
 
         A subclass may override it (e.g. to hold some messages back); the simulator then
         calls it for every link message."""
-        return _draw.delays(self, src, dst, rng)
+        return _draw.delays(self, src, dst, rng, self.latency.sample)
