@@ -3,9 +3,11 @@
 The default wheel (and every editable install) is pure Python. A compiled wheel holds the
 same ``.py`` files plus a native extension for each module named in ``compile`` under
 ``[tool.hatch.build.targets.wheel.hooks.custom]``; Python imports the extension in
-preference to the source. It needs a C compiler, mypy and setuptools where it is built,
-and is built without build isolation (``pip install --no-build-isolation``), so those come
-from the environment: ``python3 dev.py compiled`` does all of it.
+preference to the source. It needs a C compiler, mypy, setuptools and netweave's own
+dependencies (mypy reads their types) where it is built, so it is built without build
+isolation, with ``NETWEAVE_COMPILE=1 python -m hatchling build -t wheel`` in such an
+environment; ``python3 dev.py compiled`` does all of it. (``pip install`` would compile
+twice: once to prepare the metadata, once for the wheel.)
 
 The modules compile in a scratch copy of the package, never beside the sources: an
 extension next to its ``.py`` would shadow every later edit of it.
