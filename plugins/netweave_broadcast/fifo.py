@@ -56,10 +56,13 @@ its sequence is joined when a message of it is held:
   Starting further would deliver a message whose predecessor the others never got (it
   died with its origin), and which they hold back for ever: agreement broken.
 
-Known limit: a peer's ``stand`` says what it delivered, not whether that was broadcast
+Known limits: a peer's ``stand`` says what it delivered, not whether that was broadcast
 before the restart, so a message of a gone origin still on its way to the new process
 can be skipped (and is dropped when it arrives); an exact rule would need the new process
-to fetch what it lacks from its peers.
+to fetch what it lacks from its peers. And without a failure detector, an origin that
+crashes before its ``JOIN`` reached a restarted process (lost, and not yet sent again) is
+never known to be gone there: that process holds the origin's later messages for ever
+(harsh seeds 64515 and 65864 over ``eager-rb`` alone). Use a detector with restarts.
 
 Memory: one or two counters per origin incarnation, the messages held back, and the
 last ``rejoin_window`` messages this process broadcast.
