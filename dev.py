@@ -124,7 +124,8 @@ for path in info["compiled"]:
     mod = importlib.import_module(path.removesuffix(".py").replace("/", "."))
     if not mod.__file__.endswith((".so", ".pyd")):
         sys.exit(f"{mod.__name__} is not compiled here: {mod.__file__}")
-print(f"[dev] compiled: {len(info['compiled'])} modules, from commit {info['commit']}")
+print(f"[dev] compiled: {len(info['compiled'])} modules, from commit {info['commit']}"
+      + (" + uncommitted changes" if info.get("dirty") else ""))
 """
 
 
@@ -136,7 +137,8 @@ def cmd_compiled(args: list[str]) -> int:
     if not py.exists():
         say(f"creating {COMPILED}")
         venv.EnvBuilder(with_pip=True).create(COMPILED)
-    if not (stamp.exists() and stamp.read_text() == sources_fingerprint()):
+    sources = sources_fingerprint()
+    if not (stamp.exists() and stamp.read_text() == sources):
         # The hook needs mypy, setuptools and netweave's dependencies (mypy reads their
         # types) in the environment that builds: no isolation, hatchling called directly.
         run(py, "-m", "pip", "install", "-q", "--upgrade", "pip", "setuptools", "hatchling",
@@ -151,7 +153,7 @@ def cmd_compiled(args: list[str]) -> int:
             env={"NETWEAVE_COMPILE": "1"})
         run(py, "-m", "pip", "install", "-q", "--force-reinstall", "--no-deps",
             *dist.glob("netweave-*.whl"))
-        stamp.write_text(sources_fingerprint())
+        stamp.write_text(sources)
     run(py, "-c", CHECK_COMPILED, label="checking that the listed modules are compiled")
     if args[:1] == ["test"]:
         # The documentation's tests need the docs tools and read sources: they run in .venv.

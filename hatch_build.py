@@ -93,7 +93,8 @@ class CompileHook(BuildHookInterface):  # type: ignore[type-arg]
             build_data["force_include"][str(ext)] = ext.relative_to(scratch).as_posix()
         # What was compiled, from which commit: benchmark headers print it.
         info = scratch / "netweave" / BUILD_INFO
-        info.write_text(json.dumps({"compiled": files, "commit": _commit(root)}),
+        commit, dirty = _commit(root)
+        info.write_text(json.dumps({"compiled": files, "commit": commit, "dirty": dirty}),
                         encoding="utf-8")
         build_data["force_include"][str(info)] = f"netweave/{BUILD_INFO}"
 
@@ -106,10 +107,10 @@ class CompileHook(BuildHookInterface):  # type: ignore[type-arg]
             self._scratch = None
 
 
-def _commit(root: Path) -> str | None:
-    """The checkout's short commit, ``+`` if its code has uncommitted changes."""
+def _commit(root: Path) -> tuple[str | None, bool]:
+    """The checkout's short commit, and whether its code has uncommitted changes."""
     if not (root / ".git").exists():
-        return None
+        return None, False
     try:
         commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
                                 capture_output=True, text=True, timeout=10).stdout.strip()
@@ -117,5 +118,5 @@ def _commit(root: Path) -> str | None:
                                 "core", "plugins", "hatch_build.py"],
                                capture_output=True, text=True, timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return None
-    return (commit + ("+" if dirty else "")) or None
+        return None, False
+    return commit or None, bool(dirty)

@@ -141,8 +141,10 @@ def test_a_header_says_which_build_it_measured(monkeypatch):
         assert _report.source().endswith(
             f", compiled with mypyc ({len(compiled['compiled'])} modules)")
     monkeypatch.setattr(_report, "compiled_build",
-                        lambda: {"compiled": ["bus.py", "link.py"], "commit": "abc1234+"})
+                        lambda: {"compiled": ["bus.py", "link.py"], "commit": "abc1234",
+                                 "dirty": True})
     assert _report.source() == (f"netweave {__version__}, commit abc1234 + uncommitted "
                                 "changes, compiled with mypyc (2 modules)")
-    monkeypatch.setattr(_report, "compiled_build", lambda: {"compiled": [], "commit": None})
+    monkeypatch.setattr(_report, "compiled_build",
+                        lambda: {"compiled": [], "commit": None, "dirty": False})
     assert _report.source() == f"netweave {__version__}, compiled with mypyc (0 modules)"

@@ -95,8 +95,8 @@ def source() -> str:
     if compiled is not None:
         # A compiled wheel (hatch_build.py) says what it holds and where it was built from.
         commit = compiled.get("commit")
-        return (text + (f", commit {commit.rstrip('+')}" if commit else "")
-                + (" + uncommitted changes" if commit and commit.endswith("+") else "")
+        return (text + (f", commit {commit}" if commit else "")
+                + (" + uncommitted changes" if compiled.get("dirty") else "")
                 + f", compiled with mypyc ({len(compiled.get('compiled', []))} modules)")
     if not (root / ".git").exists():
         return text
