@@ -75,7 +75,7 @@ class PerfectLinks:
     ) -> None:
         self.node_id = node_id
         self.incarnation = incarnation
-        self.options = options or LinkOptions()
+        self.options = options or LinkOptions()  # also sets _rto and _max_rto
         self._transmit = transmit
         self._deliver = deliver
         self._now = now
@@ -95,12 +95,24 @@ class PerfectLinks:
         self.malformed = 0
         """Messages that are not link messages at all, dropped."""
 
+    @property
+    def options(self) -> LinkOptions:
+        """The tuning of these links; may be replaced while they run."""
+        return self._options
+
+    @options.setter
+    def options(self, value: LinkOptions) -> None:
+        self._options = value
+        # Read on every message and timer: plain attributes, not the options' own.
+        self._rto = value.rto
+        self._max_rto = value.max_rto
+
     # -- sending ----------------------------------------------------------------------
 
     def _peer(self, peer: str) -> _Peer:
         state = self._peers.get(peer)
         if state is None:
-            state = self._peers[peer] = _Peer(self.options.rto, self._now())
+            state = self._peers[peer] = _Peer(self._rto, self._now())
         return state
 
     def send(self, peer: str, body: Any, meta: dict[str, Any] | None = None) -> None:
@@ -215,7 +227,7 @@ class PerfectLinks:
                 self.stale += 1
                 return
             self._learn(peer, p, inc)
-        elif p.unacked and p.rto > self.options.rto:
+        elif p.unacked and p.rto > self._rto:
             if kind is LinkAck:  # apply it first: it may cover what would be resent
                 recover = True
             else:
@@ -239,7 +251,9 @@ class PerfectLinks:
                 else:
                     p.rx_ahead.add(seq)
                 self._schedule_ack(p)
-                self._deliver(peer, revive(m.body), m.meta)
+                body = m.body
+                # Only what came through a codec can be a map that names a message class.
+                self._deliver(peer, revive(body) if type(body) is dict else body, m.meta)
                 return
             self._schedule_ack(p)
         elif kind is LinkAck:
@@ -247,7 +261,7 @@ class PerfectLinks:
                 self._acked(p, m.upto, m.sacks)
             if recover and p.unacked:
                 self._recover(peer, p)
-        elif p.hello_at < 0 or p.heard_at - p.hello_at >= self.options.rto:
+        elif p.hello_at < 0 or p.heard_at - p.hello_at >= self._rto:
             # Answer a hello, unless ours crossed it less than a timeout ago: ours tells the
             # peer our incarnation, and if it was lost the peer asks again after its timeout.
             self._transmit(peer, self._ack_for(p))
@@ -269,7 +283,7 @@ class PerfectLinks:
         p.unacked.clear()
         p.waiting.clear()
         p.next_seq = 1
-        p.rto = self.options.rto
+        p.rto = self._rto
         for body, meta in resend:
             self._send_data(peer, p, body, meta)
         if restarted:
@@ -279,7 +293,7 @@ class PerfectLinks:
     def _recover(self, peer: str, p: _Peer) -> None:
         # The peer is heard again after a silence (healed partition, reconnect): resend
         # what is overdue now instead of waiting out a backed-off timeout.
-        p.rto = self.options.rto
+        p.rto = self._rto
         self._resend_overdue(peer, p, self._now())
 
     def _resend_overdue(self, peer: str, p: _Peer, now: float) -> bool:
@@ -303,7 +317,7 @@ class PerfectLinks:
                 if unacked.pop(seq, None) is not None:
                     progress = True
         if progress:
-            p.rto = self.options.rto
+            p.rto = self._rto
 
     def _ack_for(self, p: _Peer) -> LinkAck:
         sacks = tuple(sorted(p.rx_ahead)[:32]) if p.rx_ahead else ()
@@ -331,20 +345,20 @@ class PerfectLinks:
     def _arm_timer(self, delay: float | None = None) -> None:
         if not self._timer_armed:
             self._timer_armed = True
-            self._call_later(self.options.rto if delay is None else delay, self._on_timer)
+            self._call_later(self._rto if delay is None else delay, self._on_timer)
 
     def _on_timer(self) -> None:
         self._timer_armed = False
         now = self._now()
         busy = False
-        wait = self.options.max_rto
+        wait = self._max_rto
         for name, p in self._peers.items():
             if p.inc == 0:
                 if p.waiting or not p.forgotten:
                     busy = True
                     if now - p.hello_at >= p.rto:
                         self._hello(name, p)
-                        p.rto = min(p.rto * 2, self.options.max_rto)
+                        p.rto = min(p.rto * 2, self._max_rto)
                     wait = min(wait, p.rto)
                 continue
             if not p.unacked:
@@ -355,7 +369,7 @@ class PerfectLinks:
             retransmitted = (self._probe(name, p, now) if silent
                              else self._resend_overdue(name, p, now))
             if retransmitted:
-                p.rto = min(p.rto * 2, self.options.max_rto)
+                p.rto = min(p.rto * 2, self._max_rto)
             wait = min(wait, p.rto)
         if busy:
             self._arm_timer(wait)

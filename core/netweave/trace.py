@@ -27,6 +27,30 @@ def dumps_line(record: dict[str, Any]) -> str:
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+_EXACT = 2.0 ** 52
+"""Beyond this, x * 1e6 has no fraction left to round."""
+
+
+def round6(x: float) -> float:
+    """``round(x, 6)``, bit for bit, mostly without its decimal conversion.
+
+    ``round(x, 6)`` rounds the exact value of ``x`` to a multiple of 1e-6 (ties to even)
+    and returns the float nearest to it. ``y = x * 1e6`` is the float nearest to the exact
+    product, and below 2**52 every tie ``k + 0.5`` is a float, so the exact product and
+    ``y`` never lie on opposite sides of one: ``round(y)`` is the same multiple unless
+    ``y`` *is* a tie (the product may only be near one). Those, and the huge, infinite or
+    NaN values, take ``round(x, 6)``; ``n / 1e6``, a correctly rounded division, is the
+    float nearest to ``n * 1e-6``. Every trace line's ``t`` goes through here.
+    """
+    y = x * 1e6
+    if -_EXACT < y < _EXACT:
+        n = round(y)
+        if abs(y - n) != 0.5:
+            r = n / 1e6
+            return r if r else math.copysign(0.0, x)  # round(-1e-9, 6) is -0.0
+    return round(x, 6)
+
+
 class Tracer:
     """Writes the trace lines of one node to zero or more sinks."""
 
@@ -61,7 +85,7 @@ class Tracer:
         if at == self._at and at:  # not 0.0: it may be -0.0
             t = self._t
         else:
-            t = self._t = round(at, 6)
+            t = self._t = round6(at)
             self._at = at
         record: dict[str, Any] = {"t": t, "node": self.node, "ev": ev, **fields}
         if self._extra:

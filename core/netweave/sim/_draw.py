@@ -39,7 +39,13 @@ def delays(model: NetworkModel, src: str, dst: str, rng: random.Random,
         return ()
     if model.loss and rng.random() < model.loss:
         return ()
-    delay = latency(model.latency, rng) if sample is None else sample(rng)
+    lat = model.latency
+    if sample is not None:
+        delay = sample(rng)
+    elif lat.dist == "uniform":  # latency(), inline: the draw of every message
+        delay = lat.low + (lat.high - lat.low) * rng.random()
+    else:
+        delay = latency(lat, rng)
     if model.reorder and rng.random() < model.reorder:
         delay += rng.uniform(0.0, model.reorder_delay)
     if model.duplicate and rng.random() < model.duplicate:
