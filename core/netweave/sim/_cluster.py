@@ -43,12 +43,15 @@ _PLAIN_SAMPLE = Latency.sample
 class _SimRuntime:
     """The runtime of one node incarnation inside a :class:`SimCluster`."""
 
-    __slots__ = ("_cluster", "_rng", "_seed", "alive", "backlog", "node", "now", "paused")
+    __slots__ = ("_cluster", "_rng", "_seed", "_step", "alive", "backlog", "node", "now",
+                 "paused")
 
     def __init__(self, cluster: SimCluster, node: Node, seed: int) -> None:
         self._cluster = cluster
         # The clock's time, read without a Python frame: links and traces ask for it a lot.
         self.now: Callable[[], float] = partial(getattr, cluster.clock, "now")
+        # Bound once: every timer of the node schedules it.
+        self._step: Callable[[Callable[..., Any], tuple[Any, ...]], None] = self._run
         self.node = node
         self._seed = seed
         self._rng: random.Random | None = None
@@ -69,14 +72,14 @@ class _SimRuntime:
         handle = Scheduled()
         clock = self._cluster.clock
         if delay > 0.0:
-            clock.call_at(clock.now + delay, self._run, fn, (), handle=handle)
+            clock.call_at(clock.now + delay, self._step, fn, (), handle=handle)
         else:
-            clock.call_soon(self._run, fn, (), handle=handle)
+            clock.call_soon(self._step, fn, (), handle=handle)
         return handle
 
     def call_soon(self, fn: Callable[[], Any]) -> None:
         # After the current step, at the same virtual time; cannot be cancelled.
-        self._cluster.clock.call_soon(self._run, fn, ())
+        self._cluster.clock.call_soon(self._step, fn, ())
 
     def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
         if not self.alive:
@@ -139,6 +142,8 @@ class SimCluster:
         self._incarnations: dict[str, int] = dict.fromkeys(ids, 0)
         self.messages_sent = 0
         self._watchers: list[Callable[[str, str, Message], Any]] = []
+        # Bound once: every link message schedules it.
+        self._arrival: Callable[[str, str, Any], None] = self._arrive
         if encode:
             self._encoder = msgspec.msgpack.Encoder()
             self._decoder = msgspec.msgpack.Decoder()
@@ -206,7 +211,7 @@ class SimCluster:
                  and type(network.latency).sample is _PLAIN_SAMPLE)
         for delay in (_draw.delays(network, src, dst, self.rng) if plain
                       else network.delays(src, dst, self.rng)):
-            self.clock.call_later(delay, self._arrive, src, dst, message)
+            self.clock.call_later(delay, self._arrival, src, dst, message)
 
     def _arrive(self, src: str, dst: str, message: Any) -> None:
         runtime = self._runtimes.get(dst)
