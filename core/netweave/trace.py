@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["FileSink", "ListSink", "Tracer", "dumps_line", "read_trace"]
+__all__ = ["FileSink", "ListSink", "Tracer", "dumps_line", "read_trace", "round6"]
 
 Sink = Callable[[dict[str, Any]], None]
 
