@@ -317,7 +317,8 @@ def plan(catalog: Catalog, selections: Iterable[Selection], *,
     key = _plan_key(selections, fill)
     cached = catalog._plans.get(key) if key is not None else None
     if cached is not None:
-        return [(info, make_options(info, given)) for info, given in cached]
+        # Checked when cached: only build each node its own options object (validators run).
+        return [(info, info.cls.Options(**given)) for info, given in cached]
     chosen: dict[str, tuple[PluginInfo, Any]] = {}
     given: dict[str, Mapping[str, Any]] = {}
     for sel in selections:

@@ -315,3 +315,35 @@ def test_the_network_draws_can_be_overridden_or_patched(monkeypatch):
     monkeypatch.undo()
     monkeypatch.setattr(NetworkModel, "delays", lambda self, src, dst, rng: [4.0])
     assert _first_delivery_at(beb_cluster()) >= 5.0
+
+
+def test_changing_the_network_while_it_runs_changes_the_next_draws():
+    # The simulator reads the model's parameters once and again after any change: a new
+    # latency, a new model, a field of the new model, each decides the next message, even
+    # in the middle of one run.
+    cluster = beb_cluster(latency=Latency("constant", 0.5, 0.5))
+    cluster.start()
+    versions = []
+
+    def set_latency(value):
+        versions.append(cluster.network.version)
+        cluster.network.latency = value
+        versions.append(cluster.network.version)
+
+    def set_network(model):
+        cluster.network = model
+
+    starts = [1.0, 11.0, 21.0, 31.0]
+    for at in starts:
+        cluster.at(at, cluster.broadcast, "n1", "beb", str(at))
+    cluster.at(10.0, set_latency, {"dist": "constant", "low": 2.0, "high": 2.0})
+    other = NetworkModel()
+    other.latency = Latency("constant", 1.0, 1.0)  # the same version as the first model's
+    cluster.at(20.0, set_network, other)
+    cluster.at(30.0, set_latency, Latency("constant", 3.0, 3.0))
+    cluster.run(40.0)
+    firsts = [min(r["t"] for r in cluster.trace if r["ev"] == "deliver" and r["node"] != "n1"
+                  and at <= r["t"] < at + 9.0) - at for at in starts]
+    assert firsts == pytest.approx([0.5, 2.0, 1.0, 3.0])
+    assert versions[1] > versions[0] and versions[3] > versions[2]
+    assert versions[1] == 1 and versions[2] == 1

@@ -129,6 +129,8 @@ class SimCluster:
         self.seed = seed
         self.configure = configure
         self.network = network or NetworkModel()
+        self._draws: _draw.Draws | None = None
+        self._drawn_from: NetworkModel | None = None
         self.catalog = catalog or Catalog.discover()
         self.clock = VirtualClock()
         self.rng = random.Random(seed)
@@ -187,6 +189,7 @@ class SimCluster:
         """Advance virtual time to ``until`` (or by ``duration``), running what is due."""
         if until is None:
             until = self.clock.now + (duration if duration is not None else 0.0)
+        self._draws = None  # a patch of the network's draws since the last run applies
         self.clock.run(until, max_events)
 
     def at(self, when: float, fn: Callable[..., Any], *args: Any) -> None:
@@ -205,13 +208,22 @@ class SimCluster:
         if self.encode:
             message = self._decoder.decode(self._encoder.encode(message))
         network = self.network
-        # The model's own draws, without a Python call per message, unless a subclass or
-        # a patch changed how delays or latencies are drawn.
-        plain = (type(network).delays is _PLAIN_DELAYS
-                 and type(network.latency).sample is _PLAIN_SAMPLE)
-        for delay in (_draw.delays(network, src, dst, self.rng) if plain
+        draws = self._draws
+        if draws is None or network is not self._drawn_from or network.version != draws.version:
+            draws = self._plain_draws(network)
+        for delay in (draws.delays(src, dst, self.rng) if draws is not None
                       else network.delays(src, dst, self.rng)):
             self.clock.call_later(delay, self._arrival, src, dst, message)
+
+    def _plain_draws(self, network: NetworkModel) -> _draw.Draws | None:
+        """The model's parameters read once, unless a subclass or a patch changed how
+        delays or latencies are drawn (checked again at each :meth:`run`): then ``None``,
+        and every message asks the model."""
+        plain = (type(network).delays is _PLAIN_DELAYS
+                 and type(network.latency).sample is _PLAIN_SAMPLE)
+        self._draws = _draw.Draws(network) if plain else None
+        self._drawn_from = network if plain else None
+        return self._draws
 
     def _arrive(self, src: str, dst: str, message: Any) -> None:
         runtime = self._runtimes.get(dst)

@@ -1,10 +1,11 @@
 """The simulated network's draws for one message, as plain functions of the model.
 
 :class:`~netweave.sim.NetworkModel` and :class:`~netweave.sim.Latency` (attrs classes)
-delegate here; the cluster calls :func:`delays` directly when neither ``NetworkModel.delays``
-nor the latency's ``sample`` is overridden or replaced. Kept
-apart because this is the simulator's hot path, which a compiled build (``hatch_build.py``)
-compiles with mypyc, and mypyc does not compile attrs classes.
+delegate here. When neither ``NetworkModel.delays`` nor the latency's ``sample`` is
+overridden or replaced, the cluster draws through a :class:`Draws`, which holds the
+model's parameters as plain attributes until the model changes. Kept apart because this
+is the simulator's hot path, which a compiled build (``hatch_build.py``) compiles with
+mypyc, and mypyc does not compile attrs classes.
 """
 
 from __future__ import annotations
@@ -51,3 +52,44 @@ def delays(model: NetworkModel, src: str, dst: str, rng: random.Random,
     if model.duplicate and rng.random() < model.duplicate:
         return (delay, latency(model.latency, rng) if sample is None else sample(rng))
     return (delay,)
+
+
+class Draws:
+    """The draws of a model whose ``delays`` and latency ``sample`` are the plain ones, its
+    parameters read once: the same numbers as :func:`delays`, from the same source.
+
+    Valid while the model's :attr:`~netweave.sim.NetworkModel.version` stays the same
+    (setting any field changes it; partitions and heals change ``blocked`` in place)."""
+
+    __slots__ = ("blocked", "duplicate", "latency", "loss", "low", "reorder", "reorder_delay",
+                 "span", "uniform", "version")
+
+    def __init__(self, model: NetworkModel) -> None:
+        self.version = model.version
+        self.blocked = model.blocked
+        self.loss = model.loss
+        self.latency = lat = model.latency
+        self.uniform = lat.dist == "uniform"
+        self.low = lat.low
+        self.span = lat.high - lat.low
+        self.reorder = model.reorder
+        self.reorder_delay = model.reorder_delay
+        self.duplicate = model.duplicate
+
+    def _latency(self, rng: random.Random) -> float:
+        if self.uniform:  # latency(), inline: the draw of every message
+            return self.low + self.span * rng.random()
+        return latency(self.latency, rng)
+
+    def delays(self, src: str, dst: str, rng: random.Random) -> tuple[float, ...]:
+        """As :func:`delays` with the model these parameters were read from."""
+        if self.blocked and (src, dst) in self.blocked:
+            return ()
+        if self.loss and rng.random() < self.loss:
+            return ()
+        delay = self._latency(rng)
+        if self.reorder and rng.random() < self.reorder:
+            delay += rng.uniform(0.0, self.reorder_delay)
+        if self.duplicate and rng.random() < self.duplicate:
+            return (delay, self._latency(rng))
+        return (delay,)

@@ -69,7 +69,12 @@ def _probability(name: str) -> Any:
     return check
 
 
-@attrs.define
+def _changed(model: NetworkModel, attribute: attrs.Attribute[Any], value: Any) -> Any:
+    model.version += 1
+    return value
+
+
+@attrs.define(on_setattr=[attrs.setters.convert, attrs.setters.validate, _changed])
 class NetworkModel:
     """How the simulated network treats each link message."""
 
@@ -85,6 +90,10 @@ class NetworkModel:
     """Maximum extra delay of a held-back message, seconds."""
     blocked: set[tuple[str, str]] = attrs.field(factory=set)
     """Directed pairs (from, to) currently partitioned."""
+    version: int = attrs.field(default=0, init=False, eq=False, repr=False,
+                               on_setattr=attrs.setters.NO_OP)
+    """Counts the changes of the fields above (setting one, not changing ``blocked`` in
+    place): the simulator reads the parameters again when it changes."""
 
     def partition(self, groups: Iterable[Iterable[str]]) -> None:
         """Symmetric partition: nodes in different groups cannot reach each other."""
