@@ -119,5 +119,6 @@ class NetworkModel:
         """The delays of the copies of one message from ``src`` to ``dst`` (none if lost).
 
         A subclass may override it (e.g. to hold some messages back); the simulator then
-        calls it for every link message."""
+        calls it for every link message. A patch of this method or of ``Latency.sample``
+        on the class applies from the next :meth:`~netweave.sim.SimCluster.run` call."""
         return _draw.delays(self, src, dst, rng, self.latency.sample)
