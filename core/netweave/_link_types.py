@@ -14,7 +14,7 @@ import attrs
 
 from .message import Message
 
-__all__ = ["LinkAck", "LinkData", "LinkHello", "LinkOptions"]
+__all__ = ["DEFAULT_LINK_OPTIONS", "LinkAck", "LinkData", "LinkHello", "LinkOptions"]
 
 
 class LinkHello(Message, tag="link.hello"):
@@ -61,3 +61,7 @@ class LinkOptions:
     crashed_backlog: int = 1_000
     """Newest messages kept for a peer declared crashed, sent to it if it comes back as a
     new process: what was sent after it restarted but before this node learned of it."""
+
+
+DEFAULT_LINK_OPTIONS = LinkOptions()
+"""The default tuning, shared: the options are frozen."""

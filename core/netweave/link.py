@@ -29,7 +29,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ._link_types import LinkAck, LinkData, LinkHello, LinkOptions
+from ._link_types import DEFAULT_LINK_OPTIONS, LinkAck, LinkData, LinkHello, LinkOptions
 from .message import Message, revive
 
 __all__ = ["LinkAck", "LinkData", "LinkHello", "LinkOptions", "PerfectLinks"]
@@ -75,7 +75,7 @@ class PerfectLinks:
     ) -> None:
         self.node_id = node_id
         self.incarnation = incarnation
-        self.options = options or LinkOptions()  # also sets _rto and _max_rto
+        self.options = options or DEFAULT_LINK_OPTIONS  # also sets _rto and _max_rto
         self._transmit = transmit
         self._deliver = deliver
         self._now = now

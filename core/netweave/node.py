@@ -23,6 +23,7 @@ import pluggy
 
 from . import _streams
 from ._hooks import NodeHooks, hookimpl_names
+from ._link_types import DEFAULT_LINK_OPTIONS
 from ._registry import Catalog, Fill, PluginInfo, Selection, plan
 from .bus import Bus
 from .errors import ConfigurationError, NetweaveError
@@ -172,16 +173,16 @@ class Node:
             raise ConfigurationError(f"invalid node id {node_id!r}: non-empty, without '/'")
         self.id = node_id
         self.addresses: dict[str, str] = dict(peers) if isinstance(peers, Mapping) else {}
-        peer_ids = set(peers) - {node_id}
-        self.peers: tuple[str, ...] = tuple(sorted(peer_ids))
-        self.members: tuple[str, ...] = tuple(sorted(peer_ids | {node_id}))
+        members = sorted({*peers, node_id})
+        self.members: tuple[str, ...] = tuple(members)
+        self.peers: tuple[str, ...] = tuple(m for m in members if m != node_id)
         self._member_set = frozenset(self.members)
         self.listen = listen
         self.cluster = cluster
         self.incarnation = incarnation or 0
         self.fill: Fill = fill
         self.strict = strict
-        self.link_options = link_options or LinkOptions()
+        self.link_options = link_options or DEFAULT_LINK_OPTIONS
         self.trace_messages = trace_messages
         """Whether the trace gets a ``send`` and a ``recv`` line per component message that
         crosses a link (for diagrams; off by default: it is a line per message)."""

@@ -49,6 +49,7 @@ import random
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -217,16 +218,18 @@ class Scenario:
                              catalog=catalog, trace=trace, encode=encode, strict=strict,
                              fill=self.fill, trace_messages=trace_messages)
         layer = self._workload_layer(next(iter(cluster.nodes.values())))
-        plan = self._drawn(seed) if layer else []
-        plan += self.broadcasts
-        plan.sort(key=lambda b: b.at)
-        for b in plan:
-            if b.node not in cluster.nodes:
-                raise ConfigurationError(f"broadcast from unknown node {b.node!r}")
-            cluster.at(b.at, cluster.broadcast, b.node, b.layer or layer, b.payload)
+        # (time, sender, layer, payload): drawn first, so equal times keep that order.
+        plan = [(at, node, layer, payload) for at, node, payload in self._workload(seed)] \
+            if layer else []
+        plan += [(b.at, b.node, b.layer or layer, b.payload) for b in self.broadcasts]
+        plan.sort(key=itemgetter(0))
+        for at, node, on, payload in plan:
+            if node not in cluster.nodes:
+                raise ConfigurationError(f"broadcast from unknown node {node!r}")
+            cluster.at(at, cluster.broadcast, node, on, payload)
         for f in self.faults:
             cluster.at(f.at, _apply, cluster, f)
-        self.end = max([0.0] + [b.at for b in plan] + [f.at for f in self.faults]) + self.quiet
+        self.end = max([0.0] + [b[0] for b in plan] + [f.at for f in self.faults]) + self.quiet
         cluster.start()
         return cluster
 
@@ -238,11 +241,15 @@ class Scenario:
 
     def _drawn(self, seed: int) -> list[Broadcast]:
         """The ``[workload]`` broadcasts of ``seed`` (times, senders, payloads ``m1``...)."""
+        return [Broadcast(at, node, payload) for at, node, payload in self._workload(seed)]
+
+    def _workload(self, seed: int) -> list[tuple[float, str, str]]:
+        """The time, sender and payload of each ``[workload]`` broadcast of ``seed``."""
         rng = random.Random(f"workload/{seed}")
         wl = self.workload
         senders = [str(s) for s in wl.get("senders", self.nodes)]
         start, window = float(wl.get("start", 0.5)), float(wl.get("window", 5.0))
-        return [Broadcast(round6(rng.uniform(start, window)), rng.choice(senders), f"m{i + 1}")
+        return [(round6(rng.uniform(start, window)), rng.choice(senders), f"m{i + 1}")
                 for i in range(int(wl.get("messages", 0)))]
 
     def explicit(self, seed: int, *, catalog: Catalog | None = None) -> Scenario:
