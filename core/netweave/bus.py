@@ -15,7 +15,7 @@ arriving from peers (``publish_message(sender, msg)``), which is how components 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable
 from typing import Any
 
 __all__ = ["Bus", "HandlerError"]
@@ -78,7 +78,7 @@ class Bus:
 
     def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` as its own step, after the events already queued."""
-        self._queue.append((_CALL, (fn, *args)))
+        self._queue.append((_CALL, (fn, args)))
         if not self._dispatching:
             self._drain()
 
@@ -114,15 +114,16 @@ class Bus:
         while queue:
             key, args = popleft()
             self.dispatched += 1
-            handlers: Sequence[Callable[..., Any]]
             if key is _CALL:
-                handlers = args[:1]
-                args = args[1:]
-            else:
-                found = subs.get(key)
-                if not found:
-                    continue
-                handlers = found
+                fn, call_args = args
+                try:
+                    fn(*call_args)
+                except Exception as exc:
+                    self._failed(exc, fn, key, call_args)
+                continue
+            handlers = subs.get(key)
+            if not handlers:
+                continue
             for handler in handlers:
                 try:
                     handler(*args)

@@ -211,9 +211,13 @@ class SimCluster:
         draws = self._draws
         if draws is None or network is not self._drawn_from or network.version != draws.version:
             draws = self._plain_draws(network)
-        for delay in (draws.delays(src, dst, self.rng) if draws is not None
-                      else network.delays(src, dst, self.rng)):
-            self.clock.call_later(delay, self._arrival, src, dst, message)
+        # Two loops: over the plain draws' tuple, a compiled build needs no iterator object.
+        if draws is not None:
+            for delay in draws.delays(src, dst, self.rng):
+                self.clock.call_later(delay, self._arrival, src, dst, message)
+        else:
+            for delay in network.delays(src, dst, self.rng):
+                self.clock.call_later(delay, self._arrival, src, dst, message)
 
     def _plain_draws(self, network: NetworkModel) -> _draw.Draws | None:
         """The model's parameters read once, unless a subclass or a patch changed how
