@@ -221,7 +221,9 @@ class PerfectLinks:
         p = self._peers.get(peer) or self._peer(peer)
         p.heard_at = self._now()
         recover = False
-        inc = m.inc
+        # Typed locals: their comparisons compile to machine integers in a compiled build.
+        inc: int = m.inc
+        dst: int = m.dst
         if inc != p.inc:
             if inc < p.inc:
                 self.stale += 1
@@ -234,11 +236,11 @@ class PerfectLinks:
                 self._recover(peer, p)
         p.received = p.heard_at
         if kind is LinkData:
-            if m.dst != self.incarnation:
+            if dst != self.incarnation:
                 self.stale += 1
                 self._transmit(peer, LinkHello(self.incarnation, p.inc))
                 return
-            seq = m.seq
+            seq: int = m.seq
             if seq <= p.rx_upto or seq in p.rx_ahead:
                 self.duplicates += 1
             else:
@@ -257,7 +259,7 @@ class PerfectLinks:
                 return
             self._schedule_ack(p)
         elif kind is LinkAck:
-            if m.dst == self.incarnation:
+            if dst == self.incarnation:
                 self._acked(p, m.upto, m.sacks)
             if recover and p.unacked:
                 self._recover(peer, p)

@@ -100,3 +100,28 @@ def test_error_hook_keeps_other_handlers_running():
     bus.publish(A(2))
     assert errors == [ZeroDivisionError, ZeroDivisionError]
     assert seen == [1, 2]
+
+
+@pytest.mark.parametrize("fan_out", [1, 3])
+def test_a_long_drain_keeps_fifo_order_and_survives_a_failing_handler(fan_out):
+    # Thousands of events queued from handlers (a chain, or a burst three wide), one of
+    # them failing: every event is dispatched once, in the order it was published.
+    errors, seen = [], []
+    bus = Bus(on_error=lambda exc, key, args: errors.append(args[0].n))
+    counter = iter(range(1, 10**6))
+
+    def on_a(event):
+        seen.append(event.n)
+        if len(seen) < 3000:
+            for _ in range(fan_out):
+                bus.publish(A(next(counter)))
+        if event.n == 1500:
+            raise ValueError("bad event")
+
+    bus.subscribe(A, on_a)
+    bus.publish(A(0))
+    assert seen == sorted(seen) and len(seen) == len(set(seen))
+    assert seen[:5] == [0, 1, 2, 3, 4] and len(seen) >= 3000 - 1
+    assert errors == [1500]
+    bus.publish(A(-1))  # the queue is empty and the bus idle again
+    assert seen[-1] == -1
