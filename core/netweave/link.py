@@ -75,7 +75,7 @@ class PerfectLinks:
     ) -> None:
         self.node_id = node_id
         self.incarnation = incarnation
-        self.options = options or DEFAULT_LINK_OPTIONS  # also sets _rto and _max_rto
+        self.options = options or DEFAULT_LINK_OPTIONS  # also sets _rto, _max_rto, _hard_limit
         self._transmit = transmit
         self._deliver = deliver
         self._now = now
@@ -85,6 +85,9 @@ class PerfectLinks:
         self._peers: dict[str, _Peer] = {}
         self._timer_armed = False
         self._ack_flush_armed = False
+        # Bound once: every acknowledgement and every timer schedules one of them.
+        self._flush: Callable[[], None] = self._flush_acks
+        self._tick: Callable[[], None] = self._on_timer
         self.dropped = 0
         """Messages lost on this side: a silent peer's buffer was at ``hard_limit``, or a
         crashed peer's backlog already held its ``crashed_backlog`` newest messages."""
@@ -106,6 +109,7 @@ class PerfectLinks:
         # Read on every message and timer: plain attributes, not the options' own.
         self._rto = value.rto
         self._max_rto = value.max_rto
+        self._hard_limit = value.hard_limit
 
     # -- sending ----------------------------------------------------------------------
 
@@ -123,7 +127,7 @@ class PerfectLinks:
             # that process may have started before we learn of it, so keep the newest.
             self._hold(p, ((body, meta),))
             return
-        if len(p.unacked) + len(p.waiting) >= self.options.hard_limit:
+        if len(p.unacked) + len(p.waiting) >= self._hard_limit:
             self.dropped += 1
             return
         if p.inc == 0:
@@ -329,7 +333,7 @@ class PerfectLinks:
         p.ack_due = True
         if not self._ack_flush_armed:
             self._ack_flush_armed = True
-            self._call_soon(self._flush_acks)
+            self._call_soon(self._flush)
 
     def _flush_acks(self) -> None:
         self._ack_flush_armed = False
@@ -347,7 +351,7 @@ class PerfectLinks:
     def _arm_timer(self, delay: float | None = None) -> None:
         if not self._timer_armed:
             self._timer_armed = True
-            self._call_later(self._rto if delay is None else delay, self._on_timer)
+            self._call_later(self._rto if delay is None else delay, self._tick)
 
     def _on_timer(self) -> None:
         self._timer_armed = False

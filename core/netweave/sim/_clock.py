@@ -7,9 +7,9 @@ coalesced acknowledgements, costs no heap push and pop. Both kinds count as even
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
 from collections.abc import Callable
+from heapq import heappop, heappush
 from typing import Any
 
 __all__ = ["Scheduled", "VirtualClock"]
@@ -51,13 +51,13 @@ class VirtualClock:
         # Times are floats in both builds: a compiled clock stores a C double, so an
         # integer time here would be traced as 1 in one build and 1.0 in the other.
         when = float(when)
-        heapq.heappush(self._heap, (when if when > now else now, self._seq, handle, fn, args))
+        heappush(self._heap, (when if when > now else now, self._seq, handle, fn, args))
         return handle
 
     def call_later(self, delay: float, fn: Callable[..., Any], *args: Any) -> None:
         """Run ``fn(*args)`` ``delay`` (>= 0) seconds from now; cannot be cancelled."""
         self._seq += 1
-        heapq.heappush(self._heap, (self.now + delay, self._seq, None, fn, args))
+        heappush(self._heap, (self.now + delay, self._seq, None, fn, args))
 
     def call_soon(self, fn: Callable[..., Any], *args: Any,
                   handle: Scheduled | None = None) -> Scheduled | None:
@@ -69,7 +69,7 @@ class VirtualClock:
         """Run every call scheduled up to ``until``; then set the time to ``until``."""
         heap = self._heap
         soon = self._soon
-        pop = heapq.heappop
+        pop = heappop
         next_soon = soon.popleft
         limit = (self.events + max_events) if max_events is not None else -1
         events = self.events
