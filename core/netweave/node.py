@@ -400,8 +400,10 @@ class Node:
         if self.congested:
             raise BackpressureError(f"node {self.id!r}: links congested, retry later")
         mid = self._new_message_id()
-        if self.tracer.enabled:  # hot path: no keyword dict when nothing records
-            self.tracer.emit("broadcast", layer=component.layer, id=mid, origin=self.id)
+        tracer = self.tracer
+        if tracer.sinks:  # hot path: one dict per line, none when nothing records
+            tracer.write({"t": tracer.stamp(), "node": tracer.node, "ev": "broadcast",
+                          "layer": component.layer, "id": mid, "origin": self.id})
         self.bus.call_soon(component.broadcast, mid, payload)
         return mid
 
@@ -459,8 +461,10 @@ class Node:
             self.links.forget(event.peer)
 
     def _app_deliver(self, layer: str, mid: str, origin: str, payload: Any) -> None:
-        if self.tracer.sinks:  # hot path: no keyword dict when nothing records
-            self.tracer.emit("deliver", layer=layer, id=mid, origin=origin)
+        tracer = self.tracer
+        if tracer.sinks:  # hot path: one dict per line, none when nothing records
+            tracer.write({"t": tracer.stamp(), "node": tracer.node, "ev": "deliver",
+                          "layer": layer, "id": mid, "origin": origin})
         callbacks = self._callbacks.get(layer)
         queues = self._queues.get(layer)
         observed = self.bus.has_subscribers(Deliver)
