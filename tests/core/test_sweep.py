@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import os
 
@@ -9,6 +10,7 @@ import pytest
 from netweave import Component
 from netweave.errors import ConfigurationError
 from netweave.sim import Scenario, sweep
+from netweave.sim._sweep import GC_THRESHOLD
 from netweave.testing import check_conformance
 from netweave_broadcast.beb import BebData
 
@@ -112,3 +114,36 @@ def test_an_error_at_a_later_seed_of_the_same_chunk_does_not_hide_an_earlier_res
         for _, value in sweep(job, range(8), jobs=2, chunk=4):
             seen.append(value)
     assert seen == [0, 1, 2]
+
+
+class _Cycle:
+    """A reference cycle that only the cyclic garbage collector can free."""
+
+    alive = 0
+
+    def __init__(self) -> None:
+        self.me = self
+        _Cycle.alive += 1
+
+    def __del__(self) -> None:
+        _Cycle.alive -= 1
+
+
+def _garbage(seed: int) -> tuple[int, int, bool]:
+    # Each seed leaves a few cycles behind, as a dropped simulated cluster does; report
+    # how many earlier ones are still alive, and the worker's collector settings.
+    before = _Cycle.alive
+    for _ in range(5):
+        _Cycle()
+    return before, gc.get_threshold()[0], gc.isenabled()
+
+
+def test_workers_collect_each_seeds_garbage_and_leave_the_callers_collector_alone() -> None:
+    threshold = gc.get_threshold()
+    results = [r for _, r in sweep(_garbage, range(12), jobs=2, chunk=4)]
+    # Within a chunk a seed sees nothing left of the seeds before it: each worker
+    # collected them when they ended (its own threshold would not have yet).
+    assert [before for before, _, _ in results] == [0] * 12
+    assert {(thr, on) for _, thr, on in results} == {(GC_THRESHOLD, True)}
+    assert gc.get_threshold() == threshold
+    assert [thr for _, (_, thr, _) in sweep(_garbage, range(2))] == [threshold[0]] * 2
