@@ -128,7 +128,8 @@ def test_the_build_runs_the_site_hooks() -> None:
 
 
 def fields(cls: type, *, without: tuple[str, ...] = ()) -> set[str]:
-    return {f.name for f in attrs.fields(cls)} - set(without)
+    """The fields a file may set (``init=False`` ones are the class's own bookkeeping)."""
+    return {f.name for f in attrs.fields(cls) if f.init} - set(without)
 
 
 def cluster_keys() -> set[str]:
@@ -228,7 +229,8 @@ def test_every_installed_plugin_has_its_table(plugin: str) -> None:
 
 
 def traced_events() -> set[str]:
-    """Event kinds the code writes: ``tracer.emit("ev", ...)`` and ``ctx.trace("ev", ...)``."""
+    """Event kinds the code writes: ``tracer.emit("ev", ...)``, ``ctx.trace("ev", ...)``
+    and ``tracer.write({..., "ev": "ev", ...})``."""
     found: set[str] = set()
     sources = [*(ROOT / "core").rglob("*.py"), *(ROOT / "plugins").rglob("*.py"),
                *(ROOT / "contrib").rglob("*.py")]
@@ -236,12 +238,19 @@ def traced_events() -> set[str]:
         if "tests" in path.parts or "_template" in path.parts:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in ("emit", "trace") and node.args
-                    and isinstance(node.args[0], ast.Constant)
-                    and isinstance(node.args[0].value, str)):
-                found.add(node.args[0].value)
-    assert {"start", "deliver", "suspect"} <= found, found
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.args):
+                continue
+            first = node.args[0]
+            if (node.func.attr in ("emit", "trace") and isinstance(first, ast.Constant)
+                    and isinstance(first.value, str)):
+                found.add(first.value)
+            elif node.func.attr == "write" and isinstance(first, ast.Dict):
+                pairs = zip(first.keys, first.values, strict=True)
+                found.update(value.value for key, value in pairs
+                             if isinstance(key, ast.Constant) and key.value == "ev"
+                             and isinstance(value, ast.Constant) and isinstance(value.value, str))
+    assert {"start", "broadcast", "deliver", "suspect"} <= found, found
     return found
 
 
