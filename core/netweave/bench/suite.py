@@ -65,8 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--busy-duration", type=float, default=10.0, metavar="S",
                         help="length of the busy run counting false suspicions (10; 300 "
                         "for the 5-minute goal)")
-    parser.add_argument("--seeds", type=int, default=300, metavar="N",
-                        help="simulator seeds (300)")
+    parser.add_argument("--seeds", type=int, default=2000, metavar="N",
+                        help="simulator seeds (2,000: in two processes a shorter run "
+                        "measures starting the worker pool as much as the simulator)")
     parser.add_argument("--jobs", type=int, default=0, metavar="N",
                         help="simulator processes besides the one-process run (0: one per CPU)")
     parser.add_argument("--events", type=int, default=1_000_000, metavar="N",
