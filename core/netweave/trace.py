@@ -32,7 +32,7 @@ _EXACT = 2.0 ** 52
 
 
 def round6(x: float) -> float:
-    """``round(x, 6)``, bit for bit, mostly without its decimal conversion.
+    """``round(x, 6)`` of a float, bit for bit, mostly without its decimal conversion.
 
     ``round(x, 6)`` rounds the exact value of ``x`` to a multiple of 1e-6 (ties to even)
     and returns the float nearest to it. ``y = x * 1e6`` is the float nearest to the exact

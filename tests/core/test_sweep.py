@@ -140,6 +140,7 @@ def _garbage(seed: int) -> tuple[int, int, bool]:
 
 def test_workers_collect_each_seeds_garbage_and_leave_the_callers_collector_alone() -> None:
     threshold = gc.get_threshold()
+    gc.collect()  # the workers must not inherit cycles this process has not freed yet
     results = [r for _, r in sweep(_garbage, range(12), jobs=2, chunk=4)]
     # Within a chunk a seed sees nothing left of the seeds before it: each worker
     # collected them when they ended (its own threshold would not have yet).
@@ -147,3 +148,18 @@ def test_workers_collect_each_seeds_garbage_and_leave_the_callers_collector_alon
     assert {(thr, on) for _, thr, on in results} == {(GC_THRESHOLD, True)}
     assert gc.get_threshold() == threshold
     assert [thr for _, (_, thr, _) in sweep(_garbage, range(2))] == [threshold[0]] * 2
+
+
+def _cyclic_result(seed: int) -> tuple[int, _Cycle]:
+    # A result with a reference cycle: alive at the seed's own collections (so promoted to
+    # an older generation), garbage once its chunk was sent back.
+    return _Cycle.alive, _Cycle()
+
+
+def test_workers_free_the_results_of_earlier_chunks() -> None:
+    chunk = 4
+    gc.collect()  # the workers must not inherit cycles this process has not freed yet
+    alive = [before for _, (before, _) in sweep(_cyclic_result, range(40), jobs=2,
+                                                chunk=chunk)]
+    # Within a chunk, only that chunk's earlier results are alive; nothing from before.
+    assert max(alive) < chunk, alive

@@ -38,6 +38,7 @@ __all__ = ["SimCluster"]
 Configure = Callable[[Node], Any]
 _PLAIN_DELAYS = NetworkModel.delays
 _PLAIN_SAMPLE = Latency.sample
+_COUNTING_SETATTR = NetworkModel.__setattr__
 
 
 class _SimRuntime:
@@ -221,9 +222,11 @@ class SimCluster:
 
     def _plain_draws(self, network: NetworkModel) -> _draw.Draws | None:
         """The model's parameters read once, unless a subclass or a patch changed how
-        delays or latencies are drawn (checked again at each :meth:`run`): then ``None``,
-        and every message asks the model."""
-        plain = (type(network).delays is _PLAIN_DELAYS
+        delays or latencies are drawn (checked again at each :meth:`run`), or an attrs
+        subclass has its own ``__setattr__``, which does not count changes in
+        ``NetworkModel.version``: then ``None``, and every message asks the model."""
+        cls = type(network)
+        plain = (cls.delays is _PLAIN_DELAYS and cls.__setattr__ is _COUNTING_SETATTR
                  and type(network.latency).sample is _PLAIN_SAMPLE)
         self._draws = _draw.Draws(network) if plain else None
         self._drawn_from = network if plain else None

@@ -93,7 +93,9 @@ class NetworkModel:
     version: int = attrs.field(default=0, init=False, eq=False, repr=False,
                                on_setattr=attrs.setters.NO_OP)
     """Counts the changes of the fields above (setting one, not changing ``blocked`` in
-    place): the simulator reads the parameters again when it changes."""
+    place): the simulator reads the parameters again when it changes. An attrs subclass
+    has its own ``__setattr__``, which counts nothing; the simulator then reads them for
+    every message."""
 
     def partition(self, groups: Iterable[Iterable[str]]) -> None:
         """Symmetric partition: nodes in different groups cannot reach each other."""

@@ -57,8 +57,9 @@ def _start_worker() -> None:
     # builds a cluster full of reference cycles and drops it whole when it ends. The
     # default threshold collects several times during a seed, each time walking the live
     # cluster; here the young generation is collected once after each seed (the dead
-    # cluster and little else), and during a seed only if it leaves 100,000 objects. The
-    # objects inherited from the parent are frozen: no collection walks them again.
+    # cluster and little else), during a seed only if it leaves 100,000 objects, and in
+    # full before each chunk (see _run_chunk). The objects inherited from the parent are
+    # frozen: no collection walks them again.
     gc.freeze()
     gc.set_threshold(GC_THRESHOLD, 10, 10)
 
@@ -66,6 +67,10 @@ def _start_worker() -> None:
 def _run_chunk(seeds: list[int]) -> list[tuple[bool, Any]]:
     job = _JOB
     assert job is not None, "a sweep worker started without a job"
+    # A full collection first: the last chunk's results were alive (and so promoted) at its
+    # collections, and are garbage now that they were sent; after the freeze, the oldest
+    # generation holds little else, so this is cheap.
+    gc.collect()
     out: list[tuple[bool, Any]] = []
     for seed in seeds:
         # An error stays at its seed: a failure at an earlier seed must still come first.
@@ -76,7 +81,6 @@ def _run_chunk(seeds: list[int]) -> list[tuple[bool, Any]]:
             break
         finally:
             gc.collect(0)
-    gc.collect(1)
     return out
 
 
