@@ -62,7 +62,7 @@ def round6(x: float) -> float:
 class Tracer:
     """Writes the trace lines of one node to zero or more sinks."""
 
-    __slots__ = ("_at", "_extra", "_t", "clock", "node", "sinks")
+    __slots__ = ("_extra", "clock", "node", "sinks")
 
     def __init__(self, node: str, clock: Callable[[], float], sinks: Iterable[Sink] = ()) -> None:
         self.node = node
@@ -70,10 +70,6 @@ class Tracer:
         """Where the ``t`` of each line comes from (a runtime sets its own)."""
         self.sinks: list[Sink] = list(sinks)
         self._extra: list[Callable[[dict[str, Any]], None]] = []
-        # The last clock reading and its rounding: lines often share an instant, and
-        # round(x, 6) costs more than the rest of a line. NaN equals nothing.
-        self._at = math.nan
-        self._t = math.nan
 
     @property
     def enabled(self) -> bool:
@@ -92,12 +88,7 @@ class Tracer:
     def stamp(self) -> float:
         """The ``t`` of a line written now: ``round6(float(clock()))``."""
         # A float in every build: compiled, the clock's result is typed float.
-        at = float(self.clock())
-        if at == self._at and at:  # not 0.0: it may be -0.0
-            return self._t
-        t = self._t = round6(at)
-        self._at = at
-        return t
+        return round6(float(self.clock()))
 
     def write(self, record: dict[str, Any]) -> None:
         """Write a whole record to the sinks (after the enrichers): its first keys must be

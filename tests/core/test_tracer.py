@@ -11,9 +11,9 @@ from netweave.trace import Tracer, round6
 
 
 def test_every_line_has_the_clock_reading_rounded_to_six_places():
-    # Repeated instants (which the tracer rounds once), ints beside equal floats, both
-    # zeros and a value that rounds to zero: each line must be what round() gives, on a
-    # float (a compiled build's clock is typed float, so "t" is never an int there).
+    # Repeated instants, ints beside equal floats, both zeros and a value that rounds to
+    # zero: each line must be what round() gives, on a float (a compiled build's clock is
+    # typed float, so "t" is never an int there).
     readings = [-1.0, 2, 2.0, 2.0, 0.0, -0.0, -0.0, 1.23456789, 1.23456789, 1, 5e-7, 5e-7,
                 3.0000004, 3.0000004]
     clock = iter(readings)

@@ -131,7 +131,6 @@ class SimCluster:
         self.configure = configure
         self.network = network or NetworkModel()
         self._draws: _draw.Draws | None = None
-        self._drawn_from: NetworkModel | None = None
         self.catalog = catalog or Catalog.discover()
         self.clock = VirtualClock()
         self.rng = random.Random(seed)
@@ -210,7 +209,7 @@ class SimCluster:
             message = self._decoder.decode(self._encoder.encode(message))
         network = self.network
         draws = self._draws
-        if draws is None or network is not self._drawn_from or network.version != draws.version:
+        if draws is None or draws.model is not network or draws.version != network.version:
             draws = self._plain_draws(network)
         # Two loops: over the plain draws' tuple, a compiled build needs no iterator object.
         if draws is not None:
@@ -229,7 +228,6 @@ class SimCluster:
         plain = (cls.delays is _PLAIN_DELAYS and cls.__setattr__ is _COUNTING_SETATTR
                  and type(network.latency).sample is _PLAIN_SAMPLE)
         self._draws = _draw.Draws(network) if plain else None
-        self._drawn_from = network if plain else None
         return self._draws
 
     def _arrive(self, src: str, dst: str, message: Any) -> None:

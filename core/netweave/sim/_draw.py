@@ -2,8 +2,8 @@
 
 :class:`~netweave.sim.NetworkModel` and :class:`~netweave.sim.Latency` (attrs classes)
 delegate here. When neither ``NetworkModel.delays`` nor the latency's ``sample`` is
-overridden or replaced, the cluster draws through a :class:`Draws`, which holds the
-model's parameters as plain attributes until the model changes. Kept apart because this
+overridden or replaced, the cluster keeps one :class:`Draws`, which holds the model's
+parameters as plain attributes, until the model changes. Kept apart because this
 is the simulator's hot path, which a compiled build (``hatch_build.py``) compiles with
 mypyc, and mypyc does not compile attrs classes.
 """
@@ -30,42 +30,24 @@ def latency(lat: Latency, rng: random.Random) -> float:
     return lat.low + rng.lognormvariate(0.0, 0.5) * lat.mean
 
 
-def delays(model: NetworkModel, src: str, dst: str, rng: random.Random,
-           sample: Callable[[random.Random], float] | None = None) -> tuple[float, ...]:
-    """The delays of the copies of one message from ``src`` to ``dst`` (none if lost).
-
-    ``sample`` draws a latency; ``None`` draws from ``model.latency`` with :func:`latency`,
-    which only a :class:`~netweave.sim.Latency` whose ``sample`` nobody replaced may do."""
-    if model.blocked and (src, dst) in model.blocked:
-        return ()
-    if model.loss and rng.random() < model.loss:
-        return ()
-    lat = model.latency
-    if sample is not None:
-        delay = sample(rng)
-    elif lat.dist == "uniform":  # latency(), inline: the draw of every message
-        delay = lat.low + (lat.high - lat.low) * rng.random()
-    else:
-        delay = latency(lat, rng)
-    if model.reorder and rng.random() < model.reorder:
-        delay += rng.uniform(0.0, model.reorder_delay)
-    if model.duplicate and rng.random() < model.duplicate:
-        return (delay, latency(model.latency, rng) if sample is None else sample(rng))
-    return (delay,)
-
-
 class Draws:
-    """The draws of a model whose ``delays`` and latency ``sample`` are the plain ones, its
-    parameters read once: the same numbers as :func:`delays`, from the same source.
+    """The draws of one model, its parameters read once: what
+    :meth:`~netweave.sim.NetworkModel.delays` returns, from the same source.
 
-    Valid while the model's :attr:`~netweave.sim.NetworkModel.version` stays the same
-    (setting any field changes it; partitions and heals change ``blocked`` in place)."""
+    ``sample`` draws a latency; ``None`` draws from the model's latency with
+    :func:`latency` (inline for a uniform one), which only a
+    :class:`~netweave.sim.Latency` whose ``sample`` nobody replaced may do. Valid while the
+    model's :attr:`~netweave.sim.NetworkModel.version` stays the same (setting any field
+    changes it; partitions and heals change ``blocked`` in place)."""
 
-    __slots__ = ("blocked", "duplicate", "latency", "loss", "low", "reorder", "reorder_delay",
-                 "span", "uniform", "version")
+    __slots__ = ("blocked", "duplicate", "latency", "loss", "low", "model", "reorder",
+                 "reorder_delay", "sample", "span", "uniform", "version")
 
-    def __init__(self, model: NetworkModel) -> None:
+    def __init__(self, model: NetworkModel,
+                 sample: Callable[[random.Random], float] | None = None) -> None:
+        self.model = model
         self.version = model.version
+        self.sample = sample
         self.blocked = model.blocked
         self.loss = model.loss
         self.latency = lat = model.latency
@@ -77,12 +59,14 @@ class Draws:
         self.duplicate = model.duplicate
 
     def _latency(self, rng: random.Random) -> float:
+        if self.sample is not None:
+            return self.sample(rng)
         if self.uniform:  # latency(), inline: the draw of every message
             return self.low + self.span * rng.random()
         return latency(self.latency, rng)
 
     def delays(self, src: str, dst: str, rng: random.Random) -> tuple[float, ...]:
-        """As :func:`delays` with the model these parameters were read from."""
+        """The delays of the copies of one message from ``src`` to ``dst`` (none if lost)."""
         if self.blocked and (src, dst) in self.blocked:
             return ()
         if self.loss and rng.random() < self.loss:

@@ -123,4 +123,4 @@ class NetworkModel:
         A subclass may override it (e.g. to hold some messages back); the simulator then
         calls it for every link message. A patch of this method or of ``Latency.sample``
         on the class applies from the next :meth:`~netweave.sim.SimCluster.run` call."""
-        return _draw.delays(self, src, dst, rng, self.latency.sample)
+        return _draw.Draws(self, self.latency.sample).delays(src, dst, rng)

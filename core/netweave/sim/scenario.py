@@ -219,8 +219,8 @@ class Scenario:
                              fill=self.fill, trace_messages=trace_messages)
         layer = self._workload_layer(next(iter(cluster.nodes.values())))
         # (time, sender, layer, payload): drawn first, so equal times keep that order.
-        plan = [(at, node, layer, payload) for at, node, payload in self._workload(seed)] \
-            if layer else []
+        plan = ([(at, node, layer, payload) for at, node, payload in self._workload(seed)]
+                if layer else [])
         plan += [(b.at, b.node, b.layer or layer, b.payload) for b in self.broadcasts]
         plan.sort(key=itemgetter(0))
         for at, node, on, payload in plan:
