@@ -28,12 +28,32 @@ SUBNET = "10.213.77"  # exists only inside the namespaces this test creates
 LAYERS = ("rb", "urb")
 
 
+def firewall_tool() -> str | None:
+    """The command that cuts a namespace off (iptables, else nft), or ``None``."""
+    return next((tool for tool in ("iptables", "nft") if shutil.which(tool)), None)
+
+
 def _why_not() -> str | None:
+    """Why this machine cannot run the test (root, ``ip`` and a firewall tool), or ``None``."""
     if os.geteuid() != 0:
         return "network namespaces need root"
     if shutil.which("ip") is None:
         return "the ip command (iproute2) is not installed"
+    if firewall_tool() is None:
+        return "neither iptables nor nft is installed (apt-get install iptables or nftables)"
     return None
+
+
+def test_a_missing_tool_is_a_skip_reason_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    found = {"ip": "/usr/sbin/ip", "iptables": None, "nft": None}
+    monkeypatch.setattr(shutil, "which", lambda name: found[name])
+    reason = _why_not()
+    assert reason is not None and "iptables" in reason and "nft" in reason
+    found["nft"] = "/usr/sbin/nft"
+    assert _why_not() is None and firewall_tool() == "nft"
+    found["ip"] = None
+    assert "ip command" in (_why_not() or "")
 
 
 def sh(*argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -45,9 +65,8 @@ class Firewall:
 
     def __init__(self, ns: str) -> None:
         self.ns = ns
-        self.tool = "iptables" if shutil.which("iptables") else (
-            "nft" if shutil.which("nft") else None)
-        assert self.tool, "neither iptables nor nft is installed (CI installs them with apt)"
+        self.tool = firewall_tool()
+        assert self.tool, "the namespaces fixture skips when neither iptables nor nft is here"
 
     def cut(self) -> None:
         ex = ("ip", "netns", "exec", self.ns)
