@@ -48,6 +48,7 @@ __all__ = ["ClusterConfig"]
 
 _TOP = {"cluster", "members", "plugins", "links", "transport", "security", "fill"}
 _SECURITY = {"secret", "secret_file", "ca", "cert", "key"}
+_PATHS = ("secret_file", "ca", "cert", "key")
 
 
 def _fields(cls: type[Any]) -> set[str]:
@@ -134,7 +135,7 @@ class ClusterConfig:
         if bad:
             raise ConfigurationError(f"{source}: unknown [security] key(s) "
                                      f"{', '.join(sorted(bad))}; known: {sorted(_SECURITY)}")
-        for key in ("secret_file", "ca", "cert", "key"):
+        for key in _PATHS:
             if key in security:
                 security[key] = str(Path(base) / str(security[key]))
         fill = data.get("fill", "implicit")
@@ -195,7 +196,12 @@ class ClusterConfig:
             lines.append(f"{_key(plugin)} = {{ {inner} }}" if inner else f"{_key(plugin)} = {{}}")
         lines += ["", "[links]"]
         lines += [f"{k} = {_value(v)}" for k, v in attrs.asdict(self.links).items()]
-        for title, table in (("transport", self.transport), ("security", self.security)):
+        # Security paths were resolved against the base directory when this configuration
+        # was read; written relative, the reader would resolve them again against the new
+        # file's directory (a relative base ``d`` would become ``d/d/...``).
+        security = {k: str(Path(v).absolute()) if k in _PATHS else v
+                    for k, v in self.security.items()}
+        for title, table in (("transport", self.transport), ("security", security)):
             if table:
                 lines += ["", f"[{title}]"]
                 lines += [f"{_key(k)} = {_value(v)}" for k, v in table.items()]

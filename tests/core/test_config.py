@@ -61,6 +61,19 @@ def test_round_trip_through_to_toml(tmp_path: Path) -> None:
     assert again.transport_options("n1").security.secret == b"0123456789abcdef-secret"
 
 
+def test_to_toml_paths_hold_from_the_written_file(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    # A configuration built against a relative base, written into that directory, must
+    # still name the same secret file when read back (not base/base/secret.txt).
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "secret.txt").write_text("0123456789abcdef-secret\n")
+    cfg = ClusterConfig.from_dict({"members": {"n1": "127.0.0.1:7001"}, "plugins": {"beb": {}},
+                                   "security": {"secret_file": "secret.txt"}}, base="run")
+    again = ClusterConfig.from_toml(write(tmp_path / "run", cfg.to_toml()))
+    assert again.transport_options("n1").security.secret == b"0123456789abcdef-secret"
+
+
 @pytest.mark.parametrize(("text", "needle"), [
     ("[members]\n", "at least one node"),
     ('[members]\nn1 = "nowhere"\n[plugins]\nbeb = {}\n', "not host:port"),
