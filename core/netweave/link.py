@@ -18,13 +18,26 @@ partition or a reconnect resends what TCP may have lost in its buffers. A peer s
 whole timeout gets one probe instead of its whole queue; its first answer makes everything
 overdue go out again at once.
 
-Memory is bounded: a peer's unacknowledged messages count against ``high_water``, above
-which :attr:`PerfectLinks.congested` asks the application to wait; ``forget(peer)``
-drops the buffer of a peer a perfect failure detector declared crashed.
+Over a transport that is reliable while a connection lives (TCP: ``reliable=True``),
+nothing is resent on a timer: a message can only be lost with its connection, so the
+runtime calls :meth:`PerfectLinks.connected` when a new connection to a peer is up, and
+everything that peer has not acknowledged is sent again then. Resending over a live
+connection only adds load, and under load it turns into a storm. Timers still repeat a
+``Hello`` to a peer whose incarnation is unknown.
+
+Memory is bounded and nothing is lost silently: a peer's unacknowledged messages count
+against ``high_water``, above which :meth:`PerfectLinks.congested` asks the application
+to wait; a receiver that cannot keep up (:meth:`PerfectLinks.hold_acks`) withholds its
+acknowledgements, so its senders' queues fill and push back in turn. Messages are
+dropped only for a peer that is gone: one a perfect failure detector declared crashed
+(``forget``; its newest ``crashed_backlog`` are kept for its next process) or one silent
+for ``stall_after`` whose queue reached ``hard_limit``. Every drop is counted in
+:attr:`PerfectLinks.dropped` and logged once per peer and episode.
 """
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -34,12 +47,14 @@ from .message import Message, revive
 
 __all__ = ["LinkAck", "LinkData", "LinkHello", "LinkOptions", "PerfectLinks"]
 
+log = logging.getLogger("netweave.link")
+
 
 class _Peer:
     """What one endpoint knows of one peer (send and receive state of the session)."""
 
-    __slots__ = ("ack_due", "backlog", "forgotten", "heard_at", "hello_at", "inc", "next_seq",
-                 "received", "rto", "rx_ahead", "rx_upto", "unacked", "waiting")
+    __slots__ = ("ack_due", "backlog", "dropping", "forgotten", "heard_at", "hello_at", "inc",
+                 "next_seq", "received", "rto", "rx_ahead", "rx_upto", "unacked", "waiting")
 
     def __init__(self, rto: float, heard_at: float) -> None:
         self.inc = 0
@@ -55,6 +70,7 @@ class _Peer:
         self.backlog: deque[tuple[Any, Any]] | None = None  # only once declared crashed
         self.heard_at = heard_at
         self.received: float | None = None  # last message from the current process
+        self.dropping = 0  # messages dropped in the current episode (logged when it starts)
 
 
 class PerfectLinks:
@@ -72,6 +88,7 @@ class PerfectLinks:
         call_soon: Callable[[Callable[[], None]], Any] | None = None,
         on_peer_restart: Callable[[str, int], None] = lambda peer, inc: None,
         options: LinkOptions | None = None,
+        reliable: bool = False,
     ) -> None:
         self.node_id = node_id
         self.incarnation = incarnation
@@ -85,12 +102,19 @@ class PerfectLinks:
         self._peers: dict[str, _Peer] = {}
         self._timer_armed = False
         self._ack_flush_armed = False
+        self.reliable = reliable
+        """Whether the transport loses nothing while a connection lives (resend only on
+        :meth:`connected`, never on a timer)."""
+        self._holding = False
+        self.on_progress: Callable[[], None] | None = None
+        """Called after an acknowledgement frees queued messages (wakes waiting senders)."""
         # Bound once: every acknowledgement and every timer schedules one of them.
         self._flush: Callable[[], None] = self._flush_acks
         self._tick: Callable[[], None] = self._on_timer
         self.dropped = 0
-        """Messages lost on this side: a silent peer's buffer was at ``hard_limit``, or a
-        crashed peer's backlog already held its ``crashed_backlog`` newest messages."""
+        """Messages dropped on this side, all for a peer that is gone: a peer silent for
+        ``stall_after`` whose queue was at ``hard_limit``, or a crashed peer whose backlog
+        already held its ``crashed_backlog`` newest messages. Never a live peer's."""
         self.duplicates = 0
         """Data messages received more than once (and delivered once)."""
         self.stale = 0
@@ -127,14 +151,16 @@ class PerfectLinks:
             # that process may have started before we learn of it, so keep the newest.
             self._hold(p, ((body, meta),))
             return
-        if len(p.unacked) + len(p.waiting) >= self._hard_limit:
-            self.dropped += 1
+        if len(p.unacked) + len(p.waiting) >= self._hard_limit and self._gone(p):
+            self._drop(peer, p, "silent for stall_after with hard_limit messages queued")
             return
         if p.inc == 0:
             p.waiting.append((body, meta))
             self._hello(peer, p)
         else:
             self._send_data(peer, p, body, meta)
+            if self.reliable:
+                return  # nothing to time: the transport reports a lost connection
         if not self._timer_armed:
             self._arm_timer()
 
@@ -143,6 +169,17 @@ class PerfectLinks:
         p.next_seq = seq + 1
         p.unacked[seq] = (body, meta, self._now())
         self._transmit(peer, LinkData(self.incarnation, p.inc, seq, body, meta))
+
+    def _gone(self, p: _Peer) -> bool:
+        """Whether ``p`` has been silent for ``stall_after`` (it may have crashed)."""
+        return p.heard_at <= self._now() - self.options.stall_after
+
+    def _drop(self, peer: str, p: _Peer, why: str) -> None:
+        self.dropped += 1
+        p.dropping += 1
+        if p.dropping == 1:
+            log.warning("%s: dropping messages to %s (%s); counted in links.dropped",
+                        self.node_id, peer, why)
 
     def _hello(self, peer: str, p: _Peer) -> None:
         now = self._now()
@@ -202,6 +239,10 @@ class PerfectLinks:
         for item in items:
             if len(backlog) == backlog.maxlen:
                 self.dropped += 1
+                if p.dropping == 0:
+                    log.info("%s: a peer declared crashed has %d messages held for its next "
+                             "process; older ones are dropped", self.node_id, backlog.maxlen)
+                p.dropping += 1
             backlog.append(item)
 
     def heard_from(self, peer: str) -> float | None:
@@ -224,6 +265,10 @@ class PerfectLinks:
             return
         p = self._peers.get(peer) or self._peer(peer)
         p.heard_at = self._now()
+        if p.dropping and not p.forgotten:
+            log.warning("%s: %s is heard again; %d messages to it were dropped while it "
+                        "was silent", self.node_id, peer, p.dropping)
+            p.dropping = 0
         recover = False
         # Typed locals: their comparisons compile to machine integers in a compiled build.
         inc: int = m.inc
@@ -296,6 +341,45 @@ class PerfectLinks:
             self._on_peer_restart(peer, inc)
         self._arm_timer()
 
+    def connected(self, peer: str, incarnation: int) -> None:
+        """A new connection to ``peer``'s process ``incarnation`` is up (reliable transports).
+
+        What the old connection held may be lost with it: everything unacknowledged goes
+        out again, with our acknowledgement (the peer's copy of it may be lost too). A
+        newer incarnation is a restart, learnt here before its first message.
+        """
+        p = self._peer(peer)
+        if incarnation < p.inc or (incarnation == p.inc and p.forgotten):
+            return
+        if incarnation > p.inc:
+            self._learn(peer, p, incarnation)
+            return
+        p.hello_at = -1.0
+        for seq, (body, meta, _) in sorted(p.unacked.items()):
+            p.unacked[seq] = (body, meta, self._now())
+            self._transmit(peer, LinkData(self.incarnation, p.inc, seq, body, meta))
+        if p.rx_upto or p.rx_ahead:
+            self._transmit(peer, self._ack_for(p))
+
+    def hold_acks(self, hold: bool) -> None:
+        """Withhold acknowledgements (``True``) while the application cannot keep up.
+
+        Data keeps arriving and being delivered, but senders see their queues to this node
+        fill until :meth:`congested` makes them wait: the push-back travels to its source
+        instead of the receiver's memory growing without end. ``False`` sends what was
+        withheld at once.
+        """
+        if hold == self._holding:
+            return
+        self._holding = hold
+        if not hold and any(p.ack_due for p in self._peers.values()):
+            self._schedule_flush()
+
+    @property
+    def holding_acks(self) -> bool:
+        """Whether acknowledgements are withheld (see :meth:`hold_acks`)."""
+        return self._holding
+
     def _recover(self, peer: str, p: _Peer) -> None:
         # The peer is heard again after a silence (healed partition, reconnect): resend
         # what is overdue now instead of waiting out a backed-off timeout.
@@ -324,6 +408,8 @@ class PerfectLinks:
                     progress = True
         if progress:
             p.rto = self._rto
+            if self.on_progress is not None:
+                self.on_progress()
 
     def _ack_for(self, p: _Peer) -> LinkAck:
         sacks = tuple(sorted(p.rx_ahead)[:32]) if p.rx_ahead else ()
@@ -331,12 +417,17 @@ class PerfectLinks:
 
     def _schedule_ack(self, p: _Peer) -> None:
         p.ack_due = True
-        if not self._ack_flush_armed:
-            self._ack_flush_armed = True
-            self._call_soon(self._flush)
+        if not self._ack_flush_armed and not self._holding:
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        self._ack_flush_armed = True
+        self._call_soon(self._flush)
 
     def _flush_acks(self) -> None:
         self._ack_flush_armed = False
+        if self._holding:
+            return
         for name, p in self._peers.items():
             if p.ack_due:
                 p.ack_due = False
@@ -367,7 +458,7 @@ class PerfectLinks:
                         p.rto = min(p.rto * 2, self._max_rto)
                     wait = min(wait, p.rto)
                 continue
-            if not p.unacked:
+            if not p.unacked or self.reliable:
                 continue
             busy = True
             # Nothing heard for a whole timeout: a probe, not the whole queue.

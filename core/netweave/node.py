@@ -201,6 +201,7 @@ class Node:
         self.links: PerfectLinks | None = None
         self._runtime: Runtime | None = None
         self._timers: dict[int, TimerHandle] = {}
+        self._throttled_by: set[Hashable] = set()
         self._next_timer = 0
         self._seq = 0
         self.state = "new"
@@ -302,8 +303,9 @@ class Node:
             now=runtime.now, call_later=runtime.call_later,
             call_soon=getattr(runtime, "call_soon", None),
             on_peer_restart=lambda peer, inc: self.bus.publish(PeerRestarted(peer, inc)),
-            options=self.link_options,
+            options=self.link_options, reliable=bool(getattr(runtime, "reliable", False)),
         )
+        self.links.hold_acks(bool(self._throttled_by))
 
     def start_components(self) -> None:
         """Start every component in dependency order. Called by the runtimes."""
@@ -344,6 +346,11 @@ class Node:
         """A link message arrived from ``sender`` (already authenticated by the transport)."""
         if self.state == "running" and self.links is not None:
             self.links.on_receive(sender, message)
+
+    def connected(self, peer: str, incarnation: int) -> None:
+        """A new connection to ``peer`` is up (reliable transports): the links resend."""
+        if self.state == "running" and self.links is not None:
+            self.links.connected(peer, incarnation)
 
     # -- real runs (asyncio + TCP; see netweave.runtime.asyncio) -----------------------
 
@@ -398,7 +405,9 @@ class Node:
                 f"node {self.id!r} has no broadcast layer {layer!r}; "
                 f"its layers: {', '.join(self.layers) or 'none'}")
         if self.congested:
-            raise BackpressureError(f"node {self.id!r}: links congested, retry later")
+            raise BackpressureError(
+                f"node {self.id!r}: {self._congestion()}; retry later, or await "
+                "broadcast_when_ready(...)")
         mid = self._new_message_id()
         tracer = self.tracer
         if tracer.sinks:  # hot path: one dict per line, none when nothing records
@@ -409,12 +418,49 @@ class Node:
 
     @property
     def congested(self) -> bool:
-        """Whether some live peer has too many unacknowledged messages."""
-        return self.links is not None and self.links.congested()
+        """Whether ``broadcast`` would push back: some live peer has ``high_water``
+        messages unacknowledged, or this node's own consumer is behind
+        (:meth:`throttle_senders`)."""
+        links = self.links
+        return links is not None and (links.holding_acks or links.congested())
 
-    def deliveries(self, layer: str) -> AsyncIterator[Deliver]:
-        """Iterate over the deliveries of ``layer`` from now on (asyncio)."""
-        return _streams.deliveries(self._queues, layer)
+    def _congestion(self) -> str:
+        if self.links is not None and self.links.holding_acks:
+            return "its application is behind on deliveries (throttle_senders)"
+        return "links congested (a live peer has high_water messages unacknowledged)"
+
+    def broadcast_when_ready(self, layer: str, payload: Any,
+                             timeout: float | None = None) -> Awaitable[str]:
+        """Wait while the node is congested, then broadcast (asyncio); the message id.
+
+        :raises TimeoutError: if still congested after ``timeout`` seconds.
+        """
+        return _streams.broadcast_when_ready(self, layer, payload, timeout)
+
+    def throttle_senders(self, on: bool, *, key: Hashable = "application") -> None:
+        """Say that the application cannot take more deliveries now (``True``) or can again.
+
+        While on, this node withholds its link acknowledgements, so every sender's queue to
+        it fills until its ``broadcast`` pushes back; this node's own ``broadcast`` pushes
+        back too. Deliveries already on their way still arrive. ``deliveries()`` iterators
+        and ``netweave node``'s output turn it on and off by themselves, each under its own
+        ``key``: the node stays throttled while any key holds it.
+        """
+        if on:
+            self._throttled_by.add(key)
+        else:
+            self._throttled_by.discard(key)
+        if self.links is not None:
+            self.links.hold_acks(bool(self._throttled_by))
+
+    def deliveries(self, layer: str, *, limit: int = 10_000) -> AsyncIterator[Deliver]:
+        """Iterate over the deliveries of ``layer`` from now on (asyncio).
+
+        When ``limit`` deliveries wait unread, the node throttles its senders
+        (:meth:`throttle_senders`) until half of them are read: a slow consumer slows the
+        cluster down instead of filling memory.
+        """
+        return _streams.deliveries(self, self._queues, layer, limit)
 
     # -- internals used by contexts ---------------------------------------------------
 

@@ -25,6 +25,7 @@ class Wire:
         self.blocked = set()  # directed (src, dst) pairs that lose everything
         self.ends = {}
         self.sent = 0
+        self.data_sent = 0
         for name, inc in (("a", 1), ("b", 1)):
             self.ends[name] = self.make(name, inc)
 
@@ -45,6 +46,7 @@ class Wire:
 
     def transmit(self, src, dst, msg):
         self.sent += 1
+        self.data_sent += type(msg) is LinkData
         if (src, dst) in self.blocked or self.rng.random() < self.loss:
             return
         copies = 2 if self.rng.random() < self.dup else 1
@@ -113,20 +115,28 @@ def test_messages_for_an_old_incarnation_are_dropped():
     assert b.stale == 2
 
 
-def test_congestion_and_hard_limit_bound_memory():
+def test_congestion_pushes_back_and_only_a_silent_peers_queue_is_capped(caplog):
     wire = Wire()
     wire.up["b"] = False
     a = wire.ends["a"]
     for i in range(150):
         a.send("b", i)
+    # b may be slow, not gone: nothing is dropped, the application is asked to wait
     assert a.congested()
-    assert a.pending("b") == 100 and a.dropped == 50
+    assert a.pending("b") == 150 and a.dropped == 0
     wire.now += 10  # b stays silent: it no longer holds the application back
-    assert not a.congested() and a.pending("b") == 100
+    assert not a.congested() and a.pending("b") == 150
+    with caplog.at_level("WARNING", logger="netweave.link"):
+        for i in range(150, 160):
+            a.send("b", i)
+    assert a.pending("b") == 150 and a.dropped == 10
+    assert [r.message for r in caplog.records] == [
+        "a: dropping messages to b (silent for stall_after with hard_limit messages queued); "
+        "counted in links.dropped"]  # once per episode, not once per message
     a.forget("b")
     assert a.pending() == 0 and not a.congested()
     a.send("b", "to the dead")  # kept for a next process of b, not lost
-    assert a.pending() == 0 and a.held("b") == a.held() == 101 and a.dropped == 50
+    assert a.pending() == 0 and a.held("b") == a.held() == 151 and a.dropped == 10
 
 
 def test_a_crashed_peers_backlog_keeps_the_newest_and_counts_what_it_loses():
@@ -252,3 +262,96 @@ def test_heard_from_is_the_last_arrival_from_the_peers_current_process():
     clock[0] = 3.0
     links.on_receive("n2", LinkAck(2, 1, 0))
     assert links.heard_from("n2") == 3.0 and links.heard_from("n3") is None
+
+
+class ReliableWire(Wire):
+    """A transport that loses nothing while connected (TCP): links resend on reconnect."""
+
+    def make(self, name, inc):
+        links = super().make(name, inc)
+        links.reliable = True
+        return links
+
+    def reconnect(self):
+        """The connection died with what it held; a new one is up on both sides."""
+        self.heap = [e for e in self.heap if e[2] != self.arrive]
+        for me, peer in (("a", "b"), ("b", "a")):
+            self.ends[me].connected(peer, self.ends[peer].incarnation)
+
+
+def test_over_a_reliable_transport_nothing_is_resent_while_the_connection_lives():
+    wire = ReliableWire(jitter=2.0)  # acks take far longer than rto: no retransmission
+    a = wire.ends["a"]
+    for i in range(20):
+        a.send("b", i)
+    wire.run(50)
+    assert sorted(wire.delivered["b"]) == list(range(20)) and a.pending() == 0
+    assert wire.ends["b"].duplicates == 0 and wire.data_sent == 20  # each once
+
+
+def test_over_a_fair_loss_transport_the_same_delays_cause_retransmissions():
+    wire = Wire(jitter=2.0)  # the control: the timer resends what is slow, not lost
+    for i in range(20):
+        wire.ends["a"].send("b", i)
+    wire.run(50)
+    assert sorted(wire.delivered["b"]) == list(range(20)) and wire.data_sent > 20
+
+
+def test_over_a_reliable_transport_a_new_connection_resends_what_the_old_one_lost():
+    wire = ReliableWire()
+    a, b = wire.ends["a"], wire.ends["b"]
+    a.send("b", "first")
+    wire.run(1)
+    wire.blocked.add(("a", "b"))  # the connection dies holding these two
+    a.send("b", "lost-1")
+    a.send("b", "lost-2")
+    wire.run(30)
+    assert wire.delivered["b"] == ["first"] and a.pending("b") == 2  # no timer resend
+    wire.blocked.clear()
+    wire.reconnect()
+    wire.run(31)
+    assert wire.delivered["b"] == ["first", "lost-1", "lost-2"]
+    assert a.pending() == 0 and b.duplicates == 0
+
+
+def test_a_reconnect_from_a_new_incarnation_is_a_restart_learnt_before_any_message():
+    wire = ReliableWire()
+    a = wire.ends["a"]
+    a.send("b", "one")
+    wire.run(1)
+    wire.up["b"] = False
+    a.send("b", "unacked")
+    wire.run(2)
+    wire.ends["b"] = wire.make("b", 2)
+    wire.up["b"] = True
+    a.connected("b", 2)
+    wire.run(3)
+    assert wire.delivered["b"] == ["one", "unacked"] and wire.restarts == [("b", 2)]
+    a.connected("b", 1)  # a late connection of the old process changes nothing
+    assert wire.restarts == [("b", 2)] and a.pending() == 0
+
+
+def test_withheld_acks_make_the_sender_push_back_until_released():
+    wire = ReliableWire()
+    a, b = wire.ends["a"], wire.ends["b"]
+    a.send("b", "hello")
+    wire.run(1)
+    b.hold_acks(True)
+    for i in range(60):
+        a.send("b", i)
+    wire.run(5)
+    assert len(wire.delivered["b"]) == 61  # data still arrives and is delivered
+    assert a.congested() and a.pending("b") == 60 and b.holding_acks
+    b.hold_acks(False)
+    wire.run(6)
+    assert not a.congested() and a.pending() == 0 and a.dropped == 0
+
+
+def test_progress_callback_fires_when_an_ack_frees_messages():
+    wire = ReliableWire()
+    a = wire.ends["a"]
+    calls = []
+    a.on_progress = lambda: calls.append(a.pending("b"))
+    a.send("b", 1)
+    wire.run(1)
+    assert calls == [0]

@@ -7,7 +7,12 @@ Standard input takes one command per line::
     quit                     stop cleanly (as SIGTERM does)
 
 Standard output gets one JSON object per delivery, ``{"layer", "id", "origin",
-"payload"}``, written by an ordinary ``on_deliver`` callback. Standard error gets a
+"payload"}``, written by an ordinary ``on_deliver`` callback through a bounded writer
+thread, so a reader that does not keep up never blocks the event loop: once ``--output-
+buffer`` bytes wait, the node throttles its senders (it withholds its link
+acknowledgements, see ``Node.throttle_senders``) until a quarter of them are written.
+While the node is congested it stops reading standard input after a thousand queued
+commands, so a fast writer is pushed back too. Standard error gets a
 ``ready`` line once the node listens, warnings (refused connections and why) and the
 final counters. With ``--trace-dir`` the node writes ``<dir>/<id>.jsonl`` (TRACE.md),
 flushed within 5 ms of every line, so SIGKILL loses at most the last few milliseconds.
@@ -22,6 +27,7 @@ import json
 import logging
 import signal
 import sys
+import threading
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -46,39 +52,137 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "that crosses a link (for netweave timeline)")
     parser.add_argument("--state-dir", type=Path, metavar="DIR",
                         help="keep the incarnation counter in DIR (default: wall-clock ms)")
+    parser.add_argument("--output-buffer", type=_byte_count, default=1 << 20, metavar="BYTES",
+                        help="deliveries waiting for standard output beyond which the node "
+                             "throttles its senders (default 1 MiB)")
     parser.add_argument("--log-level", default="WARNING",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="standard-error logging level (default WARNING)")
+
+
+def _byte_count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of bytes") from None
+    if value < 1024:
+        raise argparse.ArgumentTypeError(f"{value} bytes is too small: at least 1024")
+    return value
 
 
 def _err(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+class _Output:
+    """Standard output written by a thread: the event loop never blocks on a slow reader.
+
+    ``write`` queues; above ``high`` waiting bytes ``on_full()`` runs, and once the thread
+    has brought them down to ``high // 4``, ``on_room()`` runs on the loop.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, high: int,
+                 on_full: Any, on_room: Any) -> None:
+        self.loop = loop
+        self.high = high
+        self.low = high // 4
+        self.on_full = on_full
+        self.on_room = on_room
+        self.full = False
+        self.broken = False
+        self._chunks: deque[bytes] = deque()
+        self._waiting = 0
+        self._cond = threading.Condition()
+        self._closing = False
+        self._thread = threading.Thread(target=self._run, name="netweave-stdout", daemon=True)
+        self._thread.start()
+
+    @property
+    def waiting(self) -> int:
+        """Bytes queued, not yet written."""
+        return self._waiting
+
+    def write(self, data: bytes) -> None:
+        with self._cond:
+            if self.broken:
+                return
+            self._chunks.append(data)
+            self._waiting += len(data)
+            self._cond.notify()
+            full = not self.full and self._waiting >= self.high
+            if full:
+                self.full = True
+        if full:
+            self.on_full()
+
+    def _run(self) -> None:
+        out = sys.stdout.buffer
+        while True:
+            with self._cond:
+                while not self._chunks and not self._closing:
+                    self._cond.wait()
+                if not self._chunks:
+                    return
+                batch = b"".join(self._chunks)
+                self._chunks.clear()
+            try:
+                out.write(batch)
+                out.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                with self._cond:
+                    self.broken = True
+                    self._chunks.clear()
+                    self._waiting = 0
+            with self._cond:
+                self._waiting = max(0, self._waiting - len(batch))
+                room = self.full and self._waiting <= self.low
+                if room:
+                    self.full = False
+                self._cond.notify_all()
+            if room:
+                with contextlib.suppress(RuntimeError):  # the loop may be closed
+                    self.loop.call_soon_threadsafe(self.on_room)
+
+    def close(self, timeout: float) -> bool:
+        """Write what waits (for at most ``timeout`` seconds); whether all of it was."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+
 class _Console:
     """Reads commands, prints deliveries; one per node process."""
 
-    def __init__(self, node: Node, loop: asyncio.AbstractEventLoop) -> None:
+    MAX_WAITING = 1_000
+    """Commands queued while congested beyond which standard input is not read."""
+
+    def __init__(self, node: Node, loop: asyncio.AbstractEventLoop,
+                 output_buffer: int = 1 << 20) -> None:
         self.node = node
         self.loop = loop
         self.stop = asyncio.Event()
         self.waiting: deque[tuple[str, str]] = deque()
-        self._flush_armed = False
+        self._room = asyncio.Event()
+        self._room.set()
         self._retry_armed = False
+        self.throttled = 0
+        """How many times the output filled and the node throttled its senders."""
+        self.output = _Output(loop, output_buffer, self._output_full, self._output_room)
 
     def on_deliver(self, delivery: Deliver) -> None:
         payload = delivery.payload
         line = json.dumps({"layer": delivery.layer, "id": delivery.id, "origin":
                            delivery.origin, "payload": payload}, default=str)
-        sys.stdout.write(line + "\n")
-        if not self._flush_armed:
-            self._flush_armed = True
-            self.loop.call_soon(self._flush)
+        self.output.write(line.encode() + b"\n")
 
-    def _flush(self) -> None:
-        self._flush_armed = False
-        with contextlib.suppress(BrokenPipeError):
-            sys.stdout.flush()
+    def _output_full(self) -> None:
+        self.throttled += 1
+        self.node.throttle_senders(True, key="stdout")
+
+    def _output_room(self) -> None:
+        self.node.throttle_senders(False, key="stdout")
 
     def command(self, line: str) -> None:
         parts = line.strip().split(" ", 2)
@@ -88,6 +192,8 @@ class _Console:
         if verb == "broadcast" and len(parts) >= 2:
             self.waiting.append((parts[1], parts[2] if len(parts) > 2 else ""))
             self._drain()
+            if len(self.waiting) >= self.MAX_WAITING:
+                self._room.clear()
         elif verb == "stats":
             _err("stats " + json.dumps(self.stats()))
         elif verb == "quit":
@@ -105,16 +211,21 @@ class _Console:
             except BackpressureError:
                 if not self._retry_armed:
                     self._retry_armed = True
-                    self.loop.call_later(0.01, self._drain)
+                    self.loop.call_later(0.005, self._drain)
                 return
             except NetweaveError as exc:
                 _err(f"netweave node {self.node.id}: {exc}")
             self.waiting.popleft()
+        if len(self.waiting) < self.MAX_WAITING // 2:
+            self._room.set()
 
     def stats(self) -> dict[str, Any]:
         runtime: Any = self.node._runtime
         links = self.node.links
-        out: dict[str, Any] = {"node": self.node.id, "errors": self.node.errors}
+        out: dict[str, Any] = {"node": self.node.id, "errors": self.node.errors,
+                               "output": {"waiting": self.output.waiting,
+                                          "throttled": self.throttled,
+                                          "commands_waiting": len(self.waiting)}}
         if runtime is not None and hasattr(runtime, "transport"):
             out["transport"] = runtime.transport.stats.as_dict()
         if links is not None:
@@ -140,6 +251,8 @@ class _Console:
             if not line:
                 return
             self.command(line.decode("utf-8", "replace"))
+            if not self._room.is_set():
+                await self._room.wait()  # congested: stop reading, push back on the writer
 
 
 async def _serve(config: ClusterConfig, args: argparse.Namespace) -> int:
@@ -150,7 +263,7 @@ async def _serve(config: ClusterConfig, args: argparse.Namespace) -> int:
     node.trace_messages = args.trace_messages
     if args.trace_messages and args.trace_dir is None:
         _err("netweave node: warning: --trace-messages writes nothing without --trace-dir")
-    console = _Console(node, loop)
+    console = _Console(node, loop, args.output_buffer)
     node.build()
     for layer in node.layers:
         if layer != "fd":
@@ -173,7 +286,9 @@ async def _serve(config: ClusterConfig, args: argparse.Namespace) -> int:
     finally:
         reader.cancel()
         await node.stop()
-        console._flush()
+        if not console.output.close(10.0):
+            _err(f"netweave node {node.id}: standard output not read for 10 s at exit; "
+                 f"{console.output.waiting} bytes of deliveries not written")
         if sink is not None:
             sink.close()
         _err("stats " + json.dumps(console.stats()))

@@ -18,7 +18,13 @@ class TimerHandle(Protocol):
 
 
 class Runtime(Protocol):
-    """The services a node needs from its environment."""
+    """The services a node needs from its environment.
+
+    A runtime whose transport loses nothing while a connection lives (TCP) also sets
+    ``reliable = True`` and calls :meth:`netweave.Node.connected` for every new connection:
+    the links then resend only what a lost connection may have taken with it, never on a
+    timer. Without the attribute, the transport is taken as fair-loss.
+    """
 
     @property
     def rng(self) -> RandomSource:

@@ -71,6 +71,9 @@ def next_incarnation(node_id: str, state_dir: str | os.PathLike[str] | None = No
 class AsyncioRuntime:
     """The :class:`~netweave.runtime.Runtime` of one node on an asyncio loop."""
 
+    reliable = True
+    """TCP loses nothing while a connection lives: the links resend only on a new one."""
+
     def __init__(self, node: Node, options: TransportOptions,
                  loop: asyncio.AbstractEventLoop) -> None:
         self.node = node
@@ -82,7 +85,8 @@ class AsyncioRuntime:
         self.transport = TcpTransport(
             node_id=node.id, cluster=node.cluster, incarnation=node.incarnation,
             members=node.members, addresses=node.addresses, listen=listen,
-            receive=node.receive, options=options, loop=loop, rng=self.rng)
+            receive=node.receive, options=options, loop=loop, rng=self.rng,
+            connected=node.connected)
         self.transport.before_write = self._flush_trace
         # The hot path calls the transport directly, without a forwarding frame.
         self.transmit: Callable[[str, Message], None] = self.transport.send  # type: ignore[method-assign]

@@ -79,7 +79,8 @@ class TransportOptions:
     connect_timeout: float = attrs.field(default=3.0, validator=_positive)
     """Seconds one TCP connect may take."""
     send_buffer: int = attrs.field(default=64 * 1024 * 1024, validator=_positive)
-    """Bytes queued to one connected peer beyond which frames are dropped (links resend)."""
+    """Bytes queued to one connected peer that does not read them, beyond which the
+    connection is closed as ``slow-reader`` (the links resend on the next one)."""
     backlog_buffer: int = attrs.field(default=4 * 1024 * 1024, validator=_positive)
     """Bytes queued for a peer while not connected; beyond, frames are dropped."""
     security: Security = attrs.field(factory=Security)

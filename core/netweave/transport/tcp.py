@@ -12,9 +12,14 @@ the old one die), replaces the old one. Failed dials wait ``reconnect_min`` doub
 ``send`` is the hot path. It encodes the frame straight into the peer's output buffer
 and, once per event-loop iteration, one ``write`` hands the whole buffer to the socket:
 when the node is busy, many frames share one system call. When the socket's own buffer
-fills, asyncio pauses us and frames wait in ours, up to ``send_buffer`` bytes; while a
-peer is not connected up to ``backlog_buffer``. Beyond, frames are dropped and counted:
-this is a fair-loss transport, and the perfect links above retransmit.
+fills, asyncio pauses us and frames wait in ours: nothing addressed to a connected peer
+is ever dropped (the perfect links above bound how much they send to a peer that does
+not acknowledge), unless it reads nothing until ``send_buffer`` bytes wait, which closes
+the connection. While a peer is not connected, frames wait up to ``backlog_buffer``
+bytes and beyond are dropped and counted. When a connection is established, whatever
+waited is discarded and ``connected(peer, incarnation)`` tells the links, which send
+again everything the peer has not acknowledged: a connection that dies takes what it
+held with it, and only a new one needs a resend.
 
 A sweep timer closes connections that are idle or trickle a frame too slowly, and sends
 keep-alives on quiet ones. Every closed connection is logged and counted by reason in
@@ -72,7 +77,8 @@ class TransportStats:
     writes: int = 0
     """Socket writes on peer channels (``frames_out / writes`` is the batching factor)."""
     dropped: int = 0
-    """Frames dropped because a peer's buffer was full (the links resend)."""
+    """Frames dropped while their peer was not connected: beyond ``backlog_buffer``, or
+    waiting when a connection came up (the links resend them on that connection)."""
     bad_payloads: int = 0
     closed: Counter[str] = attrs.field(factory=Counter)
     """Closed connections by reason (``frame-too-large``, ``bad-proof``, ...)."""
@@ -101,7 +107,8 @@ class TcpTransport:
     def __init__(self, *, node_id: str, cluster: str, incarnation: int,
                  members: tuple[str, ...], addresses: dict[str, str], listen: str,
                  receive: Callable[[str, Message], None], options: TransportOptions,
-                 loop: asyncio.AbstractEventLoop, rng: random.Random) -> None:
+                 loop: asyncio.AbstractEventLoop, rng: random.Random,
+                 connected: Callable[[str, int], None] = lambda peer, inc: None) -> None:
         self.node_id = node_id
         self.cluster = cluster
         self.incarnation = incarnation
@@ -109,13 +116,15 @@ class TcpTransport:
         self.addresses = addresses
         self.listen = listen
         self.receive = receive
+        self.connected = connected
+        """Called with ``(peer, incarnation)`` when a connection to a peer is up."""
         self.options = options
         self.loop = loop
         self.rng = rng
         self.stats = TransportStats()
         self.encoder = FrameEncoder()
-        self._encode_into = msgspec.msgpack.Encoder().encode_into
         self._send_limit = options.send_buffer
+        self._encode_into = msgspec.msgpack.Encoder().encode_into
         self._backlog_limit = options.backlog_buffer
         security = options.security
         self.server_tls: ssl.SSLContext | None = server_context(security) if security.tls else None
@@ -209,6 +218,8 @@ class TcpTransport:
         start = len(out)
         conn = ch.conn
         if start >= (self._send_limit if conn is not None else self._backlog_limit):
+            if conn is not None:  # a peer that reads nothing: a new connection starts over
+                conn.close("slow-reader", f"{start} bytes not taken by the peer")
             self.stats.dropped += 1
             return
         # FrameEncoder.append, inlined: this runs once per message.
@@ -270,8 +281,10 @@ class TcpTransport:
                 conn.close("duplicate", f"keeping {old}", level=logging.INFO)
                 return
             old.close("replaced", f"new connection from {conn.address}", level=logging.INFO)
-        if len(ch.out) > self.options.backlog_buffer:
-            ch.out = bytearray()  # frames that waited for a dead connection: the links resend
+        if ch.out:
+            # Frames that waited for a connection: the links send again all that matters.
+            ch.out = bytearray()
+        self.connected(conn.peer, conn.peer_incarnation)
         if ch.out and not ch.flush_armed:
             ch.flush_armed = True
             self.loop.call_soon(self._flush, ch)
