@@ -143,12 +143,15 @@ class LocalCluster:
 
     :param prefix: command prefix for each node (e.g. ``["ip", "netns", "exec", ns]``),
         by node id.
+    :param node_args: extra ``netweave node`` arguments, by node id.
     """
 
     def __init__(self, run_dir: str | os.PathLike[str], config: ClusterConfig, *,
                  log_level: str = "WARNING",
-                 prefix: Callable[[str], Sequence[str]] | None = None) -> None:
+                 prefix: Callable[[str], Sequence[str]] | None = None,
+                 node_args: Callable[[str], Sequence[str]] | None = None) -> None:
         self.run_dir = Path(run_dir)
+        self.node_args = node_args
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.config = config
         self.config_path = self.run_dir / "cluster.toml"
@@ -179,7 +182,8 @@ class LocalCluster:
         argv = [sys.executable, "-c", "import sys; from netweave.cli import main; "
                 "sys.exit(main(sys.argv[1:]))", "node", "--config", str(self.config_path),
                 "--id", node_id, "--trace-dir", str(self.run_dir),
-                "--state-dir", str(self.run_dir / "state"), "--log-level", self.log_level]
+                "--state-dir", str(self.run_dir / "state"), "--log-level", self.log_level,
+                *(self.node_args(node_id) if self.node_args else ())]
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
         proc = NodeProcess(node_id, argv, env,
