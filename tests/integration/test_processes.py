@@ -12,6 +12,7 @@ from netweave import Catalog
 from netweave.check import check_trace
 from netweave.cli._launch import LocalCluster, free_ports
 from netweave.config import ClusterConfig
+from netweave.errors import ConfigurationError
 
 pytestmark = pytest.mark.slow
 
@@ -151,3 +152,21 @@ def test_kill_a_non_sender_then_restart_it(tmp_path: Path, layer: str) -> None:
             assert len(fresh) == 5 and all(x.startswith("n4/2/") for x in fresh), fresh
         no_duplicates(cluster, layer)
         finish(cluster, IDS)
+
+
+@pytest.mark.timeout(30)
+def test_a_node_that_exits_during_start_up_fails_the_start_at_once(tmp_path: Path) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text("integration-secret-0123456789\n")
+    bad = ClusterConfig.from_dict({
+        "members": {i: f"127.0.0.1:{p}" for i, p in zip(IDS[:2], free_ports(2), strict=True)},
+        "plugins": {"no-such-plugin": {}},
+        "security": {"secret_file": secret.name},
+    }, base=tmp_path)
+    with LocalCluster(tmp_path, bad) as cluster:
+        began = time.monotonic()
+        with pytest.raises(ConfigurationError, match="exited during start-up") as caught:
+            cluster.start(wait=20)
+        assert time.monotonic() - began < 10  # not the whole start-up timeout
+        assert "no-such-plugin" in str(caught.value)  # the node's own words
+        assert cluster.exited()  # ended unasked

@@ -111,6 +111,14 @@ class NodeProcess:
         with self._lock:
             return list(self.stderr)
 
+    def last_words(self, lines: int = 10, wait: float = 1.0) -> str:
+        """The last ``lines`` of standard error, once the readers have reached the end of an
+        exited process's output (waiting at most ``wait`` seconds for them)."""
+        if not self.alive:
+            for t in self._threads:
+                t.join(wait)
+        return "\n".join(self.log()[-lines:])
+
     @property
     def alive(self) -> bool:
         """Whether the process is still running."""
@@ -160,6 +168,8 @@ class LocalCluster:
         self.prefix = prefix
         self.nodes: dict[str, NodeProcess] = {}
         self.history: list[NodeProcess] = []
+        self._ended: set[NodeProcess] = set()
+        """Processes this cluster killed or stopped (their end is no surprise)."""
 
     @property
     def ids(self) -> list[str]:
@@ -167,13 +177,29 @@ class LocalCluster:
         return list(self.config.members)
 
     def start(self, ids: Iterable[str] | None = None, *, wait: float = 20.0) -> None:
-        """Start nodes (all by default) and wait until each listens."""
-        started = [self._spawn(i) for i in (ids if ids is not None else self.ids)]
+        """Start nodes (all by default) and wait until each listens.
+
+        Fails as soon as one of them exits instead, or after ``wait`` seconds."""
+        pending = [self._spawn(i) for i in (ids if ids is not None else self.ids)]
         deadline = time.monotonic() + wait
-        for proc in started:
-            if not proc.ready.wait(max(0.0, deadline - time.monotonic())):
-                tail = "\n".join(proc.log()[-10:])
-                raise ConfigurationError(f"node {proc.node_id} did not start:\n{tail}")
+        while pending:
+            for proc in list(pending):
+                if proc.ready.is_set():
+                    pending.remove(proc)
+                elif not proc.alive:
+                    tail = proc.last_words()
+                    if proc.ready.is_set():  # listened, then ended: the run will tell
+                        pending.remove(proc)
+                        continue
+                    raise ConfigurationError(f"node {proc.node_id} exited during start-up "
+                                             f"(exit code {proc.proc.returncode}):\n{tail}")
+            if not pending:
+                break
+            if time.monotonic() >= deadline:
+                proc = pending[0]
+                raise ConfigurationError(f"node {proc.node_id} did not start within "
+                                         f"{wait:g}s:\n{proc.last_words()}")
+            pending[0].ready.wait(0.05)
 
     def _spawn(self, node_id: str) -> NodeProcess:
         old = self.nodes.get(node_id)
@@ -201,6 +227,7 @@ class LocalCluster:
     def kill(self, node_id: str) -> None:
         """SIGKILL ``node_id`` and record the crash."""
         proc = self.nodes[node_id]
+        self._ended.add(proc)
         proc.signal(signal.SIGKILL)
         proc.wait(5)
         self.record_fault(node_id, "crash")
@@ -212,9 +239,16 @@ class LocalCluster:
     def stop(self, timeout: float = 10.0) -> dict[str, int | None]:
         """SIGTERM every running node and wait; returns exit codes by node id."""
         running = [p for p in self.nodes.values() if p.alive]
+        self._ended.update(running)
         for proc in running:
             proc.signal(signal.SIGTERM)
         return {p.node_id: p.wait(timeout) for p in running}
+
+    def exited(self) -> dict[str, int | None]:
+        """Nodes whose current process ended without :meth:`kill` or :meth:`stop`: their
+        exit codes by node id (empty while every node runs as expected)."""
+        return {i: p.proc.poll() for i, p in self.nodes.items()
+                if p not in self._ended and not p.alive}
 
     def close(self) -> None:
         """Kill whatever still runs (by PID)."""
