@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from types import ModuleType
+from typing import NoReturn
 
 from ..errors import NetweaveError
 
@@ -21,6 +22,14 @@ COMMANDS = ["plugins", "sim", "node", "check", "timeline", "conform", "demo", "n
 """Sub-command modules, in the order ``netweave --help`` lists them."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line on standard error (exit code 2);
+    the sub-command parsers are of this class too."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def _modules() -> list[ModuleType]:
     return [importlib.import_module(f"{__package__}.{name}") for name in COMMANDS]
 
@@ -29,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The full parser (also used by the docs test to list every command and option)."""
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="netweave",
         description="Build, run, simulate and check clusters of reactive components.",
     )

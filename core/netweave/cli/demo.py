@@ -6,22 +6,37 @@ from an ``on_deliver`` callback), authenticates them with a fresh cluster secret
 every node broadcast, kills one node with SIGKILL halfway through, waits until the
 survivors agree and have detected the crash, stops them, checks the recorded traces and
 prints a verdict with a per-node summary. The exit code is 0 only if every property of
-every layer held.
+every layer held; 1 for a failed run, with its reason; 2 for bad options, which are all
+checked before any process starts.
+
+``--layer`` takes a layer (``urb``: its default plugin runs) or a broadcast plugin
+(``majority-ack-urb``: that plugin runs); broadcasts and deliveries are counted on the
+plugin's layer. The liveness properties (every survivor detects the crash, delivers what
+it must) are judged only once their bounds have passed: the detector's timeout plus its
+period after the crash, or after its start grace when nobody had heard from the crashed
+node yet, plus a margin.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import secrets
 import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import attrs
+
+from .._registry import Catalog, Selection, plan
 from ..config import ClusterConfig
+from ..errors import NetweaveError
 from ..trace import read_trace
 from ._launch import LocalCluster, free_ports
 
@@ -29,13 +44,44 @@ NAME = "demo"
 HELP = "Run a real cluster on loopback, crash a node, and check the traces (exit 0 = OK)."
 
 _FD = {"period": 0.2, "timeout": 1.0, "start_grace": 5.0}
+_MARGIN = 0.5
+"""Seconds added to every liveness bound before the traces are judged."""
+_AGREE_WITHIN = 30.0
+"""Seconds the survivors get to deliver the same messages."""
+
+
+def _integer(minimum: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds >= 0, not {text}")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--nodes", type=int, default=4, metavar="N", help="cluster size (4)")
-    parser.add_argument("--layer", default="urb", help="broadcast layer to run (urb)")
-    parser.add_argument("--messages", type=int, default=20, metavar="M",
-                        help="broadcasts per node (20)")
+    parser.add_argument("--nodes", type=_integer(2), default=4, metavar="N",
+                        help="cluster size, at least 2 (4)")
+    parser.add_argument("--layer", default="urb", metavar="LAYER",
+                        help="broadcast layer (beb, rb, urb, fifo, ...: its default plugin) "
+                        "or broadcast plugin (e.g. majority-ack-urb) to run (urb)")
+    parser.add_argument("--messages", type=_integer(1), default=20, metavar="M",
+                        help="broadcasts per node, at least 1 (20)")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--crash", metavar="NODE_ID",
                        help="the node to SIGKILL halfway (default: the last one)")
@@ -43,8 +89,77 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run-dir", type=Path, metavar="DIR",
                         help="keep the cluster file and traces in DIR (default: a temporary "
                         "directory, removed afterwards)")
-    parser.add_argument("--interval", type=float, default=0.02, metavar="S",
+    parser.add_argument("--interval", type=_seconds, default=0.02, metavar="S",
                         help="seconds between two rounds of broadcasts (0.02)")
+
+
+class _Usage(Exception):
+    """A bad option: one line on standard error, exit code 2."""
+
+
+@attrs.frozen
+class Choice:
+    """What ``--layer`` selected."""
+
+    selector: str
+    """The plugin name or layer name, as the cluster file selects it."""
+    layer: str
+    """The layer broadcasts go to and deliveries are counted on."""
+    plugin: str
+    """The plugin that runs that layer."""
+    agreement: bool
+    """Whether the layer promises that correct nodes deliver the same messages."""
+
+
+def broadcast_plugins(catalog: Catalog) -> dict[str, str]:
+    """Installed broadcast plugins (a layer, a broadcast abstraction): name -> layer."""
+    return {name: str(info.cls.layer) for name, info in sorted(catalog.plugins.items())
+            if info.cls.layer and any(a.endswith("broadcast") for a in info.provides)}
+
+
+def choose_layer(name: str, catalog: Catalog | None = None) -> Choice:
+    """Map a ``--layer`` value (a broadcast plugin or layer name) to what runs.
+
+    :raises _Usage: for anything else, naming what is accepted.
+    """
+    from ..check import SpecCatalog
+
+    catalog = catalog if catalog is not None else Catalog.discover()
+    plugins = broadcast_plugins(catalog)
+    layers = sorted(set(plugins.values()))
+    if name in plugins:
+        layer = plugins[name]
+    elif name in layers:
+        layer = name
+    else:
+        info = catalog.plugins.get(name)
+        what = (f"{name} is a failure detector (the demo always runs perfect-fd), "
+                "not a broadcast layer" if info is not None and info.cls.layer == "fd"
+                else f"{name} is not a broadcast layer or plugin")
+        raise _Usage(f"--layer {name}: {what}; use a layer ({', '.join(layers)}) or a "
+                     f"broadcast plugin ({', '.join(plugins)})")
+    info = catalog.resolve(name)
+    specs = SpecCatalog.discover(catalog).for_plugin(info)
+    agreement = any("agreement" in prop.name for spec in specs for prop in spec.properties)
+    return Choice(name, layer, info.name, agreement)
+
+
+def _validate(args: argparse.Namespace) -> tuple[list[str], str | None, Choice]:
+    """Every check that needs no process: node ids, the crash, the stack, the run dir."""
+    ids = [f"n{i}" for i in range(1, args.nodes + 1)]
+    victim = None if args.no_crash else (args.crash or ids[-1])
+    if victim is not None and victim not in ids:
+        raise _Usage(f"--crash {victim}: not one of {', '.join(ids)}")
+    catalog = Catalog.discover()
+    choice = choose_layer(args.layer, catalog)
+    try:
+        plan(catalog, [Selection("perfect-fd", dict(_FD)), Selection(choice.selector)],
+             fill="defaults")
+    except NetweaveError as exc:
+        raise _Usage(f"--layer {args.layer}: {exc}") from exc
+    if args.run_dir is not None and args.run_dir.exists() and not args.run_dir.is_dir():
+        raise _Usage(f"--run-dir {args.run_dir}: exists and is not a directory")
+    return ids, victim, choice
 
 
 def _percentile(values: list[float], q: float) -> float | None:
@@ -98,12 +213,13 @@ def _table(rows: list[dict[str, Any]], crashed: str | None) -> str:
     return "\n".join(lines)
 
 
-def _progress(cluster: LocalCluster, layer: str, expected: int, tty: bool,
+def _progress(cluster: LocalCluster, layer: str, sent: int, tty: bool,
               final: bool = False) -> None:
+    """Per node, the messages delivered on ``layer`` out of the ``sent`` broadcasts so far."""
     parts = []
     for node_id, proc in cluster.nodes.items():
         mark = "" if proc.alive else " (killed)"
-        parts.append(f"{node_id} {len(proc.delivered(layer)):>3}/{expected}{mark}")
+        parts.append(f"{node_id} {len(proc.delivered(layer)):>3}/{sent}{mark}")
     text = "  delivered: " + "  ".join(parts)
     if tty:
         print("\r" + text, end="\n" if final else "", flush=True)
@@ -111,20 +227,60 @@ def _progress(cluster: LocalCluster, layer: str, expected: int, tty: bool,
         print(text, flush=True)
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..check import check_trace
+def _suspects(trace: Path) -> set[str]:
+    """The peers a node's trace (so far) shows it suspects."""
+    current: set[str] = set()
+    try:
+        text = trace.read_text(encoding="utf-8")
+    except OSError:
+        return current
+    for line in text.splitlines():
+        if '"suspect"' in line or '"restore"' in line:
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:
+                continue  # a line being written
+            if r.get("ev") == "suspect":
+                current.add(r.get("peer"))
+            elif r.get("ev") == "restore":
+                current.discard(r.get("peer"))
+    return current
 
-    if args.nodes < 2:
-        print("netweave demo: error: --nodes must be at least 2", file=sys.stderr)
-        return 2
-    ids = [f"n{i}" for i in range(1, args.nodes + 1)]
-    victim = None if args.no_crash else (args.crash or ids[-1])
-    if victim is not None and victim not in ids:
-        print(f"netweave demo: error: --crash {victim}: not one of {', '.join(ids)}",
-              file=sys.stderr)
+
+def _exits(cluster: LocalCluster) -> str | None:
+    """Why the run cannot go on: the nodes that exited unasked, with their last words."""
+    lost = cluster.exited()
+    if not lost:
+        return None
+    said = []
+    for node_id, code in lost.items():
+        words = cluster.nodes[node_id].last_words(1)
+        said.append(f"node {node_id} exited during the run (exit code {code})"
+                    + (f": {words}" if words else ""))
+    return "; ".join(said)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        ids, victim, choice = _validate(args)
+    except _Usage as exc:
+        print(f"netweave demo: error: {exc}", file=sys.stderr)
         return 2
     keep = args.run_dir is not None
-    run_dir = Path(args.run_dir) if keep else Path(tempfile.mkdtemp(prefix="netweave-demo-"))
+    # Absolute: the nodes read the cluster file, and the paths in it, from their own cwd.
+    run_dir = (args.run_dir.absolute() if keep
+               else Path(tempfile.mkdtemp(prefix="netweave-demo-")))
+    try:
+        return _demo(args, ids, victim, choice, run_dir, keep)
+    finally:
+        if not keep:
+            shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def _demo(args: argparse.Namespace, ids: list[str], victim: str | None, choice: Choice,
+          run_dir: Path, keep: bool) -> int:
+    from ..check import check_trace
+
     if keep and run_dir.exists():
         for old in run_dir.glob("*.jsonl"):
             old.unlink()
@@ -136,23 +292,27 @@ def run(args: argparse.Namespace) -> int:
     config = ClusterConfig.from_dict({
         "cluster": f"demo-{secrets.token_hex(3)}",
         "members": {i: f"127.0.0.1:{p}" for i, p in zip(ids, ports, strict=True)},
-        "plugins": {"perfect-fd": dict(_FD), args.layer: {}},
+        "plugins": {"perfect-fd": dict(_FD), choice.selector: {}},
         "fill": "defaults",
         "security": {"secret_file": secret.name},
     }, base=run_dir)
+    layer = choice.layer
     tty = sys.stdout.isatty()
     began = time.monotonic()
-    print(f"netweave demo: {len(ids)} node processes on loopback, perfect-fd + {args.layer}, "
-          f"{args.messages} broadcasts each" + (f", SIGKILL {victim} halfway" if victim else ""))
+    print(f"netweave demo: {len(ids)} node processes on loopback, perfect-fd + {layer} "
+          f"({choice.plugin}), {args.messages} broadcasts each"
+          + (f", SIGKILL {victim} halfway" if victim else ""))
     print(f"  run dir: {run_dir}")
     codes: dict[str, int | None] = {}
+    reasons: list[str] = []
     with LocalCluster(run_dir, config) as cluster:
         cluster.start()
-        print(f"  {len(ids)} nodes ready in {time.monotonic() - began:.1f}s "
+        ready_at = time.monotonic()
+        print(f"  {len(ids)} nodes ready in {ready_at - began:.1f}s "
               f"(ports {', '.join(map(str, ports))}, HMAC-authenticated)")
-        layer = args.layer
-        total = args.messages * len(ids)
+        sent = 0
         crashed_at = None
+        lost = None
         for k in range(args.messages):
             if victim is not None and crashed_at is None and k == args.messages // 2:
                 cluster.kill(victim)
@@ -161,9 +321,12 @@ def run(args: argparse.Namespace) -> int:
                     print()
                 print(f"  SIGKILL {victim} after {k} of its {args.messages} broadcasts")
             for node_id, proc in cluster.nodes.items():
-                if proc.alive:
-                    proc.broadcast(layer, f"{node_id} says {k}")
-            _progress(cluster, layer, total, tty)
+                if proc.alive and proc.broadcast(layer, f"{node_id} says {k}"):
+                    sent += 1
+            _progress(cluster, layer, sent, tty)
+            lost = _exits(cluster)
+            if lost:
+                break
             time.sleep(args.interval)
         survivors = [p for p in cluster.nodes.values() if p.alive]
 
@@ -171,39 +334,58 @@ def run(args: argparse.Namespace) -> int:
             from_survivors = args.messages * len(survivors)
             seen = [{d["id"] for d in p.delivered(layer)} for p in survivors]
             union = set().union(*seen)
-            return all(len(s) >= from_survivors and s == union for s in seen)
+            return all(len(s) >= from_survivors and (s == union or not choice.agreement)
+                       for s in seen)
 
-        deadline = 30.0
         def watch() -> bool:
-            _progress(cluster, layer, total, tty)
-            return settled()
+            _progress(cluster, layer, sent, tty)
+            return settled() or cluster.exited() != {}
 
-        done = cluster.wait_until(watch, deadline, 0.1)
-        if crashed_at is not None:
-            # Let every survivor's detector notice the crash before the traces are judged.
-            time.sleep(max(0.0, crashed_at + _FD["timeout"] + 3 * _FD["period"]
+        done = lost is None and cluster.wait_until(watch, _AGREE_WITHIN, 0.1)
+        lost = lost or _exits(cluster)
+        if crashed_at is not None and lost is None:
+            # Strong completeness is judged at the end: every survivor's detector must have
+            # had its bound, counted from the crash, or from the end of its start grace
+            # when nobody had heard from the crashed node yet.
+            bound = (max(crashed_at, ready_at + _FD["start_grace"]) + _FD["timeout"]
+                     + _FD["period"] + _MARGIN)
+
+            def detected() -> bool:
+                return cluster.exited() != {} or all(
+                    victim in _suspects(run_dir / f"{p.node_id}.jsonl") for p in survivors)
+
+            if not cluster.wait_until(detected, bound - time.monotonic(), 0.1):
+                reasons.append(f"the survivors did not all detect the crash of {victim} "
+                               f"within {bound - crashed_at:.1f}s")
+            time.sleep(max(0.0, crashed_at + _FD["timeout"] + _FD["period"] + _MARGIN
                            - time.monotonic()))
-        _progress(cluster, layer, total, tty, final=True)
-        if not done:
-            print(f"  survivors did not agree within {deadline:.0f}s")
+            lost = _exits(cluster)
+        _progress(cluster, layer, sent, tty, final=True)
+        if lost:
+            print(f"  {lost}")
+            reasons.append(lost)
+        elif not done:
+            what = "deliver the same messages" if choice.agreement else "deliver their messages"
+            reasons.insert(0, f"the survivors did not {what} within {_AGREE_WITHIN:.0f}s")
+            print(f"  {reasons[0]}")
         codes = cluster.stop()
     records = read_trace(run_dir)
     report = check_trace(records)
     print()
     print(report.format(excerpts=True))
     print()
-    print(_table(summarize(records, args.layer, ids), victim))
+    print(_table(summarize(records, layer, ids), victim))
     bad_exit = {k: v for k, v in codes.items() if v != 0}
-    ok = report.ok and done and not bad_exit
-    print()
     if bad_exit:
-        print(f"  nodes that did not stop cleanly: {bad_exit}")
-    verdict = "every property held" if ok else "some property did NOT hold"
-    print(f"verdict: {'OK' if ok else 'FAILED'}: {verdict} "
-          f"({len(report.results)} properties, {len(records)} trace lines, "
+        reasons.append(f"nodes that did not stop cleanly: {bad_exit}")
+    if not report.ok:
+        reasons.insert(0, f"{len(report.violated)} of {len(report.results)} properties "
+                       "did NOT hold")
+    print()
+    verdict = ("OK: every property held" if not reasons
+               else "FAILED: " + "; ".join(reasons))
+    print(f"verdict: {verdict} ({len(report.results)} properties, {len(records)} trace lines, "
           f"{time.monotonic() - began:.1f}s)")
     if keep:
         print(f"traces kept in {run_dir} (check them again: netweave check {run_dir})")
-    else:
-        shutil.rmtree(run_dir, ignore_errors=True)
-    return 0 if ok else 1
+    return 0 if not reasons else 1
