@@ -26,7 +26,7 @@ from .hookspecs import hookimpl
 from .incarnations import GapWaited, GapWaits, Incarnations, forward_relays, rejoin_entries
 from .link import LinkOptions
 from .message import Message, revive
-from .node import BackpressureError, Node, NodeStateError
+from .node import BackpressureError, FencedError, Node, NodeStateError
 from .plugin import Component, NoOptions, upon, upon_deliver, upon_message
 
 __version__ = "0.1.0"
@@ -44,6 +44,7 @@ __all__ = [
     "Crashed",
     "Deliver",
     "DependencyCycleError",
+    "FencedError",
     "GapWaited",
     "GapWaits",
     "HandlerError",

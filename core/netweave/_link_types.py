@@ -14,7 +14,7 @@ import attrs
 
 from .message import Message
 
-__all__ = ["DEFAULT_LINK_OPTIONS", "LinkAck", "LinkData", "LinkHello", "LinkOptions"]
+__all__ = ["DEFAULT_LINK_OPTIONS", "LinkAck", "LinkData", "LinkFenced", "LinkHello", "LinkOptions"]
 
 
 class LinkHello(Message, tag="link.hello"):
@@ -41,6 +41,14 @@ class LinkAck(Message, tag="link.ack"):
     dst: int
     upto: int
     sacks: tuple[int, ...] = ()
+
+
+class LinkFenced(Message, tag="link.fenced"):
+    """Tells process ``dst`` that the sender declared it crashed: it is refused from now on
+    and must end (a new incarnation may join)."""
+
+    inc: int
+    dst: int
 
 
 @attrs.frozen

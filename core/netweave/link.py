@@ -25,6 +25,16 @@ everything that peer has not acknowledged is sent again then. Resending over a l
 connection only adds load, and under load it turns into a storm. Timers still repeat a
 ``Hello`` to a peer whose incarnation is unknown.
 
+Fencing makes a perfect failure detector's verdict true. ``forget(peer)`` (the peer was
+declared crashed) also *fences* the peer's current incarnation: whatever arrives from
+it later is answered with ``LinkFenced`` (at most once per timeout), and a process that
+learns it was fenced ends (``on_fenced``). A pause or an overload that outlasted the
+detector's timeout becomes a crash, and a new incarnation of the node may join, instead
+of a zombie that the others ignore while it goes on accepting work. What the fenced
+process sent before it learnt is still delivered, as a crashed process's messages in
+flight are: the layers above decide what to do with them (the book's algorithms relay
+them).
+
 Memory is bounded and nothing is lost silently: a peer's unacknowledged messages count
 against ``high_water``, above which :meth:`PerfectLinks.congested` asks the application
 to wait; a receiver that cannot keep up (:meth:`PerfectLinks.hold_acks`) withholds its
@@ -42,10 +52,17 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ._link_types import DEFAULT_LINK_OPTIONS, LinkAck, LinkData, LinkHello, LinkOptions
+from ._link_types import (
+    DEFAULT_LINK_OPTIONS,
+    LinkAck,
+    LinkData,
+    LinkFenced,
+    LinkHello,
+    LinkOptions,
+)
 from .message import Message, revive
 
-__all__ = ["LinkAck", "LinkData", "LinkHello", "LinkOptions", "PerfectLinks"]
+__all__ = ["LinkAck", "LinkData", "LinkFenced", "LinkHello", "LinkOptions", "PerfectLinks"]
 
 log = logging.getLogger("netweave.link")
 
@@ -53,8 +70,9 @@ log = logging.getLogger("netweave.link")
 class _Peer:
     """What one endpoint knows of one peer (send and receive state of the session)."""
 
-    __slots__ = ("ack_due", "backlog", "dropping", "forgotten", "heard_at", "hello_at", "inc",
-                 "next_seq", "received", "rto", "rx_ahead", "rx_upto", "unacked", "waiting")
+    __slots__ = ("ack_due", "backlog", "dropping", "fenced", "forgotten", "heard_at", "hello_at",
+                 "inc", "next_seq", "received", "rto", "rx_ahead", "rx_upto", "told_at",
+                 "unacked", "waiting")
 
     def __init__(self, rto: float, heard_at: float) -> None:
         self.inc = 0
@@ -71,6 +89,8 @@ class _Peer:
         self.heard_at = heard_at
         self.received: float | None = None  # last message from the current process
         self.dropping = 0  # messages dropped in the current episode (logged when it starts)
+        self.fenced = 0  # this incarnation and older ones are refused (declared crashed)
+        self.told_at = -1.0  # when the fenced process was last told so
 
 
 class PerfectLinks:
@@ -87,6 +107,7 @@ class PerfectLinks:
         call_later: Callable[[float, Callable[[], None]], Any],
         call_soon: Callable[[Callable[[], None]], Any] | None = None,
         on_peer_restart: Callable[[str, int], None] = lambda peer, inc: None,
+        on_fenced: Callable[[str], None] = lambda peer: None,
         options: LinkOptions | None = None,
         reliable: bool = False,
     ) -> None:
@@ -99,6 +120,7 @@ class PerfectLinks:
         self._call_later = call_later
         self._call_soon = call_soon or (lambda fn: call_later(0.0, fn))
         self._on_peer_restart = on_peer_restart
+        self._on_fenced = on_fenced
         self._peers: dict[str, _Peer] = {}
         self._timer_armed = False
         self._ack_flush_armed = False
@@ -121,6 +143,10 @@ class PerfectLinks:
         """Messages from or for another incarnation, dropped."""
         self.malformed = 0
         """Messages that are not link messages at all, dropped."""
+        self.fenced = 0
+        """Messages that arrived from a process after it was declared crashed (each is
+        answered, at most once per timeout, with ``LinkFenced``; see ``forget``)."""
+        self._lower_seen: set[tuple[str, int]] = set()
 
     @property
     def options(self) -> LinkOptions:
@@ -224,6 +250,7 @@ class PerfectLinks:
         what was sent since it started is owed to it.
         """
         p = self._peer(peer)
+        p.fenced = max(p.fenced, p.inc)
         self._hold(p, [(body, meta) for _, (body, meta, _) in sorted(p.unacked.items())])
         self._hold(p, p.waiting)
         p.unacked.clear()
@@ -261,9 +288,14 @@ class PerfectLinks:
         m: Any = msg  # one of the three link messages, once the check below passed
         kind = type(m)
         if kind is not LinkData and kind is not LinkAck and kind is not LinkHello:
-            self.malformed += 1  # a peer's garbage must not raise into the runtime
+            if kind is LinkFenced:
+                self._fenced_by(peer, m)
+            else:
+                self.malformed += 1  # a peer's garbage must not raise into the runtime
             return
         p = self._peers.get(peer) or self._peer(peer)
+        if m.inc <= p.fenced:
+            self._tell_fenced(peer, p, m.inc)
         p.heard_at = self._now()
         if p.dropping and not p.forgotten:
             log.warning("%s: %s is heard again; %d messages to it were dropped while it "
@@ -276,6 +308,7 @@ class PerfectLinks:
         if inc != p.inc:
             if inc < p.inc:
                 self.stale += 1
+                self._lower(peer, inc, p.inc)
                 return
             self._learn(peer, p, inc)
         elif p.unacked and p.rto > self._rto:
@@ -349,6 +382,9 @@ class PerfectLinks:
         newer incarnation is a restart, learnt here before its first message.
         """
         p = self._peer(peer)
+        if incarnation <= p.fenced:
+            self._tell_fenced(peer, p, incarnation)
+            return
         if incarnation < p.inc or (incarnation == p.inc and p.forgotten):
             return
         if incarnation > p.inc:
@@ -360,6 +396,32 @@ class PerfectLinks:
             self._transmit(peer, LinkData(self.incarnation, p.inc, seq, body, meta))
         if p.rx_upto or p.rx_ahead:
             self._transmit(peer, self._ack_for(p))
+
+    def _tell_fenced(self, peer: str, p: _Peer, inc: int) -> None:
+        """Something from process ``inc`` of ``peer``, declared crashed: tell it (rarely)."""
+        self.fenced += 1
+        now = self._now()
+        if p.told_at < 0 or now - p.told_at >= self._rto:
+            if p.told_at < 0:
+                log.info("%s: %s incarnation %d speaks after it was declared crashed: "
+                         "telling it that it is fenced", self.node_id, peer, inc)
+            p.told_at = now
+            self._transmit(peer, LinkFenced(self.incarnation, inc))
+
+    def _fenced_by(self, peer: str, m: Any) -> None:
+        if m.dst == self.incarnation:
+            log.warning("%s (incarnation %d) was declared crashed by %s and is fenced: it "
+                        "must end; a new incarnation may join", self.node_id,
+                        self.incarnation, peer)
+            self._on_fenced(peer)
+
+    def _lower(self, peer: str, inc: int, current: int) -> None:
+        if (peer, inc) not in self._lower_seen and len(self._lower_seen) < 1024:
+            self._lower_seen.add((peer, inc))
+            log.warning("%s: %s speaks as incarnation %d, lower than %d seen before: its "
+                        "messages are refused as stale. Incarnations must grow across "
+                        "restarts (keep one --state-dir, or none, for a node)",
+                        self.node_id, peer, inc, current)
 
     def hold_acks(self, hold: bool) -> None:
         """Withhold acknowledgements (``True``) while the application cannot keep up.

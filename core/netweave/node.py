@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from .runtime import Runtime, TimerHandle
     from .transport.options import TransportOptions
 
-__all__ = ["BackpressureError", "Node", "NodeStateError"]
+__all__ = ["BackpressureError", "FencedError", "Node", "NodeStateError"]
 
 log = logging.getLogger("netweave.node")
 DeliveryCallback = Callable[[Deliver], Any]
@@ -64,6 +64,11 @@ def _describe(message: object) -> dict[str, Any]:
 
 class NodeStateError(NetweaveError):
     """The node is not in a state that allows this call (e.g. broadcast before start)."""
+
+
+class FencedError(NodeStateError):
+    """This process was declared crashed by a peer and fenced: it can no longer take part;
+    a new incarnation of the node may join (``netweave node`` starts one by itself)."""
 
 
 class BackpressureError(NetweaveError):
@@ -207,6 +212,9 @@ class Node:
         self.state = "new"
         self.errors = 0
         """Handler exceptions caught and logged (a component survives a bad message)."""
+        self.fenced_by: str | None = None
+        """The peer that declared this process crashed, once it learnt it (state
+        ``fenced``: see :class:`FencedError`)."""
 
     # -- building ---------------------------------------------------------------------
 
@@ -303,6 +311,7 @@ class Node:
             now=runtime.now, call_later=runtime.call_later,
             call_soon=getattr(runtime, "call_soon", None),
             on_peer_restart=lambda peer, inc: self.bus.publish(PeerRestarted(peer, inc)),
+            on_fenced=self._fenced,
             options=self.link_options, reliable=bool(getattr(runtime, "reliable", False)),
         )
         self.links.hold_acks(bool(self._throttled_by))
@@ -341,6 +350,19 @@ class Node:
         """Stop at once without stopping components (a crash, as seen from inside)."""
         self.state = "crashed"
         self._cancel_all_timers()
+
+    def _fenced(self, by: str) -> None:
+        """A peer declared this process crashed: end it as a crash (trace: ``crash`` with
+        ``reason: fenced``) and let the runtime decide what comes next."""
+        if self.state != "running":
+            return
+        self.fenced_by = by
+        self.tracer.emit("crash", reason="fenced", by=by)
+        self.halt()
+        self.state = "fenced"
+        on_fenced = getattr(self._runtime, "fenced", None)
+        if on_fenced is not None:
+            on_fenced()
 
     def receive(self, sender: str, message: Message) -> None:
         """A link message arrived from ``sender`` (already authenticated by the transport)."""
@@ -398,6 +420,11 @@ class Node:
         :raises BackpressureError: if the links are congested (see ``congested``).
         """
         if self.state != "running":
+            if self.state == "fenced":
+                raise FencedError(
+                    f"node {self.id!r} incarnation {self.incarnation} was declared crashed by "
+                    f"{self.fenced_by} and is fenced: nothing it broadcasts would be accepted; "
+                    "start a new incarnation")
             raise NodeStateError(f"node {self.id!r} is {self.state}; start it before broadcast")
         component = self._by_key.get(layer)
         if component is None or component.layer is None:

@@ -17,6 +17,13 @@ correct under synchrony: ``timeout`` must exceed the worst delay of a heartbeat 
 A peer is only watched once it has been heard from or ``start_grace`` has passed since
 this node started, so a node that starts late is not declared dead at once.
 
+A detector that was itself not running judges nobody on what it missed: when a tick
+comes more than a ``period`` late (the process was paused, or starved by an overload),
+every peer gets a whole ``timeout`` again from that moment, so the messages that waited
+for this process are read before anyone is declared crashed. Its peers, meanwhile, may
+have declared *it* crashed; the links then fence it (it learns so at its first contact
+and ends), which keeps the detector's verdict true.
+
 A heartbeat from a peer already detected crashed, from the same process (a restarted
 one is announced by the links first and watched afresh), proves the detection wrong:
 the network was slower than ``timeout`` allows. The detection stands (the algorithms
@@ -80,8 +87,13 @@ class PerfectFailureDetector(Component):
     false_detections = 0
     """Peers heard from after they were detected crashed: the timeout was too short."""
 
+    stalls = 0
+    """Ticks that came more than a period late: this process was paused or starved."""
+
     def start(self) -> None:
         self.started_at = self.ctx.now()
+        self.resumed_at = self.started_at  # no peer is judged on time before this
+        self.due = self.started_at
         self.detected: set[str] = set()
         self.wrong: set[str] = set()
         """Peers detected crashed that spoke again as the same process."""
@@ -93,14 +105,24 @@ class PerfectFailureDetector(Component):
 
     def _tick(self) -> None:
         now = self.ctx.now()
+        if now - self.due > self.options.period:
+            self.stalls += 1
+            self.resumed_at = now
+            self.ctx.log.warning("perfect-fd: this process did not run for %.3g s (paused or "
+                                 "overloaded); every peer gets a whole timeout from now",
+                                 now - self.due)
+        self.due = now + self.options.period
         beat = Heartbeat()
         watch_all = now - self.started_at >= self.options.start_grace
+        resumed = self.resumed_at
         for p in self.ctx.peers:
             if p in self.detected:
                 continue
             heard = self.ctx.heard_from(p)  # heartbeats, and anything else it sent
             if heard is None:
                 heard = self.started_at if watch_all else None
+            if heard is not None and heard < resumed:
+                heard = resumed
             if heard is not None and now - heard >= self.options.timeout:
                 self.detected.add(p)
                 self.ctx.trace("suspect", layer="fd", peer=p)

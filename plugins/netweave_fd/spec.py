@@ -61,11 +61,20 @@ class PerfectFailureDetectorSpec(_FailureDetectorSpec):
 
     @safety("strong accuracy")
     def strong_accuracy(self, h: History) -> Iterator[Violation]:
-        """If a process p is detected by any process, then p has crashed."""
+        """If a process p is detected by any process, then p has crashed.
+
+        A process that was *fenced* (its trace ends with ``crash`` and ``reason:
+        fenced``: its peers refused it once it was detected, and it ended when it learnt
+        so) counts as crashed from its first detection: fencing is what makes the
+        detection true when the process was only paused or slow.
+        """
         for e in h.fd_events(self.layer):
             peer = e.get("peer")
             if e.ev == "suspect" and peer in h.by_node and not h.crashed_by(peer, e.t):
                 alive = _process_at(h, peer, e.t)
+                if alive is not None and alive.crashed and alive.end_line is not None \
+                        and alive.end_line.get("reason") == "fenced":
+                    continue
                 yield Violation(f"{e.process} detected {alive or peer}, which had not crashed",
                                 (alive.start_line if alive else None, e.record))
         yield from _still_suspected(h, self.layer)

@@ -209,11 +209,11 @@ async def slow_trickle(address: str) -> None:
     for _ in range(30):  # one byte every 0.1 s: never completes within frame_timeout
         try:
             writer.write(b"\x00")
-            if await asyncio.wait_for(reader.read(4096), 0.1) == b"":
-                break
-        except TimeoutError:
-            continue
+            await writer.drain()
         except ConnectionError:
+            break
+        await asyncio.sleep(0.1)  # what the node sends meanwhile is left unread
+        if writer.transport.is_closing() or reader.at_eof():
             break
     writer.close()
 
@@ -226,7 +226,10 @@ async def silent_stranger(address: str) -> None:
 
 async def idle_member(address: str) -> None:
     reader, writer, _ = await handshake(address)
-    await closed_by_peer(reader)
+    async with asyncio.timeout(8.0):  # read (link frames, unparsed) until the node closes
+        with contextlib.suppress(ConnectionResetError):
+            while await reader.read(65536):
+                pass
     writer.close()
 
 

@@ -95,12 +95,23 @@ def test_restart_uses_a_higher_incarnation_and_fresh_ids(tmp_path: Path) -> None
     run(main())
 
 
-def test_incarnations_grow_with_and_without_a_state_dir(tmp_path: Path) -> None:
-    assert [next_incarnation("n1", tmp_path) for _ in range(3)] == [1, 2, 3]
-    assert next_incarnation("n2", tmp_path) == 1
+def test_incarnations_grow_with_and_without_a_state_dir(tmp_path: Path, monkeypatch) -> None:
+    clock = [1_000.0]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    monkeypatch.setattr("netweave.runtime.asyncio._last_incarnation", {})
     a = next_incarnation("n1")
-    time.sleep(0.002)
-    assert next_incarnation("n1") > a > 10**12
+    assert a == 1_000_000
+    assert next_incarnation("n1") == a + 1  # the clock repeats: still above
+    clock[0] = 900.0
+    assert next_incarnation("n1") == a + 2  # the clock steps back: still above
+    # then with a state directory: above everything before, and stored
+    assert next_incarnation("n1", tmp_path) == a + 3
+    assert (tmp_path / "n1.incarnation").read_text() == f"{a + 3}\n"
+    monkeypatch.setattr("netweave.runtime.asyncio._last_incarnation", {})  # a new process
+    assert next_incarnation("n1", tmp_path) == a + 4  # the stored counter, clock behind
+    clock[0] = 2_000.0
+    assert next_incarnation("n1", tmp_path) == 2_000_000  # the clock, ahead of the counter
+    assert next_incarnation("n2", tmp_path) == 2_000_000  # each node its own
 
 
 def test_async_with_and_blocking_run() -> None:

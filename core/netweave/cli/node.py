@@ -55,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-buffer", type=_byte_count, default=1 << 20, metavar="BYTES",
                         help="deliveries waiting for standard output beyond which the node "
                              "throttles its senders (default 1 MiB)")
+    parser.add_argument("--on-fenced", choices=["restart", "exit"], default="restart",
+                        help="when a peer declared this process crashed (after a pause or "
+                             "an overload longer than the detector's timeout): start a new "
+                             "incarnation in this process (default), or exit with code 3")
     parser.add_argument("--log-level", default="WARNING",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="standard-error logging level (default WARNING)")
@@ -169,6 +173,8 @@ class _Console:
         self._retry_armed = False
         self.throttled = 0
         """How many times the output filled and the node throttled its senders."""
+        self.fenced = 0
+        """How many incarnations of this process were fenced (declared crashed)."""
         self.output = _Output(loop, output_buffer, self._output_full, self._output_room)
 
     def on_deliver(self, delivery: Deliver) -> None:
@@ -176,6 +182,12 @@ class _Console:
         line = json.dumps({"layer": delivery.layer, "id": delivery.id, "origin":
                            delivery.origin, "payload": payload}, default=str)
         self.output.write(line.encode() + b"\n")
+
+    def drain_soon(self) -> None:
+        """Broadcast what waits (commands kept while the node was fenced or restarting)."""
+        if self.waiting and not self._retry_armed:
+            self._retry_armed = True
+            self.loop.call_soon(self._drain)
 
     def _output_full(self) -> None:
         self.throttled += 1
@@ -223,6 +235,7 @@ class _Console:
         runtime: Any = self.node._runtime
         links = self.node.links
         out: dict[str, Any] = {"node": self.node.id, "errors": self.node.errors,
+                               "incarnation": self.node.incarnation, "fenced": self.fenced,
                                "output": {"waiting": self.output.waiting,
                                           "throttled": self.throttled,
                                           "commands_waiting": len(self.waiting)}}
@@ -230,8 +243,8 @@ class _Console:
             out["transport"] = runtime.transport.stats.as_dict()
         if links is not None:
             out["links"] = {"pending": links.pending(), "held": links.held(),
-                            "duplicates": links.duplicates,
-                            "stale": links.stale, "dropped": links.dropped}
+                            "duplicates": links.duplicates, "stale": links.stale,
+                            "from_fenced": links.fenced, "dropped": links.dropped}
         return out
 
     async def read_stdin(self) -> None:
@@ -255,36 +268,65 @@ class _Console:
                 await self._room.wait()  # congested: stop reading, push back on the writer
 
 
-async def _serve(config: ClusterConfig, args: argparse.Namespace) -> int:
-    from ..runtime.asyncio import LoopFlushedSink
-
-    loop = asyncio.get_running_loop()
+def _new_node(config: ClusterConfig, args: argparse.Namespace, console: _Console,
+              sink: Any) -> Node:
     node = config.node(args.id)
     node.trace_messages = args.trace_messages
-    if args.trace_messages and args.trace_dir is None:
-        _err("netweave node: warning: --trace-messages writes nothing without --trace-dir")
-    console = _Console(node, loop, args.output_buffer)
     node.build()
     for layer in node.layers:
         if layer != "fd":
             node.on_deliver(layer, console.on_deliver)
+    if sink is not None:
+        node.tracer.sinks.append(sink)
+    return node
+
+
+async def _serve(config: ClusterConfig, args: argparse.Namespace) -> int:
+    from ..runtime.asyncio import LoopFlushedSink
+
+    loop = asyncio.get_running_loop()
+    if args.trace_messages and args.trace_dir is None:
+        _err("netweave node: warning: --trace-messages writes nothing without --trace-dir")
     sink = None
     if args.trace_dir is not None:
         sink = LoopFlushedSink(args.trace_dir / f"{args.id}.jsonl", loop)
-        node.tracer.sinks.append(sink)
+    node = config.node(args.id)
+    console = _Console(node, loop, args.output_buffer)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, console.stop.set)
     options = config.transport_options(args.id)
-    await node.start(transport=options, state_dir=args.state_dir)
-    runtime: Any = node._runtime
-    host, port = runtime.transport.address
-    _err(f"ready {node.id} listening on {host}:{port} incarnation {node.incarnation} "
-         f"security {options.security.describe()} layers {','.join(node.layers)}")
-    reader = loop.create_task(console.read_stdin())
+    reader: asyncio.Task[None] | None = None
+    code = 0
     try:
-        await console.stop.wait()
+        while True:
+            node = console.node = _new_node(config, args, console, sink)
+            await node.start(transport=options, state_dir=args.state_dir)
+            runtime: Any = node._runtime
+            host, port = runtime.transport.address
+            _err(f"ready {node.id} listening on {host}:{port} incarnation {node.incarnation} "
+                 f"security {options.security.describe()} layers {','.join(node.layers)}")
+            if reader is None:
+                reader = loop.create_task(console.read_stdin())
+            console.drain_soon()
+            waits = [loop.create_task(console.stop.wait()),
+                     loop.create_task(runtime.fenced_event.wait())]
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for w in waits:
+                w.cancel()
+            if console.stop.is_set():
+                break
+            what = ("exiting (--on-fenced exit)" if args.on_fenced == "exit"
+                    else "starting a new incarnation")
+            _err(f"netweave node {node.id}: incarnation {node.incarnation} was declared "
+                 f"crashed by {node.fenced_by} and is fenced; {what}")
+            await node.stop()
+            console.fenced += 1
+            if args.on_fenced == "exit":
+                code = 3
+                break
     finally:
-        reader.cancel()
+        if reader is not None:
+            reader.cancel()
         await node.stop()
         if not console.output.close(10.0):
             _err(f"netweave node {node.id}: standard output not read for 10 s at exit; "
@@ -292,7 +334,7 @@ async def _serve(config: ClusterConfig, args: argparse.Namespace) -> int:
         if sink is not None:
             sink.close()
         _err("stats " + json.dumps(console.stats()))
-    return 0
+    return code
 
 
 def run(args: argparse.Namespace) -> int:

@@ -42,14 +42,25 @@ __all__ = [
 ]
 
 
+_last_incarnation: dict[str, int] = {}
+"""The last incarnation this process gave each node id (the clock may repeat)."""
+
+
 def next_incarnation(node_id: str, state_dir: str | os.PathLike[str] | None = None) -> int:
     """An incarnation larger than any this node used before, without coordination.
 
-    With ``state_dir``, a counter in ``<state_dir>/<node_id>.incarnation`` is incremented
-    and written durably; without, the wall clock in milliseconds is used.
+    The larger of the wall clock in milliseconds and one more than the last incarnation
+    known: with ``state_dir``, a counter in ``<state_dir>/<node_id>.incarnation``, written
+    durably; in any case, the last one this Python process gave the node. So a node that
+    first ran without a state directory and then with one still grows, and so does a node
+    restarted in one process when the clock repeats or steps back.
     """
+    clock = int(time.time() * 1000)
+    floor = _last_incarnation.get(node_id, 0)
     if state_dir is None:
-        return int(time.time() * 1000)
+        value = max(clock, floor + 1)
+        _last_incarnation[node_id] = value
+        return value
     path = Path(state_dir) / f"{node_id}.incarnation"
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -58,7 +69,8 @@ def next_incarnation(node_id: str, state_dir: str | os.PathLike[str] | None = No
         previous = 0
     except ValueError as exc:
         raise ConfigurationError(f"{path} does not hold an incarnation number") from exc
-    value = previous + 1
+    value = max(previous + 1, floor + 1, clock)
+    _last_incarnation[node_id] = value
     tmp = path.with_suffix(".tmp")
     with open(tmp, "w") as fh:
         fh.write(f"{value}\n")
@@ -88,8 +100,17 @@ class AsyncioRuntime:
             receive=node.receive, options=options, loop=loop, rng=self.rng,
             connected=node.connected)
         self.transport.before_write = self._flush_trace
+        self.fenced_event = asyncio.Event()
+        """Set when the node learns it was declared crashed (see ``Node.fenced_by``)."""
         # The hot path calls the transport directly, without a forwarding frame.
         self.transmit: Callable[[str, Message], None] = self.transport.send  # type: ignore[method-assign]
+
+    def fenced(self) -> None:
+        """The node was fenced: close every connection (nothing it sends is accepted)."""
+        self.fenced_event.set()
+        self._flush_trace()
+        task = self.loop.create_task(self.transport.close(0.5))
+        self._closing = task  # keep a reference until it is done
 
     def _flush_trace(self) -> None:
         # A SIGKILL must not leave peers holding a message whose ``broadcast`` line the
