@@ -392,7 +392,7 @@ def _missing(catalog: Catalog, info: PluginInfo, need: str) -> MissingRequiremen
     found = sorted(catalog.providers(need), key=lambda p: (not p.cls.default, p.name))
     if found:
         names = ", ".join(f"{p.name!r} ({p.distribution})" for p in found)
-        hint = f"installed plugins that provide it: {names}; add one with .use({found[0].name!r})"
+        hint = f"installed plugins that provide it: {names}"  # then how to add the first
     else:
         dist = info.cls.install_hints.get(need)
         hint = (f"no installed plugin provides it; install it with: pip install {dist}" if dist
@@ -400,4 +400,5 @@ def _missing(catalog: Catalog, info: PluginInfo, need: str) -> MissingRequiremen
     return MissingRequirementError(
         f"plugin {info.name!r} requires {need!r}, which no selected plugin provides; {hint}",
         plugin=info.name, abstraction=need, candidates=tuple(p.name for p in found),
+        suggestion=found[0].name if found else None,
     )

@@ -39,14 +39,34 @@ class UnknownPluginError(PluginError):
 
 
 class MissingRequirementError(PluginError):
-    """A selected plugin requires an abstraction no selected plugin provides."""
+    """A selected plugin requires an abstraction no selected plugin provides.
+
+    With a ``suggestion`` (the plugin to add), the message ends with how to add it in
+    Python, ``add one with .use('perfect-fd')``; :meth:`phrased` says it for another
+    place, such as a command-line flag.
+    """
+
+    API = "add one with .use({name!r})"
+    """How to add a plugin in Python (``{name}`` is the plugin)."""
 
     def __init__(self, message: str, *, plugin: str, abstraction: str,
-                 candidates: tuple[str, ...] = ()) -> None:
-        super().__init__(message)
+                 candidates: tuple[str, ...] = (), suggestion: str | None = None) -> None:
+        self.reason = message
+        """The message without the suggestion."""
+        self.suggestion = suggestion
+        """The plugin to add, if one is installed."""
+        super().__init__(self.phrased(self.API))
         self.plugin = plugin
         self.abstraction = abstraction
         self.candidates = candidates
+
+    def phrased(self, add: str) -> str:
+        """The message with the suggestion phrased by ``add``: a format string where
+        ``{name}`` is the plugin to add, e.g. ``"add one with --use {name}"`` on a
+        command line."""
+        if self.suggestion is None:
+            return self.reason
+        return f"{self.reason}; {add.format(name=self.suggestion)}"
 
 
 class AmbiguousProviderError(PluginError):

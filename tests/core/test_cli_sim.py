@@ -103,3 +103,17 @@ def test_the_readme_shows_the_real_fail_fast_message(tmp_path, capsys):
     command[command.index("--trace-dir") + 1] = str(tmp_path / "t")
     assert main(command) == 2
     assert capsys.readouterr().err.strip() == shown
+
+
+def test_a_missing_requirement_is_told_as_the_command_takes_it(tmp_path, capsys):
+    # Flags take --use NAME; a scenario file takes the name in its use list.
+    assert main(["sim", "--use", "lazy-rb", "--use", "beb", "--nodes", "3",
+                 "--trace-dir", str(tmp_path / "t")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("; add one with --use perfect-fd") and ".use(" not in err
+    scenario = tmp_path / "s.toml"
+    scenario.write_text('[cluster]\nnodes = 3\nuse = ["lazy-rb", "beb"]\n')
+    assert main(["sim", str(scenario), "--trace-dir", str(tmp_path / "t")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith('; add "perfect-fd" to use = [...] under [cluster] in the scenario '
+                        "file"), err

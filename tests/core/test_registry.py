@@ -48,6 +48,11 @@ def test_missing_failure_detector_names_plugin_abstraction_and_providers():
     assert "'fake-rb' requires 'failure-detector'" in msg
     assert "fake-fd" in msg and "other-fd" in msg
     assert info.value.candidates == ("fake-fd", "other-fd")
+    # The suggestion fits where the message is shown: Python by default, else as told.
+    assert msg.endswith("; add one with .use('fake-fd')")
+    assert info.value.suggestion == "fake-fd"
+    assert info.value.phrased("add one with --use {name}") == (
+        msg.removesuffix(".use('fake-fd')") + "--use fake-fd")
 
 
 def test_implicit_plugins_fill_requirements_but_detectors_do_not():
@@ -60,8 +65,10 @@ def test_implicit_plugins_fill_requirements_but_detectors_do_not():
 
 
 def test_missing_requirement_with_nothing_installed_suggests_distribution():
-    with pytest.raises(MissingRequirementError, match="pip install netweave-clocks"):
+    with pytest.raises(MissingRequirementError, match="pip install netweave-clocks") as info:
         plan(catalog(NeedsClock), [Selection("needs-clock")])
+    assert info.value.suggestion is None
+    assert info.value.phrased("add one with --use {name}") == str(info.value)
 
 
 def test_cycle_is_reported_with_its_members():

@@ -85,3 +85,11 @@ def test_configuration_mistakes_exit_with_code_2(tmp_path: Path) -> None:
     run = subprocess.run([*ARGV, "--config", str(good), "--id", "n7"], capture_output=True,
                          text=True, timeout=30)
     assert run.returncode == 2 and "not a member" in run.stderr
+    (port,) = free_ports(1)
+    lacking = tmp_path / "lacking.toml"
+    lacking.write_text(f'[members]\nn1 = "127.0.0.1:{port}"\n[plugins]\nlazy-rb = {{}}\n')
+    run = subprocess.run([*ARGV, "--config", str(lacking), "--id", "n1"], capture_output=True,
+                         text=True, timeout=30)
+    assert run.returncode == 2, run.stderr
+    assert run.stderr.strip().endswith(
+        "add perfect-fd = {} under [plugins] in the cluster file"), run.stderr

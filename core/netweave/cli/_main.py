@@ -13,7 +13,7 @@ import sys
 from types import ModuleType
 from typing import NoReturn
 
-from ..errors import NetweaveError
+from ..errors import MissingRequirementError, NetweaveError
 
 __all__ = ["COMMANDS", "build_parser", "run"]
 
@@ -51,6 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_plugin(args: argparse.Namespace) -> str | None:
+    """How the user of a command adds a plugin (``{name}``), where a missing requirement
+    is reported: a flag, a scenario file, a cluster file; ``None``: as in Python."""
+    if args.command == "sim" and getattr(args, "scenario", None):
+        return 'add "{name}" to use = [...] under [cluster] in the scenario file'
+    if args.command in ("sim", "conform"):
+        return "add one with --use {name}"
+    if args.command == "node":
+        return "add {name} = {{}} under [plugins] in the cluster file"
+    return None
+
+
 def run(argv: list[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; returns the exit code."""
     parser = build_parser()
@@ -61,7 +73,11 @@ def run(argv: list[str] | None = None) -> int:
     try:
         code: int = args._run(args)
     except NetweaveError as exc:
-        print(f"netweave {args.command}: error: {exc}", file=sys.stderr)
+        text = str(exc)
+        add = _add_plugin(args)
+        if isinstance(exc, MissingRequirementError) and add is not None:
+            text = exc.phrased(add)
+        print(f"netweave {args.command}: error: {text}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
