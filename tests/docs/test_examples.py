@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from netweave.cli._main import run as cli_run
+from netweave.trace import dumps_line, read_trace
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -61,6 +63,22 @@ def test_example_scenario_runs_with_the_cli(scenario: Path, tmp_path: Path) -> N
     code = cli_run(["sim", str(scenario), "--seed", "1", "--trace-dir", str(tmp_path)])
     assert code == 0
     assert sorted(tmp_path.glob("*.jsonl"))
+
+
+def test_the_check_report_command_runs_the_run_the_page_explains(tmp_path: Path) -> None:
+    # The tutorial shows a netweave sim command, then explains the report of the run of
+    # check_report.py: both must be the same run, line for line.
+    page = (DOCS / "tutorials" / "check-report.md").read_text(encoding="utf-8")
+    command = next(line for line in page.splitlines() if line.startswith("netweave sim "))
+    argv = shlex.split(command)[1:]
+    argv[argv.index("--trace-dir") + 1] = str(tmp_path)
+    assert cli_run(argv) == 0
+    source = (EXAMPLES / "check_report.py").read_text(encoding="utf-8")
+    setup = source[:source.index("\nwith tempfile")]  # imports, the scenario and its run
+    namespace: dict[str, object] = {}
+    exec(compile(setup, "check_report.py", "exec"), namespace)
+    trace = namespace["cluster"].trace  # type: ignore[attr-defined]
+    assert sorted(map(dumps_line, read_trace(tmp_path))) == sorted(map(dumps_line, trace))
 
 
 def test_every_example_is_included_in_a_page() -> None:
