@@ -59,6 +59,16 @@ def test_the_page_shows_the_files_the_test_assembles():
     assert set(FILES.values()) | {EXAMPLE / "try_it.out"} == shown
 
 
+def test_no_page_installs_netweave_from_an_index():
+    # netweave is not published: a page says how to install it from a clone or a wheel.
+    published = re.compile(r"pip install (-U |--upgrade )?netweave(?![-\w/.])")
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]:
+        found = published.search(page.read_text(encoding="utf-8"))
+        assert found is None, f"{page.relative_to(ROOT)}: {found and found.group()}"
+    text = PAGE.read_text(encoding="utf-8")
+    assert "pip install /path/to/netweave" in text and "pip wheel --no-deps" in text
+
+
 def test_the_component_is_the_one_netweave_clocks_ships():
     from netweave_clocks import LamportClock
 
@@ -70,7 +80,7 @@ def test_the_component_is_the_one_netweave_clocks_ships():
 @pytest.mark.timeout(900)
 def test_the_guide_from_an_empty_folder(base_env: BaseEnv, wheelhouse: Path, tmp_path: Path):
     env = FreshEnv(tmp_path / "venv", base_env, wheelhouse)
-    env.install("netweave")  # the guide's prerequisite: pip install netweave
+    env.install("netweave")  # the guide's prerequisite: netweave from a wheel of the clone
     here = tmp_path / "netweave-lamport"  # mkdir netweave-lamport && cd netweave-lamport
     here.mkdir()
     for rel, source in FILES.items():  # mkdir netweave_lamport tests; save each file
