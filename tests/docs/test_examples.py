@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import re
 import shlex
+import shutil
+import ssl
 import subprocess
 import sys
 from pathlib import Path
@@ -79,6 +81,29 @@ def test_the_check_report_command_runs_the_run_the_page_explains(tmp_path: Path)
     exec(compile(setup, "check_report.py", "exec"), namespace)
     trace = namespace["cluster"].trace  # type: ignore[attr-defined]
     assert sorted(map(dumps_line, read_trace(tmp_path))) == sorted(map(dumps_line, trace))
+
+
+def test_the_tls_recipe_runs_in_an_empty_folder(tmp_path: Path) -> None:
+    # The commands of the security page, as shown, make a CA and n1's certificate and key,
+    # and the certificate names n1 as netweave's handshake checks it.
+    from netweave.transport.auth import certificate_names
+
+    if shutil.which("openssl") is None:
+        pytest.skip("the openssl command is not installed (apt-get install openssl)")
+    page = (DOCS / "operations" / "security.md").read_text(encoding="utf-8")
+    recipe = next(block for block in re.findall(r"^```bash\n(.*?)^```", page,
+                                                flags=re.M | re.S) if "openssl" in block)
+    done = subprocess.run(["bash", "-e", "-c", recipe], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    tls = tmp_path / "tls"
+    context = ssl.create_default_context(cafile=tls / "ca.pem")
+    context.load_cert_chain(tls / "n1.pem", tls / "n1.key")
+    decoded = ssl._ssl._test_decode_cert(str(tls / "n1.pem"))  # type: ignore[attr-defined]
+    assert "n1" in certificate_names(decoded)
+    verified = subprocess.run(["openssl", "verify", "-CAfile", "tls/ca.pem", "tls/n1.pem"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=30)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
 def test_every_example_is_included_in_a_page() -> None:
