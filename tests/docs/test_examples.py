@@ -106,6 +106,18 @@ def test_the_tls_recipe_runs_in_an_empty_folder(tmp_path: Path) -> None:
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
+def test_the_pages_say_why_message_ids_skip_numbers() -> None:
+    # Where ids first show, the page says how to read them and that they can skip numbers.
+    start = (DOCS / "getting-started.md").read_text(encoding="utf-8")
+    assert "ORIGIN/INCARNATION/SEQ" in start and "skip numbers" in start
+    # The tutorial's timeline starts n1 at a number above 1; the page says where 1 went.
+    timeline = (EXAMPLES / "timeline.out").read_text(encoding="utf-8")
+    first = re.search(r"bcast (n1/1/(\d+))", timeline)
+    assert first is not None and first.group(2) != "1"
+    page = (DOCS / "tutorials" / "check-report.md").read_text(encoding="utf-8")
+    assert f"n1's\nfirst message is `{first.group(1)}`" in page and "`n1/1/1`" in page
+
+
 def test_every_example_is_included_in_a_page() -> None:
     included = _included()
     for path in [*PROGRAMS, *SCENARIOS]:
