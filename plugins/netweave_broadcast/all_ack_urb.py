@@ -24,13 +24,13 @@ makes agreement *uniform*. Three faults of the original are absent by constructi
 - a crash triggers no re-sending at all: each process relays each message exactly once,
   so a sender's crash costs nothing but the detection time.
 
-Failure detection. This layer requires ``failure-detector`` and needs a *perfect* one
-(``perfect-fd``, the default): it waits for :class:`~netweave.Crashed`. An eventually
-perfect detector only publishes :class:`~netweave.Suspect`, which this layer ignores on
-purpose: a falsely suspected process may still hold the only copy of a message, so
-delivering without its ack would break uniform agreement. Over ``eventually-perfect-fd``
-the layer therefore stays safe but stops delivering after a crash; use
-``majority-ack-urb`` there. A peer that restarts is a new process: the messages pending
+Failure detection. This layer requires ``perfect-failure-detector`` (``perfect-fd``,
+the default, provides it): it waits for :class:`~netweave.Crashed`. An eventually
+perfect detector only publishes :class:`~netweave.Suspect`, which this layer could not
+act on: a falsely suspected process may still hold the only copy of a message, so
+delivering without its ack would break uniform agreement, and without it the layer
+stops delivering after a crash. The registry therefore refuses this layer over
+``eventually-perfect-fd`` before the node starts; use ``majority-ack-urb`` there. A peer that restarts is a new process: the messages pending
 when this node learns of it are relayed again, so that it gets them, and wait for its
 relay like any other (an ack of its old incarnation still counts: that process had the
 message). Those relays go to the new process alone, over the links: the other processes
@@ -88,7 +88,7 @@ class AllAckUniformReliableBroadcast(Component):
 
     name = "all-ack-urb"
     provides = ("uniform-reliable-broadcast",)
-    requires: ClassVar[tuple[str, ...]] = ("failure-detector", "best-effort-broadcast")
+    requires: ClassVar[tuple[str, ...]] = ("perfect-failure-detector", "best-effort-broadcast")
     layer = "urb"
     default = True
 

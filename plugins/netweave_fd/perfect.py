@@ -72,7 +72,7 @@ class PerfectFailureDetector(Component):
     """Heartbeat + timeout detector: reports each crashed peer once, permanently."""
 
     name = "perfect-fd"
-    provides = ("failure-detector",)
+    provides = ("failure-detector", "perfect-failure-detector")
     layer = "fd"
     default = True
     Options = PerfectFDOptions

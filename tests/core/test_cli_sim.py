@@ -77,7 +77,7 @@ def test_plugins_json_lists_standard_plugins(capsys):
     for name in ("beb", "perfect-fd"):
         assert listed[name]["distribution"] == "netweave"
         assert {"name", "provides", "requires", "distribution", "version"} <= set(listed[name])
-    assert listed["perfect-fd"]["provides"] == ["failure-detector"]
+    assert listed["perfect-fd"]["provides"] == ["failure-detector", "perfect-failure-detector"]
 
 
 def test_plugins_table(capsys):

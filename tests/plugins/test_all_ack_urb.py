@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from delivery_properties import agreement, deliveries, random_run, reliable
-from netweave import Catalog
+from netweave import Catalog, MissingRequirementError
 from netweave.sim import NetworkModel, SimCluster
 from netweave_broadcast.all_ack_urb import AllAckUniformReliableBroadcast, UrbData
 
@@ -91,19 +91,13 @@ def test_sender_crash_causes_no_re_sending():
         assert received[n] <= 100 * 4
 
 
-def test_with_an_eventually_perfect_detector_it_stays_safe_but_waits_for_crashes():
-    # Documented choice: suspicions are not crashes, so nothing is delivered without
-    # the ack of a suspected (maybe only slow) process.
-    c = urb_cluster(seed=6, fd="eventually-perfect-fd")
-    c.at(1.0, c.broadcast, "n1", "urb", "before")
-    c.at(2.0, c.crash, "n4")
-    c.at(3.0, c.broadcast, "n1", "urb", "after")
-    c.run(20.0)
-    got = deliveries(c.trace, "urb")
-    assert got[("n2", 1)] == ["n1/1/1"]
-    assert reliable(c.trace, "urb", uniform=True) != []  # validity waits for a detection
-    assert agreement(c.trace, "urb", uniform=True) == []
-    assert len(c.nodes["n1"].component("urb").pending) == 1
+def test_an_eventually_perfect_detector_is_refused_before_the_node_starts():
+    # It would stay safe but stop delivering after a crash (it cannot act on suspicions):
+    # the stack cannot work, so the registry refuses it at plan time.
+    with pytest.raises(MissingRequirementError) as err:
+        urb_cluster(seed=6, fd="eventually-perfect-fd")
+    assert "'all-ack-urb' requires 'perfect-failure-detector'" in str(err.value)
+    assert "'perfect-fd'" in str(err.value)
 
 
 def test_state_stays_bounded_over_thousands_of_broadcasts():
