@@ -278,7 +278,12 @@ class TcpTransport:
             if not self._prefer(old, conn):
                 ch.conn = old
                 conn.channel = None
-                conn.close("duplicate", f"keeping {old}", level=logging.INFO)
+                if conn.peer_incarnation < old.peer_incarnation:
+                    conn.close("stale-incarnation", f"incarnation {conn.peer_incarnation} is "
+                               f"lower than {old.peer_incarnation}, connected: incarnations "
+                               "must grow across restarts", level=logging.WARNING)
+                else:
+                    conn.close("duplicate", f"keeping {old}", level=logging.INFO)
                 return
             old.close("replaced", f"new connection from {conn.address}", level=logging.INFO)
         if ch.out:
