@@ -13,6 +13,11 @@ several nodes at the same instant share it::
     0.519                dlvr n1/1/1
     3.100                              CRASH
 
+Times are seconds since the first event of the trace, whatever the view shows (``since``
+and ``until`` count the same way). A simulated run starts at 0, so its times are the
+trace's own; a real run's trace holds wall-clock (epoch) seconds, and its timeline says
+on a first line when its time 0 was.
+
 Labels: ``bcast``/``dlvr`` and the message id (prefixed with the layer when the trace
 has several), ``start #<incarnation>``, ``stop``, ``CRASH``, ``suspect``/``restore`` and
 the peer, a fault's kind (``partition``, ``heal``, ``loss 0.3``, ``pause``...), and for
@@ -26,6 +31,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
@@ -93,6 +99,23 @@ class _Selection:
     node's second line at that instant starts a new one, so each column keeps its order."""
     places: int
     """Decimal places that tell every instant apart (3, or more, up to 6)."""
+    origin: float
+    """The trace's first instant: times are shown as seconds since it."""
+    times: list[float]
+    """For each kept line, seconds since ``origin``."""
+
+    def note(self) -> str | None:
+        """What time 0 is, when it is not the trace's own 0 (a real run's wall clock)."""
+        if self.origin == 0:
+            return None
+        when = (f"{datetime.fromtimestamp(self.origin, UTC):%Y-%m-%d %H:%M:%S.%f} UTC"
+                if 1e9 <= self.origin < 1e11 else f"trace time {self.origin:g}")
+        return f"t: seconds since the first event of the trace ({when})"
+
+
+def _since_origin(t: float, origin: float) -> float:
+    """``t`` as seconds since ``origin``, to the trace's resolution (microseconds)."""
+    return round(t - origin, 6) + 0.0  # + 0.0: no -0.0
 
 
 def _select(records: Iterable[Mapping[str, Any]], nodes: Sequence[str] | None,
@@ -102,6 +125,7 @@ def _select(records: Iterable[Mapping[str, Any]], nodes: Sequence[str] | None,
         raise ConfigurationError(f"messages must be one of {', '.join(MESSAGES)}, "
                                  f"not {messages!r}")
     lines = [r for r in records if "node" in r and "ev" in r]
+    origin = min((float(r.get("t", 0.0)) for r in lines), default=0.0)
     present = sorted({str(r["node"]) for r in lines}, key=_natural)
     columns = list(dict.fromkeys(nodes)) if nodes else present
     unknown = [n for n in columns if n not in present]
@@ -114,7 +138,7 @@ def _select(records: Iterable[Mapping[str, Any]], nodes: Sequence[str] | None,
     wanted_layers = set(layers) if layers else None
     kept: list[Mapping[str, Any]] = []
     for r in lines:
-        t = float(r.get("t", 0.0))
+        t = _since_origin(float(r.get("t", 0.0)), origin)
         if (since is not None and t < since) or (until is not None and t > until):
             continue
         if str(r["node"]) not in columns:
@@ -133,23 +157,24 @@ def _select(records: Iterable[Mapping[str, Any]], nodes: Sequence[str] | None,
         elif wanted_ids is not None and ev not in _LIFECYCLE:
             continue
         kept.append(r)
+    times = [_since_origin(float(r.get("t", 0.0)), origin) for r in kept]
     rows: list[int] = []
     taken: set[str] = set()
     row_t: float | None = None
-    for r in kept:
-        t, node = float(r.get("t", 0.0)), str(r["node"])
+    for r, t in zip(kept, times, strict=True):
+        node = str(r["node"])
         if t != row_t or node in taken:
             taken, row_t = set(), t
             rows.append(rows[-1] + 1 if rows else 0)
         else:
             rows.append(rows[-1])
         taken.add(node)
-    instants = {float(r.get("t", 0.0)) for r in kept}
+    instants = set(times)
     # Milliseconds, or as many more places as it takes for no two instants to print alike
     # (up to microseconds, the trace's own resolution).
     places = next((p for p in (3, 4, 5) if len({f"{t:.{p}f}" for t in instants})
                    == len(instants)), 6)
-    return _Selection(columns, kept, layered, rows, places)
+    return _Selection(columns, kept, layered, rows, places, origin, times)
 
 
 def render_timeline(records: Iterable[Mapping[str, Any]], *,
@@ -159,12 +184,16 @@ def render_timeline(records: Iterable[Mapping[str, Any]], *,
                     messages: str = "about") -> list[str]:
     """The rows of the timeline of ``records`` (trace lines, in time order).
 
+    Times are seconds since the first event of the trace, with milliseconds, or more
+    places where two instants would print alike; when that first event is not at 0 (a
+    real run: wall-clock seconds), a first line says when it was.
+
     :param nodes: the columns, in this order; default: every node, ``n2`` before ``n10``.
-        Times show milliseconds, or more places where two instants would print alike.
     :param layers: show broadcasts and deliveries of these layers only.
     :param ids: show only these messages (and the lines that explain their fate:
         starts, stops, crashes, suspicions and faults).
-    :param since: drop lines before this time; ``until``: after it.
+    :param since: drop lines before this time (seconds since the first event, as
+        shown); ``until``: after it.
     :param width: the widest a column gets; longer labels are cut, ending in ``~``.
     :param messages: which ``send``/``recv`` lines to show, in a trace that has them
         (written with ``trace_messages``): ``"about"`` those of messages about a
@@ -177,9 +206,11 @@ def render_timeline(records: Iterable[Mapping[str, Any]], *,
     sel = _select(records, nodes, layers, ids, since, until, messages)
     texts = [label(r, layered=sel.layered) for r in sel.lines]
     col = max([len(c) for c in sel.columns] + [min(len(x), width) for x in texts] + [4])
-    times = [float(r.get("t", 0.0)) for r in sel.lines]
+    times = sel.times
     stamp = max([len(f"{t:.{sel.places}f}") for t in times] + [5])
-    out = [(f"{'t':>{stamp}}  " + "  ".join(f"{c:<{col}}" for c in sel.columns)).rstrip()]
+    note = sel.note()
+    out = [note] if note else []
+    out.append((f"{'t':>{stamp}}  " + "  ".join(f"{c:<{col}}" for c in sel.columns)).rstrip())
     index = {c: i for i, c in enumerate(sel.columns)}
     for members in _by_row(sel.rows):
         cells = [""] * len(sel.columns)
@@ -234,7 +265,7 @@ def render_svg(records: Iterable[Mapping[str, Any]], *,
     """
     records = list(records)
     sel = _select(records, nodes, layers, ids, since, until, messages)
-    times = [f"{float(r.get('t', 0.0)):.{sel.places}f}" for r in sel.lines]
+    times = [f"{t:.{sel.places}f}" for t in sel.times]
     left = 20 + _CHAR * max([len(t) for t in times] + [7])
     lane = {c: left + 20 + i * _LANE for i, c in enumerate(sel.columns)}
     count = sel.rows[-1] + 1 if sel.rows else 0
@@ -250,6 +281,9 @@ def render_svg(records: Iterable[Mapping[str, Any]], *,
            f'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="{_ARROW}"/>'
            '</marker></defs>',
            f'<rect width="{width}" height="{height}" fill="white"/>']
+    note = sel.note()
+    if note:
+        out.append(f'<text x="4" y="14" fill="#777">{_text(note)}</text>')
     bottom = height - _BOTTOM / 2
     for c, x in lane.items():
         name = c if len(c) <= _FITS else c[:_FITS - 1] + "~"
@@ -258,7 +292,7 @@ def render_svg(records: Iterable[Mapping[str, Any]], *,
         out.append(f'<line x1="{x}" y1="{_TOP - 12}" x2="{x}" y2="{bottom}" stroke="#333"/>')
     # A crashed process's lane, until the node starts again: dashed over white. A node
     # already down when the view begins is dashed from the top.
-    down = {node: -1 for node in _down_before(records, since) if node in lane}
+    down = {node: -1 for node in _down_before(records, since, sel.origin) if node in lane}
     for r, row in zip(sel.lines, sel.rows, strict=True):
         node, ev = str(r["node"]), r["ev"]
         if ev == "crash" and node not in down:
@@ -327,13 +361,16 @@ def render_svg(records: Iterable[Mapping[str, Any]], *,
     return "\n".join(out) + "\n"
 
 
-def _down_before(records: list[Mapping[str, Any]], since: float | None) -> list[str]:
-    """Nodes whose last start or crash before ``since`` is a crash."""
+def _down_before(records: list[Mapping[str, Any]], since: float | None,
+                 origin: float) -> list[str]:
+    """Nodes whose last start or crash before ``since`` (seconds after ``origin``) is a
+    crash."""
     if since is None:
         return []
     state: dict[str, str] = {}
     for r in records:
-        if float(r.get("t", 0.0)) < since and r.get("ev") in ("start", "crash"):
+        if (_since_origin(float(r.get("t", 0.0)), origin) < since
+                and r.get("ev") in ("start", "crash")):
             state[str(r.get("node"))] = str(r["ev"])
     return [node for node, ev in state.items() if ev == "crash"]
 

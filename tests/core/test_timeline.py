@@ -145,15 +145,17 @@ def test_the_command_line_reference_shows_what_the_command_prints(
 
 
 def test_close_instants_get_more_places_and_a_node_asked_twice_one_column() -> None:
-    close = [{"t": 0.0001, "node": "n1", "ev": "start", "incarnation": 1},
+    close = [{"t": 0.0, "node": "n1", "ev": "start", "incarnation": 1},
+             {"t": 0.0001, "node": "n1", "ev": "stop"},
              {"t": 0.0004, "node": "n2", "ev": "start", "incarnation": 1}]
     assert render_timeline(close) == [
         "     t  n1        n2",
-        "0.0001  start #1",
+        "0.0000  start #1",
+        "0.0001  stop",
         "0.0004            start #1",
     ]
-    closer = [{**close[0], "t": 0.000001}, {**close[1], "t": 0.000002}]
-    assert render_timeline(closer)[1:] == ["0.000001  start #1",
+    closer = [close[0], {**close[1], "t": 0.000001}, {**close[2], "t": 0.000002}]
+    assert render_timeline(closer)[2:] == ["0.000001  stop",
                                            "0.000002            start #1"]
     assert render_timeline(close, nodes=["n2", "n2"])[0].split() == ["t", "n2"]
     assert render_timeline([]) == ["    t"]
@@ -263,11 +265,49 @@ def test_a_lane_is_dashed_from_the_top_when_its_node_is_down_as_the_view_begins(
     assert len(dashed) == 1 and float(dashed[0].get("y1", 0)) < 56  # from the lane's top
 
 
+# A real run: wall-clock seconds, and incarnations that are wall-clock milliseconds.
+REAL = [
+    {"t": 1764172034.123456, "node": "n1", "ev": "start", "incarnation": 1764172034120},
+    {"t": 1764172034.2, "node": "n2", "ev": "start", "incarnation": 1764172034190},
+    {"t": 1764172035.5, "node": "n1", "ev": "broadcast", "layer": "rb",
+     "id": "n1/1764172034120/1", "origin": "n1"},
+    {"t": 1764172035.503, "node": "n2", "ev": "deliver", "layer": "rb",
+     "id": "n1/1764172034120/1", "origin": "n1"},
+    {"t": 1764172036.123457, "node": "n1", "ev": "stop"},
+]
+
+
+def test_a_real_run_shows_seconds_since_its_first_event_and_says_so() -> None:
+    rows = render_timeline(REAL)
+    assert rows[0] == ("t: seconds since the first event of the trace "
+                       "(2025-11-26 15:47:14.123456 UTC)")
+    assert [row.split()[0] for row in rows[1:]] == [
+        "t", "0.000", "0.077", "1.377", "1.380", "2.000"]
+    assert "bcast n1/1764172034120/1" in rows[4]  # ids as in the trace, for --id
+    # since and until count as shown
+    assert [row.split()[0] for row in render_timeline(REAL, since=1.0, until=1.9)[2:]] == [
+        "1.377", "1.380"]
+
+
+def test_the_command_shows_a_real_trace_from_its_first_event(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    path = tmp_path / "real.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in REAL))
+    assert main(["timeline", str(path), "--since", "1.3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("t: seconds since the first event of the trace (2025-11-26 ")
+    assert [line.split()[0] for line in out[2:]] == ["1.377", "1.380", "2.000"]
+
+
 def test_wall_clock_times_fit_in_the_image() -> None:
-    trace = [{"t": 1764172034.123456, "node": "n1", "ev": "start", "incarnation": 1},
-             {"t": 1764172034.123457, "node": "n1", "ev": "stop"}]
+    trace = [REAL[0], {"t": 1764172034.123457, "node": "n1", "ev": "stop"}]
     root = _svg_root(trace)
     stamps = [e for e in root.iter(f"{SVG}text") if e.get("text-anchor") == "end"]
-    assert [s.text for s in stamps] == ["1764172034.123456", "1764172034.123457"]
+    assert [s.text for s in stamps] == ["0.000000", "0.000001"]
     right = float(stamps[0].get("x", 0))
     assert right - 6.7 * len(stamps[0].text or "") >= 0  # not cut at the left edge
+    notes = [e.text for e in root.iter(f"{SVG}text") if (e.text or "").startswith("t: ")]
+    assert notes == ["t: seconds since the first event of the trace "
+                     "(2025-11-26 15:47:14.123456 UTC)"]

@@ -11,7 +11,8 @@ from ._trace import add_trace_argument, load_trace
 
 NAME = "timeline"
 HELP = ("Show a trace (a file or a directory of *.jsonl) as a text space-time diagram: a "
-        "column per node, time going down, the lines of one instant on one row.")
+        "column per node, time going down (seconds since the first event), the lines of "
+        "one instant on one row.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,8 +24,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--id", action="append", metavar="ID", dest="ids",
                         help="show this message only, with the starts, crashes, suspicions "
                              "and faults around it (repeatable)")
-    parser.add_argument("--since", type=float, metavar="T", help="drop lines before time T")
-    parser.add_argument("--until", type=float, metavar="T", help="drop lines after time T")
+    parser.add_argument("--since", type=float, metavar="T",
+                        help="drop lines before time T (seconds since the first event, as "
+                             "shown)")
+    parser.add_argument("--until", type=float, metavar="T",
+                        help="drop lines after time T (seconds since the first event)")
     parser.add_argument("--width", type=int, default=24, metavar="W",
                         help="widest column, in characters (default 24)")
     parser.add_argument("--svg", type=Path, metavar="FILE",
