@@ -117,3 +117,23 @@ def test_a_missing_requirement_is_told_as_the_command_takes_it(tmp_path, capsys)
     err = capsys.readouterr().err.strip()
     assert err.endswith('; add "perfect-fd" to use = [...] under [cluster] in the scenario '
                         "file"), err
+
+
+def _loss_lines(out):
+    lines = []
+    for path in sorted(out.glob("*.jsonl")):
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            if record["ev"] == "fault" and record.get("kind") == "loss":
+                lines.append(record)
+    return lines
+
+
+def test_loss_ends_with_the_broadcasts_unless_the_quiet_period_is_asked_to_be_lossy(tmp_path):
+    code, out = sim(tmp_path, "a", "--layer", "rb", "--seed", "5", "--loss", "0.3")
+    assert code == 0
+    ends = _loss_lines(out)
+    assert ends and all(r["probability"] == 0.0 and r["t"] == 5.0 for r in ends)
+    code, out = sim(tmp_path, "b", "--layer", "rb", "--seed", "5", "--loss", "0.3",
+                    "--lossy-quiet")
+    assert code in (0, 1) and _loss_lines(out) == []

@@ -33,7 +33,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--crash", type=int, default=0, metavar="K",
                         help="crash K nodes at times drawn from the seed")
     parser.add_argument("--loss", type=float, default=0.0, metavar="P",
-                        help="drop each link message with probability P")
+                        help="drop each link message with probability P until the last "
+                             "broadcast (the quiet period is lossless unless --lossy-quiet)")
+    parser.add_argument("--lossy-quiet", action="store_true",
+                        help="keep losing messages through the quiet period (outside what a "
+                             "perfect detector and the liveness properties assume)")
     parser.add_argument("--duplicate", type=float, default=0.0, metavar="P",
                         help="duplicate each link message with probability P")
     parser.add_argument("--reorder", type=float, default=0.0, metavar="P",
@@ -70,7 +74,8 @@ def run(args: argparse.Namespace) -> int:
         scenario = Scenario.random(
             nodes=args.nodes, seed=args.seed, layer=args.layer, use=args.use,
             messages=args.messages, crash=args.crash, loss=args.loss, partition=args.partition,
-            duplicate=args.duplicate, reorder=args.reorder, quiet=args.quiet)
+            duplicate=args.duplicate, reorder=args.reorder, quiet=args.quiet,
+            lossy_quiet=args.lossy_quiet)
     began = time.perf_counter()
     extra = [load_component(ref) for ref in args.plugin]
     classes = [c for c in extra if isinstance(c, type)]

@@ -94,6 +94,11 @@ class _SimRuntime:
         if self.alive and not self.paused:
             self._cluster._transmit(self.node.id, peer, message)
 
+    def fenced(self) -> None:
+        """The node learnt it was declared crashed (it wrote its ``crash`` line): it is
+        crashed from now on; a scenario's ``restart`` starts a new incarnation."""
+        self.alive = False
+
 
 class SimCluster:
     """Run nodes of one configuration in virtual time.

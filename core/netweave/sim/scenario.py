@@ -165,8 +165,14 @@ class Scenario:
     def random(cls, *, nodes: int, seed: int, layer: str | None = None,
                use: Sequence[str] = (), messages: int = 20, crash: int = 0, loss: float = 0.0,
                partition: bool = False, duplicate: float = 0.0, reorder: float = 0.0,
-               window: float = 5.0, quiet: float = 20.0) -> Scenario:
-        """The built-in random scenario of ``netweave sim`` (every draw from ``seed``)."""
+               window: float = 5.0, quiet: float = 20.0,
+               lossy_quiet: bool = False) -> Scenario:
+        """The built-in random scenario of ``netweave sim`` (every draw from ``seed``).
+
+        Loss ends with the broadcast window (a ``loss`` fault of probability 0), so the
+        quiet period is synchronous, as a perfect detector and the liveness properties
+        assume; ``lossy_quiet=True`` keeps losing to the end.
+        """
         if nodes < 1:
             raise ConfigurationError("--nodes must be at least 1")
         if not 0 <= crash < nodes:
@@ -190,6 +196,8 @@ class Scenario:
             # Shorter than the default detection time: a delay, not a crash, to detectors
             # that assume synchrony. Scenario files can partition for longer.
             faults.append(Fault(round(start + rng.uniform(0.2, 0.8), 6), "heal"))
+        if loss and not lossy_quiet:
+            faults.append(Fault(round(window, 6), "loss", {"probability": 0.0}))
         faults.sort(key=lambda f: f.at)
         selections: list[tuple[str, dict[str, Any]]] = (
             [(layer, {})] if layer else [(u, {}) for u in use])
