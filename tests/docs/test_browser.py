@@ -89,3 +89,25 @@ def test_search_finds_uniform_reliable_broadcast(browser: Browser, site_url: str
     first = browser.evaluate(
         "document.querySelector('.md-search-result__item a')?.getAttribute('href')")
     assert first is not None and "uniform-reliable-broadcast" in first, first
+
+
+def test_a_wide_timeline_scrolls_instead_of_being_cut(browser: Browser, site_url: str) -> None:
+    # The conformance page's timeline is wider than the content column at this window
+    # size: its block scrolls sideways, with a scrollbar drawn, to its last column (n5).
+    browser.open(site_url + "guide/conformance.html")
+    found = browser.wait_for(
+        "(() => { const c = [...document.querySelectorAll('article pre > code')]"
+        ".find(e => e.textContent.includes('partition n4|n1')); if (!c) return null;"
+        " const s = getComputedStyle(c);"
+        " return {overflow: s.overflowX, color: s.scrollbarColor ?? null,"
+        " scroll: c.scrollWidth, client: c.clientWidth}; })()")
+    assert found["overflow"] in ("auto", "scroll"), found
+    if found["color"] is not None:  # a Chromium that knows scrollbar-color
+        assert found["color"] not in ("", "auto"), found
+        assert not found["color"].startswith("rgba(0, 0, 0, 0)"), found
+    if found["scroll"] > found["client"]:  # wider than the column here: it must scroll
+        moved = browser.evaluate(
+            "(() => { const c = [...document.querySelectorAll('article pre > code')]"
+            ".find(e => e.textContent.includes('partition n4|n1'));"
+            " c.scrollLeft = c.scrollWidth; return c.scrollLeft; })()")
+        assert moved > 0, found

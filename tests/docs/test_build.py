@@ -84,3 +84,21 @@ def test_the_site_loads_nothing_from_other_hosts(built_site: BuiltSite) -> None:
         html = page.read_text("utf-8")
         for url in re.findall(r'<(?:script|link|img)[^>]+(?:src|href)="(https?://[^"]+)"', html):
             raise AssertionError(f"{page.relative_to(built_site.directory)} loads {url}")
+
+
+def test_wide_code_blocks_scroll_with_a_visible_scrollbar(built_site: BuiltSite) -> None:
+    # The theme draws a code block's scrollbar transparent until hovered, so the columns
+    # of a wide timeline beyond the content column looked cut off; the site's own
+    # stylesheet draws it, and widens the content column on wide screens.
+    page = (built_site.directory / "guide" / "conformance.html").read_text("utf-8")
+    assert 'href="../stylesheets/extra.css"' in page
+    css = (built_site.directory / "stylesheets" / "extra.css").read_text("utf-8")
+    bare = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    rules = {k.strip(): v for k, v in re.findall(r"([^{}]+)\{([^{}]*)\}", bare)}
+    code = rules[".md-typeset pre > code"]
+    assert "overflow-x: auto" in code and "scrollbar-width: auto" in code
+    color = re.search(r"scrollbar-color:\s*([^;]+);", code)
+    assert color is not None and "#0000" not in color.group(1)
+    assert "transparent" not in color.group(1)
+    grid = re.search(r"\.md-grid\s*\{\s*max-width:\s*(\d+)rem", css)
+    assert grid is not None and int(grid.group(1)) > 61  # the theme's own width
