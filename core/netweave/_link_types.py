@@ -61,6 +61,11 @@ class LinkOptions:
     """Cap of the doubling retransmission timeout."""
     high_water: int = 1_000
     """Unacknowledged messages to one peer above which the node reports congestion."""
+    max_delay: float = 0.1
+    """Over a reliable transport, seconds the oldest unacknowledged message to a peer heard
+    within the last ``2 * max_delay`` may wait before the node reports congestion: a
+    queue that only grows in time (the cluster is saturated) pushes back long before it
+    delays liveness evidence past a failure detector's timeout."""
     hard_limit: int = 100_000
     """Messages to one peer beyond this are dropped and counted (only a dead peer fills it)."""
     stall_after: float = 5.0

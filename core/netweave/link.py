@@ -232,15 +232,33 @@ class PerfectLinks:
         return [self._peers[peer]] if peer in self._peers else []
 
     def congested(self, ignore: frozenset[str] = frozenset()) -> bool:
-        """Whether some live peer (not in ``ignore``) has ``high_water`` messages unacked.
+        """Whether some live peer (not in ``ignore``) has ``high_water`` messages unacked,
+        or, over a reliable transport, a peer heard lately has had one unacknowledged for
+        more than ``max_delay`` seconds.
 
         A peer silent for ``stall_after`` seconds does not count: a crashed peer must not
         stop the cluster from broadcasting when no perfect detector reports the crash.
+        The delay rule only counts a peer heard within ``2 * max_delay``: one that went
+        silent may have crashed, and falls back to the count.
         """
-        hw = self.options.high_water
-        since = self._now() - self.options.stall_after
-        return any(len(p.unacked) + len(p.waiting) >= hw and p.heard_at > since
-                   for name, p in self._peers.items() if name not in ignore)
+        options = self.options
+        hw = options.high_water
+        now = self._now()
+        since = now - options.stall_after
+        max_delay = options.max_delay if self.reliable else 0.0
+        lately = now - 2 * max_delay
+        for name, p in self._peers.items():
+            if name in ignore:
+                continue
+            unacked = p.unacked
+            if len(unacked) + len(p.waiting) >= hw and p.heard_at > since:
+                return True
+            if max_delay and unacked and p.heard_at > lately:
+                for _body, _meta, sent in unacked.values():  # the oldest comes first
+                    if now - sent > max_delay:
+                        return True
+                    break
+        return False
 
     def forget(self, peer: str) -> None:
         """Stop sending to ``peer`` (declared crashed by a perfect detector).

@@ -355,3 +355,34 @@ def test_progress_callback_fires_when_an_ack_frees_messages():
     a.send("b", 1)
     wire.run(1)
     assert calls == [0]
+
+
+def test_over_a_reliable_transport_a_queue_that_grows_in_time_pushes_back():
+    wire = ReliableWire(jitter=0.0)
+    a, b = wire.ends["a"], wire.ends["b"]
+    a.options = LinkOptions(rto=0.1, max_rto=0.4, high_water=50, max_delay=0.1)
+    a.send("b", "hello")
+    wire.run(1)
+    b.hold_acks(True)  # b is alive (it speaks) but its acks lag
+    a.send("b", 1)
+    wire.run(1.05)
+    b.send("a", "still here")
+    wire.run(1.06)
+    assert not a.congested()  # 1 message, 0.06 s old: fine
+    wire.run(1.2)
+    b.send("a", "still here")
+    wire.run(1.21)
+    assert a.congested() and a.pending("b") == 1  # 0.21 s old, far below high_water
+    wire.run(5)  # b goes quiet: the delay rule no longer counts it, the count rule does
+    assert not a.congested()
+    plain = Wire()  # a fair-loss transport (the simulator): only the count counts
+    pa, pb = plain.ends["a"], plain.ends["b"]
+    pa.options = a.options
+    pa.send("b", "hello")
+    plain.run(1)
+    pb.hold_acks(True)
+    pa.send("b", 1)
+    plain.run(1.2)
+    pb.send("a", "still here")
+    plain.run(1.21)
+    assert pa.pending("b") == 1 and not pa.congested()
