@@ -14,7 +14,8 @@ import attrs
 
 from .message import Message
 
-__all__ = ["DEFAULT_LINK_OPTIONS", "LinkAck", "LinkData", "LinkFenced", "LinkHello", "LinkOptions"]
+__all__ = ["DEFAULT_LINK_OPTIONS", "LinkAck", "LinkBatch", "LinkData", "LinkFenced", "LinkHello",
+           "LinkOptions"]
 
 
 class LinkHello(Message, tag="link.hello"):
@@ -32,6 +33,17 @@ class LinkData(Message, tag="link.data"):
     seq: int
     body: Any
     meta: dict[str, Any] | None = None
+
+
+class LinkBatch(Message, tag="link.batch"):
+    """Consecutive payloads on a perfect link: ``bodies[i]`` has sequence number ``seq + i``
+    (one frame, one decode, one dispatch for a step's worth of messages to one peer)."""
+
+    inc: int
+    dst: int
+    seq: int
+    bodies: list[Any]
+    metas: list[dict[str, Any] | None] | None = None
 
 
 class LinkAck(Message, tag="link.ack"):
@@ -61,6 +73,9 @@ class LinkOptions:
     """Cap of the doubling retransmission timeout."""
     high_water: int = 1_000
     """Unacknowledged messages to one peer above which the node reports congestion."""
+    batch: int = 256
+    """Over a reliable transport, most messages to one peer sent in one frame: what one
+    step sends to a peer goes out together once the step ends (1: one frame each)."""
     max_delay: float = 0.1
     """Over a reliable transport, seconds the oldest unacknowledged message to a peer heard
     within the last ``2 * max_delay`` may wait before the node reports congestion: a

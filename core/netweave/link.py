@@ -23,7 +23,9 @@ nothing is resent on a timer: a message can only be lost with its connection, so
 runtime calls :meth:`PerfectLinks.connected` when a new connection to a peer is up, and
 everything that peer has not acknowledged is sent again then. Resending over a live
 connection only adds load, and under load it turns into a storm. Timers still repeat a
-``Hello`` to a peer whose incarnation is unknown.
+``Hello`` to a peer whose incarnation is unknown. There, too, what one run-to-completion
+step sends to a peer leaves as one ``LinkBatch`` when the step ends (up to ``batch``
+messages): one frame to encode, decode and dispatch instead of one per message.
 
 Fencing makes a perfect failure detector's verdict true. ``forget(peer)`` (the peer was
 declared crashed) also *fences* the peer's current incarnation: whatever arrives from
@@ -55,6 +57,7 @@ from typing import Any
 from ._link_types import (
     DEFAULT_LINK_OPTIONS,
     LinkAck,
+    LinkBatch,
     LinkData,
     LinkFenced,
     LinkHello,
@@ -62,7 +65,8 @@ from ._link_types import (
 )
 from .message import Message, revive
 
-__all__ = ["LinkAck", "LinkData", "LinkFenced", "LinkHello", "LinkOptions", "PerfectLinks"]
+__all__ = ["LinkAck", "LinkBatch", "LinkData", "LinkFenced", "LinkHello", "LinkOptions",
+           "PerfectLinks"]
 
 log = logging.getLogger("netweave.link")
 
@@ -71,8 +75,8 @@ class _Peer:
     """What one endpoint knows of one peer (send and receive state of the session)."""
 
     __slots__ = ("ack_due", "backlog", "dropping", "fenced", "forgotten", "heard_at", "hello_at",
-                 "inc", "next_seq", "received", "rto", "rx_ahead", "rx_upto", "told_at",
-                 "unacked", "waiting")
+                 "inc", "next_seq", "outbox", "received", "rto", "rx_ahead", "rx_upto",
+                 "told_at", "unacked", "waiting")
 
     def __init__(self, rto: float, heard_at: float) -> None:
         self.inc = 0
@@ -90,6 +94,7 @@ class _Peer:
         self.received: float | None = None  # last message from the current process
         self.dropping = 0  # messages dropped in the current episode (logged when it starts)
         self.fenced = 0  # this incarnation and older ones are refused (declared crashed)
+        self.outbox: list[tuple[int, Any, Any]] = []  # reliable: sent when the step ends
         self.told_at = -1.0  # when the fenced process was last told so
 
 
@@ -128,6 +133,7 @@ class PerfectLinks:
         """Whether the transport loses nothing while a connection lives (resend only on
         :meth:`connected`, never on a timer)."""
         self._holding = False
+        self._outbox_armed = False
         self.on_progress: Callable[[], None] | None = None
         """Called after an acknowledgement frees queued messages (wakes waiting senders)."""
         # Bound once: every acknowledgement and every timer schedules one of them.
@@ -160,6 +166,7 @@ class PerfectLinks:
         self._rto = value.rto
         self._max_rto = value.max_rto
         self._hard_limit = value.hard_limit
+        self._batch = value.batch
 
     # -- sending ----------------------------------------------------------------------
 
@@ -194,7 +201,34 @@ class PerfectLinks:
         seq = p.next_seq
         p.next_seq = seq + 1
         p.unacked[seq] = (body, meta, self._now())
+        if self.reliable and self._batch > 1:
+            p.outbox.append((seq, body, meta))
+            if not self._outbox_armed:
+                self._outbox_armed = True
+                self._call_soon(self._flush_outboxes)
+            return
         self._transmit(peer, LinkData(self.incarnation, p.inc, seq, body, meta))
+
+    def _flush_outboxes(self) -> None:
+        """Send what this step queued for each peer, ``batch`` messages per frame."""
+        self._outbox_armed = False
+        size = self._batch
+        inc = self.incarnation
+        for name, p in self._peers.items():
+            out = p.outbox
+            if not out:
+                continue
+            p.outbox = []
+            for start in range(0, len(out), size):
+                part = out[start:start + size]
+                if len(part) == 1:
+                    seq, body, meta = part[0]
+                    self._transmit(name, LinkData(inc, p.inc, seq, body, meta))
+                    continue
+                metas = [meta for _, _, meta in part]
+                self._transmit(name, LinkBatch(
+                    inc, p.inc, part[0][0], [body for _, body, _ in part],
+                    metas if any(m is not None for m in metas) else None))
 
     def _gone(self, p: _Peer) -> bool:
         """Whether ``p`` has been silent for ``stall_after`` (it may have crashed)."""
@@ -238,8 +272,9 @@ class PerfectLinks:
 
         A peer silent for ``stall_after`` seconds does not count: a crashed peer must not
         stop the cluster from broadcasting when no perfect detector reports the crash.
-        The delay rule only counts a peer heard within ``2 * max_delay``: one that went
-        silent may have crashed, and falls back to the count.
+        The delay rule only counts a peer whose current process was heard within
+        ``2 * max_delay``: one that went silent may have crashed, and one never heard may
+        not be there at all; both fall back to the count.
         """
         options = self.options
         hw = options.high_water
@@ -253,7 +288,8 @@ class PerfectLinks:
             unacked = p.unacked
             if len(unacked) + len(p.waiting) >= hw and p.heard_at > since:
                 return True
-            if max_delay and unacked and p.heard_at > lately:
+            received = p.received
+            if max_delay and unacked and received is not None and received > lately:
                 for _body, _meta, sent in unacked.values():  # the oldest comes first
                     if now - sent > max_delay:
                         return True
@@ -273,6 +309,7 @@ class PerfectLinks:
         self._hold(p, p.waiting)
         p.unacked.clear()
         p.waiting.clear()
+        p.outbox = []
         p.forgotten = True
 
     def _hold(self, p: _Peer, items: Iterable[tuple[Any, Any]]) -> None:
@@ -305,7 +342,8 @@ class PerfectLinks:
         """Process one link message that arrived from ``peer`` (already authenticated)."""
         m: Any = msg  # one of the three link messages, once the check below passed
         kind = type(m)
-        if kind is not LinkData and kind is not LinkAck and kind is not LinkHello:
+        if kind is not LinkData and kind is not LinkAck and kind is not LinkHello \
+                and kind is not LinkBatch:
             if kind is LinkFenced:
                 self._fenced_by(peer, m)
             else:
@@ -358,6 +396,12 @@ class PerfectLinks:
                 self._deliver(peer, revive(body) if type(body) is dict else body, m.meta)
                 return
             self._schedule_ack(p)
+        elif kind is LinkBatch:
+            if dst != self.incarnation:
+                self.stale += 1
+                self._transmit(peer, LinkHello(self.incarnation, p.inc))
+                return
+            self._receive_batch(peer, p, m)
         elif kind is LinkAck:
             if dst == self.incarnation:
                 self._acked(p, m.upto, m.sacks)
@@ -367,6 +411,29 @@ class PerfectLinks:
             # Answer a hello, unless ours crossed it less than a timeout ago: ours tells the
             # peer our incarnation, and if it was lost the peer asks again after its timeout.
             self._transmit(peer, self._ack_for(p))
+
+    def _receive_batch(self, peer: str, p: _Peer, m: Any) -> None:
+        seq: int = m.seq
+        metas = m.metas
+        deliver = self._deliver
+        self._schedule_ack(p)
+        for i, body in enumerate(m.bodies):
+            s = seq + i
+            if s <= p.rx_upto or s in p.rx_ahead:
+                self.duplicates += 1
+                continue
+            if s == p.rx_upto + 1:
+                p.rx_upto = s
+                ahead = p.rx_ahead
+                while p.rx_upto + 1 in ahead:
+                    p.rx_upto += 1
+                    ahead.discard(p.rx_upto)
+            else:
+                p.rx_ahead.add(s)
+            meta = metas[i] if metas is not None and i < len(metas) else None
+            deliver(peer, revive(body) if type(body) is dict else body, meta)
+            if p.inc != m.inc:
+                return  # a delivery made us learn a newer process of the peer: stop here
 
     def _learn(self, peer: str, p: _Peer, inc: int) -> None:
         # A peer declared crashed that speaks again is a new process, even when its crashed
@@ -384,6 +451,7 @@ class PerfectLinks:
         resend.extend(p.waiting)
         p.unacked.clear()
         p.waiting.clear()
+        p.outbox = []  # sequenced for the old session; resent below in the new one
         p.next_seq = 1
         p.rto = self._rto
         for body, meta in resend:
@@ -409,6 +477,7 @@ class PerfectLinks:
             self._learn(peer, p, incarnation)
             return
         p.hello_at = -1.0
+        p.outbox = []  # all of it is in unacked, sent again just below
         for seq, (body, meta, _) in sorted(p.unacked.items()):
             p.unacked[seq] = (body, meta, self._now())
             self._transmit(peer, LinkData(self.incarnation, p.inc, seq, body, meta))

@@ -7,7 +7,7 @@ import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from netweave.link import LinkAck, LinkData, LinkHello, LinkOptions, PerfectLinks
+from netweave.link import LinkAck, LinkBatch, LinkData, LinkHello, LinkOptions, PerfectLinks
 
 
 class Wire:
@@ -46,7 +46,8 @@ class Wire:
 
     def transmit(self, src, dst, msg):
         self.sent += 1
-        self.data_sent += type(msg) is LinkData
+        self.data_sent += (len(msg.bodies) if type(msg) is LinkBatch
+                           else type(msg) is LinkData)
         if (src, dst) in self.blocked or self.rng.random() < self.loss:
             return
         copies = 2 if self.rng.random() < self.dup else 1

@@ -26,7 +26,9 @@ def test_three_nodes_deliver_everything_once_with_batched_writes() -> None:
         stats = c.transport("n1").stats
         peers = {conn.peer for conn in c.transport("n1").connections if conn.established}
         assert peers == {"n2", "n3"} and stats.dropped == 0
-        assert stats.frames_out > 3 * stats.writes  # many frames per write when busy
+        # n1 sent 600 messages: far fewer frames than that, acks included (the links batch
+        # a step's messages to a peer, the transport a step's frames into one write)
+        assert stats.writes <= stats.frames_out < 600 / 2
         await c.stop()
 
     run(main())

@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 from ..events import Crashed, Deliver, PeerRestarted, Restore, Suspect
-from ..link import LinkData, LinkOptions
+from ..link import LinkBatch, LinkData, LinkOptions
 from ..node import BackpressureError, Node
 from ._probe import LinkProbe
 from ._report import Histogram, peak_rss_bytes, rss_bytes
@@ -96,6 +96,8 @@ class NodeWorker:
         def counting(peer: str, msg: Any) -> None:
             if type(msg) is LinkData:
                 self.link_data_out += 1
+            elif type(msg) is LinkBatch:
+                self.link_data_out += len(msg.bodies)
             transmit(peer, msg)
 
         links._transmit = counting

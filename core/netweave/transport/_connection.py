@@ -15,7 +15,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from ..link import LinkAck, LinkData, LinkFenced, LinkHello
+from ..link import LinkAck, LinkBatch, LinkData, LinkFenced, LinkHello
 from ..message import Message
 from .auth import certificate_names
 from .framing import FrameDecoder, FrameError, MessageCodec
@@ -32,7 +32,8 @@ HANDSHAKE_MAX_FRAME = 4096
 """Largest frame accepted before the peer is identified."""
 
 _HANDSHAKE_CODEC: MessageCodec[Message] = MessageCodec([Hello, Proof, Refuse])
-_LINK_CODEC: MessageCodec[Message] = MessageCodec([LinkData, LinkAck, LinkHello, LinkFenced, Ping])
+_LINK_CODEC: MessageCodec[Message] = MessageCodec(
+    [LinkData, LinkBatch, LinkAck, LinkHello, LinkFenced, Ping])
 
 
 class Connection(asyncio.Protocol):
