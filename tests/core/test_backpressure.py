@@ -108,6 +108,10 @@ def test_a_100_kb_payload_is_delivered_and_a_frame_over_max_frame_is_refused() -
         after = n1.broadcast("beb", "after")
         assert await c.wait_for(lambda: after in c.ids_delivered("n2"), 10)
         assert sorted(c.ids_delivered("n2")) == sorted([mid, after])
+        # three such payloads in one step would be one batch over the limit: split
+        more = [n1.broadcast("beb", big) for _ in range(3)]
+        assert await c.wait_for(lambda: set(more) <= set(c.ids_delivered("n2")), 10)
+        assert closed["frame-too-large"] == 1 and len(c.ids_delivered("n2")) == 5
         await c.stop()
 
     run(main())

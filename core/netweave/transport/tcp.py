@@ -40,6 +40,7 @@ import attrs
 import msgspec
 
 from ..errors import ConfigurationError
+from ..link import LinkBatch, LinkData
 from ..message import Message
 from ._connection import Connection
 from .auth import client_context, server_context
@@ -124,6 +125,7 @@ class TcpTransport:
         self.stats = TransportStats()
         self.encoder = FrameEncoder()
         self._send_limit = options.send_buffer
+        self._max_frame = options.max_frame
         self._encode_into = msgspec.msgpack.Encoder().encode_into
         self._backlog_limit = options.backlog_buffer
         security = options.security
@@ -224,11 +226,22 @@ class TcpTransport:
             return
         # FrameEncoder.append, inlined: this runs once per message.
         self._encode_into(message, out, start + HEADER)
-        _pack_length_into(out, start, len(out) - start - HEADER)
+        size = len(out) - start - HEADER
+        if size > self._max_frame and type(message) is LinkBatch:
+            del out[start:]  # too big for the peer as one frame: one frame per message
+            self._split(peer, message)
+            return
+        _pack_length_into(out, start, size)
         self.stats.frames_out += 1
         if conn is not None and not ch.flush_armed:
             ch.flush_armed = True
             self.loop.call_soon(self._flush, ch)
+
+    def _split(self, peer: str, batch: LinkBatch) -> None:
+        metas = batch.metas
+        for i, body in enumerate(batch.bodies):
+            meta = metas[i] if metas is not None and i < len(metas) else None
+            self.send(peer, LinkData(batch.inc, batch.dst, batch.seq + i, body, meta))
 
     def _flush(self, ch: _Channel) -> None:
         ch.flush_armed = False
