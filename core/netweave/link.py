@@ -134,6 +134,8 @@ class PerfectLinks:
         :meth:`connected`, never on a timer)."""
         self._holding = False
         self._outbox_armed = False
+        self._headroom = 0  # sends left before a cached "not congested" must be checked
+        self._clear_until = 0.0
         self.on_progress: Callable[[], None] | None = None
         """Called after an acknowledgement frees queued messages (wakes waiting senders)."""
         # Bound once: every acknowledgement and every timer schedules one of them.
@@ -188,6 +190,7 @@ class PerfectLinks:
             self._drop(peer, p, "silent for stall_after with hard_limit messages queued")
             return
         if p.inc == 0:
+            self._headroom -= 1
             p.waiting.append((body, meta))
             self._hello(peer, p)
         else:
@@ -198,6 +201,7 @@ class PerfectLinks:
             self._arm_timer()
 
     def _send_data(self, peer: str, p: _Peer, body: Any, meta: Any) -> None:
+        self._headroom -= 1
         seq = p.next_seq
         p.next_seq = seq + 1
         p.unacked[seq] = (body, meta, self._now())
@@ -276,24 +280,37 @@ class PerfectLinks:
         ``2 * max_delay``: one that went silent may have crashed, and one never heard may
         not be there at all; both fall back to the count.
         """
+        now = self._now()
+        if not ignore and self._headroom > 0 and now < self._clear_until:
+            return False  # asked again within the same moment, and nothing sent since
         options = self.options
         hw = options.high_water
-        now = self._now()
         since = now - options.stall_after
         max_delay = options.max_delay if self.reliable else 0.0
         lately = now - 2 * max_delay
+        headroom = hw
+        clear_until = now + 0.002
         for name, p in self._peers.items():
             if name in ignore:
                 continue
             unacked = p.unacked
-            if len(unacked) + len(p.waiting) >= hw and p.heard_at > since:
+            queued = len(unacked) + len(p.waiting)
+            if queued >= hw and p.heard_at > since:
                 return True
+            headroom = min(headroom, hw - queued)
             received = p.received
             if max_delay and unacked and received is not None and received > lately:
                 for _body, _meta, sent in unacked.values():  # the oldest comes first
                     if now - sent > max_delay:
                         return True
+                    clear_until = min(clear_until, sent + max_delay)
                     break
+        if not ignore:
+            # Not congested: the answer holds until a send could reach high_water, or
+            # until the oldest message could exceed max_delay (2 ms at most, for peers
+            # that start or stop being heard meanwhile).
+            self._headroom = headroom
+            self._clear_until = clear_until
         return False
 
     def forget(self, peer: str) -> None:
