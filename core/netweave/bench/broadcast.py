@@ -16,6 +16,11 @@ run on the same cluster, each a warm-up followed by a measured window:
 (every node delivers every broadcast). After each phase the benchmark waits until
 every node has delivered every broadcast ("complete"), so a layer that falls behind or
 loses messages shows.
+
+Raw baselines (:mod:`._baselines`: ``raw-beb``, ``raw-relay``, ``zmq-pubsub``) run as
+extra layers when named in ``layers``, in the saturation phase only, over the same
+warm-up and window; when a layer and its baseline were both measured, the ratios of
+their sustained broadcasts/s are printed and added to the results.
 """
 
 from __future__ import annotations
@@ -27,10 +32,12 @@ from typing import Any
 import attrs
 
 from ..cli._launch import free_ports
+from ._baselines import BASELINES, unavailable
+from ._baselines import measure as measure_baseline
 from ._procs import Worker, Workers
 from ._report import Histogram, Row, header, ms, rate
 
-__all__ = ["LAYERS", "PhaseFigures", "measure", "run"]
+__all__ = ["BASELINES", "LAYERS", "PhaseFigures", "measure", "ratio_rows", "run"]
 
 LAYERS: dict[str, tuple[list[str], str]] = {
     "beb": (["beb"], "beb"),
@@ -62,6 +69,8 @@ class PhaseFigures:
     rss_growth: float
     complete: bool
     suspicions: int
+    lost: float | None = None
+    """Fraction of the messages a lossy baseline (zmq-pubsub) never delivered."""
 
 
 def _start(ws: Workers, plugin: str, nodes: int, loop: str,
@@ -156,7 +165,8 @@ def _print(f: PhaseFigures) -> None:
           f"{rate(f.deliveries):>10}{ms(f.p50):>9}{ms(f.p99):>9}{f.frames_per_bcast:>9.2f}"
           f"{f.data_per_bcast:>7.2f}{f.resent_per_bcast:>9.2f}{f.peak_rss_mb:>8.1f}"
           f"{f.rss_growth:>+8.1%} "
-          f"{'yes' if f.complete else 'NO':<8} {f.suspicions}", flush=True)
+          f"{'yes' if f.complete else 'NO':<8} {f.suspicions}"
+          + ("" if f.lost is None else f"  goodput, lost {f.lost:.1%}"), flush=True)
 
 
 def run(*, layers: Iterable[str] = tuple(LAYERS), sizes: Iterable[int] = (3, 4, 5),
@@ -172,8 +182,15 @@ def run(*, layers: Iterable[str] = tuple(LAYERS), sizes: Iterable[int] = (3, 4, 
            loop=loop, links=links or "defaults", modes=",".join(modes))
     _print_header_row()
     found: dict[tuple[str, int, str], PhaseFigures] = {}
+    raw: dict[tuple[str, int], PhaseFigures] = {}
     for plugin in layers:
         for n in sizes:
+            if plugin in BASELINES:
+                f_raw = _baseline(plugin, n, sat_warmup, duration, batch, loop, modes)
+                if f_raw is not None:
+                    raw[(plugin, n)] = f_raw
+                    _print(f_raw)
+                continue
             for f in measure(plugin, n, total_rate=total_rate, warmup=warmup,
                              duration=duration, sat_warmup=sat_warmup, batch=batch,
                              loop=loop, links=links, modes=modes):
@@ -183,7 +200,44 @@ def run(*, layers: Iterable[str] = tuple(LAYERS), sizes: Iterable[int] = (3, 4, 
                      if links and k in links)
     if tuple(modes) != ("rate", "saturate"):
         suffix += f" --modes {','.join(modes)}"
-    return goal_rows(found, duration, suffix)
+    return goal_rows(found, duration, suffix) + ratio_rows(found, raw, duration)
+
+
+def _baseline(kind: str, n: int, warmup: float, duration: float, batch: int, loop: str,
+              modes: tuple[str, ...]) -> PhaseFigures | None:
+    """A baseline's saturated figures, or ``None`` (said why) when it does not run."""
+    reason = unavailable(kind) or (None if "saturate" in modes
+                                   else "measured in the saturate phase only")
+    if reason:
+        print(f"{kind:<17}{n:>2} skipped: {reason}", flush=True)
+        return None
+    return measure_baseline(kind, n, warmup=warmup, duration=duration, batch=batch,
+                            loop=loop)
+
+
+RATIOS = (("beb", "raw-beb"), ("eager-rb", "raw-relay"), ("all-ack-urb", "raw-relay"),
+          ("beb", "zmq-pubsub"))
+"""(layer, baseline) pairs whose sustained broadcasts/s are compared when both ran."""
+
+
+def ratio_rows(found: dict[tuple[str, int, str], PhaseFigures],
+               raw: dict[tuple[str, int], PhaseFigures], duration: float) -> list[Row]:
+    """Each layer's saturated throughput as a fraction of its baseline's; also printed."""
+    rows = []
+    for layer, base in RATIOS:
+        for (kind, n), b in sorted(raw.items()):
+            f = found.get((layer, n, "saturate"))
+            if kind != base or f is None or not b.sustained:
+                continue
+            what = "goodput" if b.lost is not None else "sustained"
+            text = (f"{rate(f.sustained)} / {rate(b.sustained)} "
+                    f"({f.sustained / b.sustained:.1%})")
+            name = f"{layer} / {base} {what}, {n} nodes, broadcasts/s"
+            print(f"{name}: {text}", flush=True)
+            rows.append(Row(name, _figure(f, text),
+                            f"netweave bench broadcast --layers {layer},{base} --nodes {n} "
+                            f"--modes saturate --duration {duration:g}"))
+    return rows
 
 
 def goal_rows(found: dict[tuple[str, int, str], PhaseFigures], duration: float,

@@ -26,7 +26,7 @@ def _ints(text: str) -> list[int]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The suite's options (every part reads the ones it needs)."""
-    from .broadcast import LAYERS
+    from .broadcast import BASELINES, LAYERS
 
     parser.add_argument("parts", nargs="*", metavar="PART",
                         help=f"what to run: {', '.join(PARTS)} (default: all)")
@@ -38,7 +38,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warmup", type=float, default=1.0, metavar="S",
                         help="warm-up before each measured window (1)")
     parser.add_argument("--layers", default=",".join(LAYERS), metavar="A,B",
-                        help=f"broadcast layers (default: {','.join(LAYERS)})")
+                        help=f"broadcast layers (default: {','.join(LAYERS)}); also raw "
+                        "baselines, measured beside them in the saturate phase when named "
+                        "(e.g. --layers beb,raw-beb,raw-relay,zmq-pubsub --modes saturate): "
+                        + "; ".join(f"{k}: {v}" for k, v in BASELINES.items()))
     parser.add_argument("--nodes", type=_ints, default=[3, 4, 5], metavar="3,4,5",
                         help="cluster sizes of the broadcast part")
     parser.add_argument("--modes", default="rate,saturate", metavar="A,B",
@@ -103,16 +106,17 @@ def run(args: argparse.Namespace) -> int:
     if args.quick:
         _quick(args)
     parts = list(args.parts) or list(PARTS)
-    from .broadcast import LAYERS
+    from .broadcast import BASELINES, LAYERS
     from .fd import PROFILES
 
     unknown = [p for p in parts if p not in PARTS]
     unknown += [x for x in args.profiles.split(",") if x not in PROFILES]
-    unknown += [x for x in args.layers.split(",") if x and x not in LAYERS]
+    unknown += [x for x in args.layers.split(",") if x and x not in LAYERS
+                and x not in BASELINES]
     unknown += [x for x in args.modes.split(",") if x not in ("rate", "saturate")]
     if unknown:
         print(f"netweave bench: error: unknown {', '.join(unknown)}; parts: {', '.join(PARTS)}"
-              f"; layers: {', '.join(LAYERS)}; profiles: {', '.join(PROFILES)}")
+              f"; layers: {', '.join([*LAYERS, *BASELINES])}; profiles: {', '.join(PROFILES)}")
         return 2
     loop = loop_name(args.loop)
     rows: list[Row] = []
