@@ -460,3 +460,40 @@ def test_a_truncated_last_line_is_tolerated(tmp_path: Path) -> None:
     (tmp_path / "a.jsonl").write_text(text)
     report = check_trace(tmp_path)
     assert report.ok and report.lines == 3
+
+
+def _fd_trace(fenced: bool) -> list[dict[str, Any]]:
+    layers = {"fd": "perfect-fd", "rb": "lazy-rb"}
+    lines: list[dict[str, Any]] = [
+        {"t": 0.0, "node": n, "ev": "start", "incarnation": 1, "layers": layers}
+        for n in ("n1", "n2", "n3")]
+    lines += [
+        {"t": 1.0, "node": "n1", "ev": "broadcast", "layer": "rb", "id": "n1/1/1",
+         "origin": "n1"},
+        {"t": 1.0, "node": "n1", "ev": "deliver", "layer": "rb", "id": "n1/1/1",
+         "origin": "n1"},
+        {"t": 2.0, "node": "n2", "ev": "suspect", "layer": "fd", "peer": "n3"},
+        {"t": 2.0, "node": "n1", "ev": "suspect", "layer": "fd", "peer": "n3"},
+        {"t": 2.5, "node": "n2", "ev": "deliver", "layer": "rb", "id": "n1/1/1",
+         "origin": "n1"},
+    ]
+    if fenced:  # n3 learns it was declared crashed, and ends
+        lines.append({"t": 3.0, "node": "n3", "ev": "crash", "reason": "fenced", "by": "n1"})
+    return lines
+
+
+def test_a_broken_perfect_detector_is_named_as_a_broken_assumption() -> None:
+    report = check_trace(_fd_trace(fenced=False))
+    assert not report.ok
+    broken = report.broken_assumptions
+    assert [(r.layer, r.name) for r, _, _ in broken] == [("fd", "strong accuracy")]
+    text = report.format()
+    assert "assumption broken (fd): the perfect failure detector's accuracy" in text
+    assert "rb agreement" in text  # n3 never delivered: named as what may follow from it
+    assert report.as_dict()["broken_assumptions"][0]["property"] == "strong accuracy"
+
+
+def test_a_fenced_process_counts_as_crashed_from_its_first_detection() -> None:
+    report = check_trace(_fd_trace(fenced=True))
+    assert report.ok, report.format()
+    assert report.broken_assumptions == []

@@ -22,6 +22,16 @@ from ._spec import PropertyResult, Spec
 
 __all__ = ["Report", "check_history", "check_trace", "specs_for"]
 
+ASSUMPTIONS = {("perfect-failure-detector", "strong accuracy"): (
+    "the perfect failure detector's accuracy (a process was detected crashed while it was "
+    "alive: the network or a process was slower than its timeout allows, and the process "
+    "was not fenced)",
+    "every layer that requires a perfect detector (lazy-rb, all-ack-urb, ...) may break "
+    "its own properties after such a detection: judge them again with a longer timeout, "
+    "or use eventually-perfect-fd with a layer made for it")}
+"""Properties that are assumptions of the layers above: (abstraction, property) ->
+(what broke, what follows)."""
+
 
 @attrs.frozen
 class Report:
@@ -48,12 +58,23 @@ class Report:
         """The properties that do not hold."""
         return [r for r in self.results if not r.holds]
 
+    @property
+    def broken_assumptions(self) -> list[tuple[PropertyResult, str, str]]:
+        """Violated properties that other layers assume (a perfect detector's accuracy),
+        each with what broke and what follows from it for the layers above."""
+        return [(r, *ASSUMPTIONS[(r.abstraction, r.name)]) for r in self.violated
+                if (r.abstraction, r.name) in ASSUMPTIONS]
+
     def as_dict(self) -> dict[str, Any]:
         """The machine-readable report (``netweave check --json``)."""
         return {"ok": self.ok, "processes": self.processes, "lines": self.lines,
                 "end": self.end,
                 "results": [r.as_dict() for r in self.results],
-                "unchecked": list(self.unchecked)}
+                "unchecked": list(self.unchecked),
+                "broken_assumptions": [
+                    {"layer": r.layer, "abstraction": r.abstraction, "property": r.name,
+                     "broken": what, "consequence": follows}
+                    for r, what, follows in self.broken_assumptions]}
 
     def format(self, *, excerpts: bool = True) -> str:
         """One line per property, excerpts of the first violation indented below it."""
@@ -68,6 +89,11 @@ class Report:
         bad = len(self.violated)
         out.append(f"{len(self.results) - bad} of {len(self.results)} properties hold"
                    + (f", {bad} violated" if bad else ""))
+        for r, what, follows in self.broken_assumptions:
+            others = sorted({f"{o.layer} {o.name}" for o in self.violated if o is not r})
+            out.append(f"assumption broken ({r.layer}): {what}; {follows}"
+                       + (f". Violations that may follow from it: {', '.join(others)}"
+                          if others else ""))
         return "\n".join(out)
 
 
