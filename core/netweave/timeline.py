@@ -16,7 +16,10 @@ several nodes at the same instant share it::
 Times are seconds since the first event of the trace, whatever the view shows (``since``
 and ``until`` count the same way). A simulated run starts at 0, so its times are the
 trace's own; a real run's trace holds wall-clock (epoch) seconds, and its timeline says
-on a first line when its time 0 was.
+on a first line when its time 0 was. A real node's incarnations are wall-clock
+milliseconds (13 digits): they show as their last digits, as few as tell each node's
+incarnations apart (at least 4: ``n1/..9041/3`` for ``n1/1796652279041/3``), and a
+second line says so; ``ids`` takes either form.
 
 Labels: ``bcast``/``dlvr`` and the message id (prefixed with the layer when the trace
 has several), ``start #<incarnation>``, ``stop``, ``CRASH``, ``suspect``/``restore`` and
@@ -53,14 +56,40 @@ def _natural(text: str) -> tuple[Any, ...]:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", text))
 
 
-def label(record: Mapping[str, Any], *, layered: bool = False) -> str:
-    """The short text of one trace line in its node's column."""
+_SHORT_FROM = 10**6
+"""Incarnations from this size on (wall-clock milliseconds) show only their last digits."""
+
+
+def _incarnation(value: object, short: int | None) -> str:
+    """An incarnation as shown: whole, or ``..`` and its last ``short`` digits."""
+    text = str(value)
+    if short is None or not text.isdigit() or len(text) <= short:
+        return text
+    return ".." + text[-short:]
+
+
+def _shown_id(value: object, short: int | None) -> str:
+    """A message id (``origin/incarnation/n``) with its incarnation as shown."""
+    parts = str(value).split("/")
+    if short is None or len(parts) != 3:
+        return str(value)
+    return f"{parts[0]}/{_incarnation(parts[1], short)}/{parts[2]}"
+
+
+def label(record: Mapping[str, Any], *, layered: bool = False,
+          short: int | None = None) -> str:
+    """The short text of one trace line in its node's column.
+
+    :param short: show incarnations (also inside message ids) by their last ``short``
+        digits, after ``..``; ``None``: whole.
+    """
     ev = str(record.get("ev", "?"))
     if ev in ("broadcast", "deliver"):
-        text = f"{'bcast' if ev == 'broadcast' else 'dlvr'} {record.get('id', '?')}"
+        mid = _shown_id(record.get("id", "?"), short)
+        text = f"{'bcast' if ev == 'broadcast' else 'dlvr'} {mid}"
         return f"{record.get('layer', '?')} {text}" if layered else text
     if ev == "start":
-        return f"start #{record.get('incarnation', '?')}"
+        return f"start #{_incarnation(record.get('incarnation', '?'), short)}"
     if ev == "crash":
         return "CRASH"
     if ev in ("suspect", "restore"):
@@ -71,7 +100,7 @@ def label(record: Mapping[str, Any], *, layered: bool = False) -> str:
         arrow, peer = ("->", record.get("to", "?")) if ev == "send" else ("<-", record.get(
             "from", "?"))
         what = record.get("id") or record.get("msg") or record.get("mid") or ""
-        return f"{arrow} {peer} {what}".rstrip()
+        return f"{arrow} {peer} {_shown_id(what, short) if what else ''}".rstrip()
     return ev
 
 
@@ -103,14 +132,44 @@ class _Selection:
     """The trace's first instant: times are shown as seconds since it."""
     times: list[float]
     """For each kept line, seconds since ``origin``."""
+    short: int | None
+    """Incarnations show their last ``short`` digits (``None``: whole)."""
+    example: str | None
+    """An incarnation of the trace, whole, for the note that says how they are shown."""
 
-    def note(self) -> str | None:
-        """What time 0 is, when it is not the trace's own 0 (a real run's wall clock)."""
-        if self.origin == 0:
-            return None
-        when = (f"{datetime.fromtimestamp(self.origin, UTC):%Y-%m-%d %H:%M:%S.%f} UTC"
-                if 1e9 <= self.origin < 1e11 else f"trace time {self.origin:g}")
-        return f"t: seconds since the first event of the trace ({when})"
+    def notes(self) -> list[str]:
+        """What time 0 is, when it is not the trace's own 0 (a real run's wall clock), and
+        how incarnations are shown, when they are cut short."""
+        out = []
+        if self.origin != 0:
+            when = (f"{datetime.fromtimestamp(self.origin, UTC):%Y-%m-%d %H:%M:%S.%f} UTC"
+                    if 1e9 <= self.origin < 1e11 else f"trace time {self.origin:g}")
+            out.append(f"t: seconds since the first event of the trace ({when})")
+        if self.short is not None and self.example is not None:
+            out.append(f"incarnations (wall-clock ms): their last {self.short} digits "
+                       f"(#{_incarnation(self.example, self.short)} is #{self.example})")
+        return out
+
+
+def _short_digits(lines: Sequence[Mapping[str, Any]]) -> tuple[int | None, str | None]:
+    """How many last digits tell each node's incarnations apart (at least 4), when they
+    are wall-clock milliseconds, and one of them; ``(None, None)`` when they are small."""
+    seen: dict[str, set[str]] = {}
+    for r in lines:
+        inc = r.get("incarnation") if r["ev"] == "start" else None
+        if isinstance(inc, int) and not isinstance(inc, bool):
+            seen.setdefault(str(r["node"]), set()).add(str(inc))
+        parts = str(r.get("id", "")).split("/")
+        if len(parts) == 3 and parts[1].isdigit():
+            seen.setdefault(parts[0], set()).add(parts[1])
+    large = sorted(i for incs in seen.values() for i in incs if int(i) >= _SHORT_FROM)
+    if not large:
+        return None, None
+    longest = max(len(i) for incs in seen.values() for i in incs)
+    short = next((k for k in range(4, longest)
+                  if all(len({i[-k:] for i in incs}) == len(incs) for incs in seen.values())),
+                 None)
+    return short, large[0] if short is not None else None
 
 
 def _since_origin(t: float, origin: float) -> float:
@@ -126,6 +185,7 @@ def _select(records: Iterable[Mapping[str, Any]], nodes: Sequence[str] | None,
                                  f"not {messages!r}")
     lines = [r for r in records if "node" in r and "ev" in r]
     origin = min((float(r.get("t", 0.0)) for r in lines), default=0.0)
+    short, example = _short_digits(lines)
     present = sorted({str(r["node"]) for r in lines}, key=_natural)
     columns = list(dict.fromkeys(nodes)) if nodes else present
     unknown = [n for n in columns if n not in present]
@@ -135,6 +195,11 @@ def _select(records: Iterable[Mapping[str, Any]], nodes: Sequence[str] | None,
             f"{', '.join(present) or 'none'}")
     layered = len({r.get("layer") for r in lines if r["ev"] in ("broadcast", "deliver")}) > 1
     wanted_ids = set(ids) if ids else None
+
+    def unwanted(mid: object) -> bool:
+        return wanted_ids is not None and mid not in wanted_ids and (
+            _shown_id(mid, short) not in wanted_ids)
+
     wanted_layers = set(layers) if layers else None
     kept: list[Mapping[str, Any]] = []
     for r in lines:
@@ -147,12 +212,12 @@ def _select(records: Iterable[Mapping[str, Any]], nodes: Sequence[str] | None,
         if ev in ("broadcast", "deliver"):
             if wanted_layers is not None and r.get("layer") not in wanted_layers:
                 continue
-            if wanted_ids is not None and r.get("id") not in wanted_ids:
+            if unwanted(r.get("id")):
                 continue
         elif ev in ("send", "recv"):
             if messages == "none" or (messages == "about" and not r.get("id")):
                 continue
-            if wanted_ids is not None and r.get("id") not in wanted_ids:
+            if unwanted(r.get("id")):
                 continue
         elif wanted_ids is not None and ev not in _LIFECYCLE:
             continue
@@ -174,7 +239,7 @@ def _select(records: Iterable[Mapping[str, Any]], nodes: Sequence[str] | None,
     # (up to microseconds, the trace's own resolution).
     places = next((p for p in (3, 4, 5) if len({f"{t:.{p}f}" for t in instants})
                    == len(instants)), 6)
-    return _Selection(columns, kept, layered, rows, places, origin, times)
+    return _Selection(columns, kept, layered, rows, places, origin, times, short, example)
 
 
 def render_timeline(records: Iterable[Mapping[str, Any]], *,
@@ -186,12 +251,13 @@ def render_timeline(records: Iterable[Mapping[str, Any]], *,
 
     Times are seconds since the first event of the trace, with milliseconds, or more
     places where two instants would print alike; when that first event is not at 0 (a
-    real run: wall-clock seconds), a first line says when it was.
+    real run: wall-clock seconds), a first line says when it was. Incarnations that are
+    wall-clock milliseconds show their last digits, and a line says so.
 
     :param nodes: the columns, in this order; default: every node, ``n2`` before ``n10``.
     :param layers: show broadcasts and deliveries of these layers only.
     :param ids: show only these messages (and the lines that explain their fate:
-        starts, stops, crashes, suspicions and faults).
+        starts, stops, crashes, suspicions and faults), as in the trace or as shown.
     :param since: drop lines before this time (seconds since the first event, as
         shown); ``until``: after it.
     :param width: the widest a column gets; longer labels are cut, ending in ``~``.
@@ -204,12 +270,11 @@ def render_timeline(records: Iterable[Mapping[str, Any]], *,
     if width < 8:
         raise ConfigurationError(f"width must be at least 8, not {width}")
     sel = _select(records, nodes, layers, ids, since, until, messages)
-    texts = [label(r, layered=sel.layered) for r in sel.lines]
+    texts = [label(r, layered=sel.layered, short=sel.short) for r in sel.lines]
     col = max([len(c) for c in sel.columns] + [min(len(x), width) for x in texts] + [4])
     times = sel.times
     stamp = max([len(f"{t:.{sel.places}f}") for t in times] + [5])
-    note = sel.note()
-    out = [note] if note else []
+    out = sel.notes()
     out.append((f"{'t':>{stamp}}  " + "  ".join(f"{c:<{col}}" for c in sel.columns)).rstrip())
     index = {c: i for i, c in enumerate(sel.columns)}
     for members in _by_row(sel.rows):
@@ -234,7 +299,7 @@ def _by_row(rows: list[int]) -> list[list[int]]:
     return groups
 
 
-_LANE, _ROW, _TOP, _BOTTOM = 170, 20, 56, 24
+_LANE, _ROW, _TOP, _BOTTOM, _NOTE = 170, 20, 56, 24, 14
 _CHAR = 6.7
 """Width of a character in 11 px monospace, in pixels (approximately)."""
 _FITS = 23
@@ -269,11 +334,14 @@ def render_svg(records: Iterable[Mapping[str, Any]], *,
     left = 20 + _CHAR * max([len(t) for t in times] + [7])
     lane = {c: left + 20 + i * _LANE for i, c in enumerate(sel.columns)}
     count = sel.rows[-1] + 1 if sel.rows else 0
-    height = _TOP + count * _ROW + _BOTTOM
-    width = round(left + 20 + len(sel.columns) * _LANE)
+    notes = sel.notes()  # one line each above the lanes, which move down to make room
+    top = _TOP + _NOTE * len(notes)
+    height = top + count * _ROW + _BOTTOM
+    width = round(max([left + 20 + len(sel.columns) * _LANE]
+                      + [8 + _CHAR * len(n) for n in notes]))
 
     def y(row: int) -> float:
-        return _TOP + row * _ROW + _ROW / 2
+        return top + row * _ROW + _ROW / 2
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" font-family="monospace" font-size="11">',
@@ -281,15 +349,14 @@ def render_svg(records: Iterable[Mapping[str, Any]], *,
            f'markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="{_ARROW}"/>'
            '</marker></defs>',
            f'<rect width="{width}" height="{height}" fill="white"/>']
-    note = sel.note()
-    if note:
-        out.append(f'<text x="4" y="14" fill="#777">{_text(note)}</text>')
+    for i, note in enumerate(notes):
+        out.append(f'<text x="4" y="{14 + _NOTE * i}" fill="#777">{_text(note)}</text>')
     bottom = height - _BOTTOM / 2
     for c, x in lane.items():
         name = c if len(c) <= _FITS else c[:_FITS - 1] + "~"
-        out.append(f'<text x="{x}" y="{_TOP - 24}" text-anchor="middle" font-weight="bold" '
+        out.append(f'<text x="{x}" y="{top - 24}" text-anchor="middle" font-weight="bold" '
                    f'font-size="13">{_text(name)}<title>{_text(c)}</title></text>')
-        out.append(f'<line x1="{x}" y1="{_TOP - 12}" x2="{x}" y2="{bottom}" stroke="#333"/>')
+        out.append(f'<line x1="{x}" y1="{top - 12}" x2="{x}" y2="{bottom}" stroke="#333"/>')
     # A crashed process's lane, until the node starts again: dashed over white. A node
     # already down when the view begins is dashed from the top.
     down = {node: -1 for node in _down_before(records, since, sel.origin) if node in lane}
@@ -299,10 +366,10 @@ def render_svg(records: Iterable[Mapping[str, Any]], *,
             down[node] = row
         elif ev == "start" and node in down:
             since_row = down.pop(node)
-            out.append(_dead(lane[node], y(since_row) if since_row >= 0 else _TOP - 12,
+            out.append(_dead(lane[node], y(since_row) if since_row >= 0 else top - 12,
                              y(row)))
     for node, since_row in down.items():
-        out.append(_dead(lane[node], y(since_row) if since_row >= 0 else _TOP - 12, bottom))
+        out.append(_dead(lane[node], y(since_row) if since_row >= 0 else top - 12, bottom))
     sent: set[str] = set()
     received: dict[str, list[int]] = {}
     for r, row in zip(sel.lines, sel.rows, strict=True):
@@ -343,7 +410,7 @@ def render_svg(records: Iterable[Mapping[str, Any]], *,
                            f'x2="{x}" y2="{ry}" stroke="{_ARROW}" marker-end="url(#arrow)">'
                            f'{tip}</line>')
             continue
-        text = label(r, layered=sel.layered)
+        text = label(r, layered=sel.layered, short=sel.short)
         if len(text) > _FITS:  # the whole line is in the tooltip
             text = text[:_FITS - 1] + "~"
         if ev == "crash":

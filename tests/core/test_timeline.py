@@ -279,14 +279,30 @@ REAL = [
 
 def test_a_real_run_shows_seconds_since_its_first_event_and_says_so() -> None:
     rows = render_timeline(REAL)
-    assert rows[0] == ("t: seconds since the first event of the trace "
-                       "(2025-11-26 15:47:14.123456 UTC)")
-    assert [row.split()[0] for row in rows[1:]] == [
+    assert rows[:2] == [
+        "t: seconds since the first event of the trace (2025-11-26 15:47:14.123456 UTC)",
+        "incarnations (wall-clock ms): their last 4 digits (#..4120 is #1764172034120)"]
+    assert [row.split()[0] for row in rows[2:]] == [
         "t", "0.000", "0.077", "1.377", "1.380", "2.000"]
-    assert "bcast n1/1764172034120/1" in rows[4]  # ids as in the trace, for --id
+    assert rows[3].split()[1:] == ["start", "#..4120"]
+    assert rows[5].split()[1:] == ["bcast", "n1/..4120/1"]
     # since and until count as shown
-    assert [row.split()[0] for row in render_timeline(REAL, since=1.0, until=1.9)[2:]] == [
+    assert [row.split()[0] for row in render_timeline(REAL, since=1.0, until=1.9)[3:]] == [
         "1.377", "1.380"]
+    # a message is chosen by its id as in the trace or as shown
+    for mid in ("n1/1764172034120/1", "n1/..4120/1"):
+        assert sum("n1/..4120/1" in row for row in render_timeline(REAL, ids=[mid])) == 2
+
+
+def test_incarnations_keep_the_digits_that_tell_them_apart() -> None:
+    restarted = [{"t": 0.0, "node": "n1", "ev": "start", "incarnation": 1764172034120},
+                 {"t": 9.0, "node": "n1", "ev": "start", "incarnation": 1764182034120}]
+    rows = render_timeline(restarted)
+    assert rows[0] == ("incarnations (wall-clock ms): their last 8 digits (#..72034120 is "
+                       "#1764172034120)")
+    assert [row.split()[-1] for row in rows[2:]] == ["#..72034120", "#..82034120"]
+    small = [{"t": 0.0, "node": "n1", "ev": "start", "incarnation": 2}]
+    assert render_timeline(small) == ["    t  n1", "0.000  start #2"]  # whole, no note
 
 
 def test_the_command_shows_a_real_trace_from_its_first_event(
@@ -298,7 +314,8 @@ def test_the_command_shows_a_real_trace_from_its_first_event(
     assert main(["timeline", str(path), "--since", "1.3"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("t: seconds since the first event of the trace (2025-11-26 ")
-    assert [line.split()[0] for line in out[2:]] == ["1.377", "1.380", "2.000"]
+    assert out[1].startswith("incarnations (wall-clock ms): their last 4 digits")
+    assert [line.split()[0] for line in out[3:]] == ["1.377", "1.380", "2.000"]
 
 
 def test_wall_clock_times_fit_in_the_image() -> None:
@@ -308,6 +325,11 @@ def test_wall_clock_times_fit_in_the_image() -> None:
     assert [s.text for s in stamps] == ["0.000000", "0.000001"]
     right = float(stamps[0].get("x", 0))
     assert right - 6.7 * len(stamps[0].text or "") >= 0  # not cut at the left edge
-    notes = [e.text for e in root.iter(f"{SVG}text") if (e.text or "").startswith("t: ")]
-    assert notes == ["t: seconds since the first event of the trace "
-                     "(2025-11-26 15:47:14.123456 UTC)"]
+    notes = [e for e in root.iter(f"{SVG}text") if e.get("x") == "4"]
+    assert [e.text for e in notes] == [
+        "t: seconds since the first event of the trace (2025-11-26 15:47:14.123456 UTC)",
+        "incarnations (wall-clock ms): their last 4 digits (#..4120 is #1764172034120)"]
+    width = float(root.get("width", 0))
+    assert all(4 + 6.7 * len(e.text or "") <= width for e in notes)  # not cut at the right
+    header = next(e for e in root.iter(f"{SVG}text") if e.get("font-weight") == "bold")
+    assert float(header.get("y", 0)) > float(notes[-1].get("y", 0)) + 10  # below the notes
