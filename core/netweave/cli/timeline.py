@@ -23,7 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="show broadcasts and deliveries of this layer only (repeatable)")
     parser.add_argument("--id", action="append", metavar="ID", dest="ids",
                         help="show this message only, with the starts, crashes, suspicions "
-                             "and faults around it (repeatable)")
+                             "and faults around it (repeatable; its id as in the trace or as "
+                             "shown)")
     parser.add_argument("--since", type=float, metavar="T",
                         help="drop lines before time T (seconds since the first event, as "
                              "shown)")
