@@ -159,6 +159,11 @@ class DeliveredLog:
         window = self._windows.get((origin, incarnation))
         return window is not None and (seq <= window.upto or seq in window.above)
 
+    def upto(self, origin: str, incarnation: int) -> int:
+        """The watermark of an origin incarnation: every number up to it was recorded."""
+        window = self._windows.get((origin, incarnation))
+        return window.upto if window is not None else 0
+
     def summary(self) -> Summary:
         """Everything recorded, compactly (sent to peers)."""
         return tuple((o, i, w.upto, tuple(sorted(w.above)))

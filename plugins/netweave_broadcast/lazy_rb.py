@@ -210,8 +210,19 @@ class LazyReliableBroadcast(Component):
         live = [self.reports[q] for q in self.ctx.peers if q not in self.crashed]
         for s in list(self.from_):
             msgs = self.from_[s]
-            for inc, seq in [k for k in msgs if all(r.has(s, *k) for r in live)]:
-                del msgs[(inc, seq)]
+            # Below the lowest watermark of the live reports, a message is stable without
+            # asking each report: one comparison per message, not one per peer.
+            floors: dict[int, int] = {}
+            stable = []
+            for key in msgs:
+                inc, seq = key
+                floor = floors.get(inc)
+                if floor is None:
+                    floor = floors[inc] = min((r.upto(s, inc) for r in live), default=seq)
+                if seq <= floor or all(r.has(s, inc, seq) for r in live):
+                    stable.append(key)
+            for key in stable:
+                del msgs[key]
             if not msgs:
                 del self.from_[s]
 
