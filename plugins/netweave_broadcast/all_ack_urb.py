@@ -30,7 +30,9 @@ perfect detector only publishes :class:`~netweave.Suspect`, which this layer cou
 act on: a falsely suspected process may still hold the only copy of a message, so
 delivering without its ack would break uniform agreement, and without it the layer
 stops delivering after a crash. The registry therefore refuses this layer over
-``eventually-perfect-fd`` before the node starts; use ``majority-ack-urb`` there. A peer that restarts is a new process: the messages pending
+``eventually-perfect-fd`` before the node starts; use ``majority-ack-urb`` there.
+
+A peer that restarts is a new process: the messages pending
 when this node learns of it are relayed again, so that it gets them, and wait for its
 relay like any other (an ack of its old incarnation still counts: that process had the
 message). Those relays go to the new process alone, over the links: the other processes

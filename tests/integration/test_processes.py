@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from netweave import Catalog
 from netweave.check import check_trace
-from netweave.cli._launch import LocalCluster, free_ports
+from netweave.cli._launch import LocalCluster, NodeProcess, free_ports
 from netweave.config import ClusterConfig
 from netweave.errors import ConfigurationError
 
@@ -103,6 +103,12 @@ def finish(cluster: LocalCluster, survivors: list[str]) -> None:
     assert lines.count('"crash"') == sum(1 for p in cluster.history if p.proc.returncode == -9)
 
 
+def incarnation(proc: NodeProcess) -> int:
+    """The incarnation a node process announced in its ``ready`` line."""
+    ready = next(x for x in proc.log() if x.startswith("ready "))
+    return int(ready.split(" incarnation ")[1].split()[0])
+
+
 def no_duplicates(cluster: LocalCluster, layer: str) -> None:
     for proc in cluster.history:
         ids = [d["id"] for d in proc.delivered(layer)]
@@ -139,6 +145,7 @@ def test_kill_a_non_sender_then_restart_it(tmp_path: Path, layer: str) -> None:
     with LocalCluster(tmp_path, config(layer, tmp_path / "secret")) as cluster:
         cluster.start()
         first = broadcast_rounds(cluster, layer, ["n1", "n2", "n3"], 5, "a")
+        old = cluster.nodes["n4"]
         cluster.kill("n4")  # it never broadcast
         second = broadcast_rounds(cluster, layer, ["n1", "n2", "n3"], 5, "b")
         survivors = ["n1", "n2", "n3"]
@@ -146,10 +153,12 @@ def test_kill_a_non_sender_then_restart_it(tmp_path: Path, layer: str) -> None:
         cluster.restart("n4")  # a new process: a higher incarnation, fresh message ids
         third = broadcast_rounds(cluster, layer, IDS, 5, "c")
         settle(cluster, layer, IDS, third, survivors)
+        before, after = (incarnation(p) for p in (old, cluster.nodes["n4"]))
+        assert after > before
         for i in survivors:
             fresh = [d["id"] for d in cluster.nodes[i].delivered(layer)
                      if d["origin"] == "n4"]
-            assert len(fresh) == 5 and all(x.startswith("n4/2/") for x in fresh), fresh
+            assert len(fresh) == 5 and all(x.startswith(f"n4/{after}/") for x in fresh), fresh
         no_duplicates(cluster, layer)
         finish(cluster, IDS)
 
