@@ -2,19 +2,41 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
+from netweave import Catalog
 from netweave.cli import main
+from netweave.trace import read_trace
 
 PLUGIN_TESTS = Path(__file__).parents[1] / "plugins"
 
 
 @pytest.fixture
-def mutant(monkeypatch: pytest.MonkeyPatch) -> str:
-    """A broken component that is not installed: reliable broadcast without relays."""
+def mutant(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """A broken component that is not installed: reliable broadcast without relays. The
+    current directory is ``tmp_path`` (a failure writes its view page there)."""
     monkeypatch.syspath_prepend(str(PLUGIN_TESTS))
+    monkeypatch.chdir(tmp_path)
     return "test_mutations:BebClaimingRb"
+
+
+def view_data(page: Path) -> dict[str, Any]:
+    """The data a view page embeds."""
+    text = page.read_text(encoding="utf-8")
+    found = re.search(r'<script type="application/json" id="data">(.*?)</script>', text, re.S)
+    assert found is not None, page
+    data: dict[str, Any] = json.loads(found.group(1))
+    return data
+
+
+def marked(data: dict[str, Any]) -> set[tuple[str, str]]:
+    """(layer, property) of every violated property whose lines the page rings."""
+    return {(r["layer"], r["property"]) for r in data["check"]["results"]
+            if not r["holds"] and any(ex["lines"] for ex in r["examples"])}
 
 
 def test_an_installed_plugin_conforms(capsys: pytest.CaptureFixture[str]) -> None:
@@ -41,15 +63,76 @@ def test_a_broken_component_fails_with_the_seed_and_its_trace(
     assert f"netweave timeline {trace} lays it out by node" in captured.out
     assert main(["timeline", str(trace)]) == 0
     assert "dlvr" in capsys.readouterr().out
+    # Its view page is beside it, the same lines with the violation marked.
+    view = tmp_path / "trace.html"
+    assert f"view of the run, the violation marked: {view}" in captured.out
+    data = view_data(view)
+    assert data["lines"] == read_trace(trace)
+    assert marked(data) == {("rb", "agreement")}
 
 
 def test_without_a_trace_dir_the_failure_says_how_to_get_one(
-        mutant: str, capsys: pytest.CaptureFixture[str]) -> None:
+        mutant: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["conform", mutant, "--seeds", "300", "--jobs", "1"]) == 1
     out = capsys.readouterr().out
     line = next(x for x in out.splitlines() if "again, with its trace" in x)
     seed = line.split("--first ")[1].split()[0]
     assert f"--trace-dir trace-{seed}" in line and "--seeds 1" in line
+    # and writes the view of that run, named as that trace's would be, here
+    assert f"view of the run, the violation marked: trace-{seed}.html" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"trace-{seed}.html"]
+    data = view_data(tmp_path / f"trace-{seed}.html")
+    assert marked(data) == {("rb", "agreement")}
+    # with every message of the run as an arrow
+    assert any(s >= 0 and r >= 0 for s, r, _, _ in data["arrows"])
+    assert f"seed {seed}" in data["title"]
+
+
+def test_the_view_of_a_shrunk_failure_is_the_shrunk_run(
+        mutant: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from netweave.sim import Scenario
+    from test_mutations import BebClaimingRb  # type: ignore[import-not-found]
+
+    assert main(["conform", mutant, "--seeds", "300", "--jobs", "1", "--use", "perfect-fd",
+                 "--shrink", "small.toml"]) == 1
+    out = capsys.readouterr().out
+    assert "view of the shrunk run, the violation marked: small.html" in out
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small.html", "small.toml"]
+    scenario = Scenario.from_toml(tmp_path / "small.toml")
+    seed = int(out.split("netweave sim small.toml --seed ")[1].split()[0])
+    data = view_data(tmp_path / "small.html")
+    assert data["nodes"] == sorted(scenario.nodes)
+    expected = scenario.run(seed, catalog=Catalog.discover(extra=[BebClaimingRb]),
+                            trace_messages=True).trace
+    assert data["lines"] == json.loads(json.dumps(expected))
+    assert marked(data) == {("rb", "agreement")}
+
+
+def test_the_view_goes_where_asked_or_nowhere(
+        mutant: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["conform", mutant, "--seeds", "300", "--jobs", "1"]
+    (tmp_path / "pages").mkdir()
+    assert main([*args, "--view", "pages/failed.html"]) == 1
+    assert "the violation marked: pages/failed.html" in capsys.readouterr().out
+    assert marked(view_data(tmp_path / "pages" / "failed.html")) == {("rb", "agreement")}
+    assert main([*args, "--no-view"]) == 1
+    assert "view of the run" not in capsys.readouterr().out
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["failed.html", "pages"]
+    # A path that cannot be written is refused before any seed runs.
+    assert main([*args, "--view", "nowhere/failed.html"]) == 2
+    captured = capsys.readouterr()
+    assert "--view nowhere/failed.html: no directory nowhere" in captured.err
+    assert "violated" not in captured.out
+    assert main([*args, "--view", "pages"]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_a_plugin_that_conforms_writes_no_view(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert main(["conform", "beb", "--seeds", "5", "--jobs", "1"]) == 0
+    assert "view" not in capsys.readouterr().out and list(tmp_path.iterdir()) == []
 
 
 def test_keep_going_lists_every_failing_seed_and_shows_the_first(

@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from netweave import Catalog
 from netweave.cli import demo as demo_cli
 from netweave.cli import main as cli
 from netweave.cli._launch import LocalCluster
+from netweave.trace import read_trace
+
+
+def view_data(page: Path) -> dict[str, Any]:
+    """The data a view page embeds."""
+    text = page.read_text(encoding="utf-8")
+    found = re.search(r'<script type="application/json" id="data">(.*?)</script>', text, re.S)
+    assert found is not None, page
+    data: dict[str, Any] = json.loads(found.group(1))
+    return data
 
 
 def demo(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
@@ -51,16 +64,42 @@ def test_demo_crashes_a_node_and_every_property_holds(tmp_path: Path) -> None:
     assert sorted(p.name for p in run_dir.glob("n*.jsonl")) == [
         "n1.jsonl", "n2.jsonl", "n3.jsonl", "n4.jsonl"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["traces"]
+    # The view of the run is kept beside its traces, with the messages as arrows.
+    assert "view of the run: traces/view.html (open it in a browser)" in out
+    data = view_data(run_dir / "view.html")
+    assert data["nodes"] == ["n1", "n2", "n3", "n4"]
+    assert data["lines"] == read_trace(run_dir)
+    assert any(s >= 0 and r >= 0 for s, r, _, _ in data["arrows"])
+    assert data["check"]["ok"] is True
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(90)
-def test_demo_without_crash_and_bad_arguments() -> None:
-    run = demo("--nodes", "3", "--layer", "rb", "--messages", "4", "--no-crash")
+def test_demo_without_crash_and_bad_arguments(tmp_path: Path) -> None:
+    run = demo("--nodes", "3", "--layer", "rb", "--messages", "4", "--no-crash", cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "verdict: OK" in run.stdout and "crashed" not in run.stdout
-    bad = demo("--crash", "n9")
+    # The run's directory is gone; its view is in the current directory.
+    assert "view of the run: netweave-demo.html (open it in a browser)" in run.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["netweave-demo.html"]
+    assert view_data(tmp_path / "netweave-demo.html")["nodes"] == ["n1", "n2", "n3"]
+    bad = demo("--crash", "n9", cwd=tmp_path)
     assert bad.returncode == 2 and "not one of" in bad.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_the_view_goes_where_asked_or_nowhere(tmp_path: Path) -> None:
+    (tmp_path / "pages").mkdir()
+    run = demo("--nodes", "2", "--messages", "2", "--no-crash", "--view", "pages/run.html",
+               cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "view of the run: pages/run.html" in run.stdout
+    assert view_data(tmp_path / "pages" / "run.html")["nodes"] == ["n1", "n2"]
+    run = demo("--nodes", "2", "--messages", "2", "--no-crash", "--no-view", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "view of the run" not in run.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pages"]
 
 
 BAD = [
@@ -74,6 +113,9 @@ BAD = [
     (["--messages", "0"], "--messages"),
     (["--crash", "n9"], "not one of n1, n2, n3, n4"),
     (["--run-dir", "a-file"], "not a directory"),
+    (["--view", "tmp"], "is a directory"),
+    (["--view", "nowhere/run.html"], "no directory nowhere"),
+    (["--view", "x.html", "--no-view"], "not allowed with argument"),
 ]
 
 
@@ -114,8 +156,9 @@ def broadcast_names() -> list[str]:
 @pytest.mark.slow
 @pytest.mark.timeout(45)
 @pytest.mark.parametrize("name", broadcast_names())
-def test_every_broadcast_plugin_and_layer_runs_and_counts(name: str) -> None:
-    run = demo("--layer", name, "--messages", "4", "--interval", "0.01", timeout=40)
+def test_every_broadcast_plugin_and_layer_runs_and_counts(name: str, tmp_path: Path) -> None:
+    run = demo("--layer", name, "--messages", "4", "--interval", "0.01", "--no-view",
+               cwd=tmp_path, timeout=40)
     assert run.returncode == 0, run.stdout + run.stderr
     layer = demo_cli.choose_layer(name).layer
     assert f"perfect-fd + {layer} (" in run.stdout and "verdict: OK" in run.stdout
@@ -130,8 +173,12 @@ def test_every_broadcast_plugin_and_layer_runs_and_counts(name: str) -> None:
 def in_process_demo(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
                     capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, float]:
     """Run the demo in this process (to patch it), with its temporary directory in
-    ``tmp_path``; returns the exit code, standard output and seconds taken."""
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ``tmp_path / "tmp"`` and ``tmp_path / "cwd"`` its current directory; returns the exit
+    code, standard output and seconds taken."""
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.chdir(tmp_path / "cwd")
     began = time.monotonic()
     code = cli(["demo", *args])
     return code, capsys.readouterr().out, time.monotonic() - began
@@ -156,7 +203,10 @@ def test_the_verdict_gives_the_true_reason(monkeypatch: pytest.MonkeyPatch, tmp_
     assert "3 of 3" not in verdict and "did NOT hold" not in verdict, out
     assert verdict.startswith("verdict: FAILED: the survivors did not deliver the same "
                               "messages within 30s"), out
-    assert list(tmp_path.iterdir()) == []  # a failed run leaves no directory behind
+    assert list((tmp_path / "tmp").iterdir()) == []  # a failed run leaves no directory
+    # but its view, in the current directory
+    assert "view of the run: netweave-demo.html" in out
+    assert view_data(tmp_path / "cwd" / "netweave-demo.html")["check"]["ok"] is True
 
 
 @pytest.mark.slow
@@ -175,4 +225,4 @@ def test_a_node_that_exits_during_the_run_fails_it_at_once(
     assert code == 1
     assert "node n1 exited during the run (exit code -9)" in out.splitlines()[-1], out
     assert took < 15, f"{took:.1f}s"
-    assert list(tmp_path.iterdir()) == []
+    assert list((tmp_path / "tmp").iterdir()) == []

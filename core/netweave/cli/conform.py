@@ -1,4 +1,11 @@
-"""``netweave conform``: run a plugin over many simulated seeds and check its specification."""
+"""``netweave conform``: run a plugin over many simulated seeds and check its specification.
+
+On a failure it writes the failing run as a ``netweave view`` page (the shrunk scenario's
+run with ``--shrink``), with every message sent and received and the violation marked,
+and prints its path: ``--view FILE``, by default ``DIR.html`` beside ``--trace-dir DIR``,
+``FILE.html`` beside ``--shrink FILE.toml``, else ``trace-SEED.html`` in the current
+directory; ``--no-view`` writes none.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ import json
 import shlex
 import sys
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +23,7 @@ from ._component import load_component
 from ._shrink import PROGRESS_EVERY, output_path, progress_printer, report_shrunk
 
 if TYPE_CHECKING:
+    from .._registry import Catalog
     from ..plugin import Component
     from ..testing.conformance import FaultMix, SeedFailure
 
@@ -49,6 +58,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shrink", metavar="FILE",
                         help="on a failure, search for a smaller scenario that violates the "
                         "same property and write it here as a scenario file for netweave sim")
+    view = parser.add_mutually_exclusive_group()
+    view.add_argument("--view", metavar="FILE",
+                      help="on a failure, write the failing run (the shrunk one with "
+                      "--shrink) as a netweave view page (HTML) here (default: DIR.html "
+                      "for --trace-dir DIR, else the --shrink FILE with .html, else "
+                      "trace-SEED.html)")
+    view.add_argument("--no-view", action="store_true",
+                      help="on a failure, write no view page")
 
 
 def _options(pairs: list[str]) -> dict[str, Any]:
@@ -64,6 +81,56 @@ def _options(pairs: list[str]) -> dict[str, Any]:
     return options
 
 
+def view_path(args: argparse.Namespace, seed: int) -> Path | None:
+    """Where the view page of a failure goes (see the module documentation)."""
+    if args.no_view:
+        return None
+    if args.view:
+        return Path(args.view)
+    if args.shrink:
+        return Path(args.shrink).with_suffix(".html")
+    if args.trace_dir:
+        trace = Path(args.trace_dir)
+        return trace.with_name(f"{trace.name}.html") if trace.name else Path("trace.html")
+    return Path(f"trace-{seed}.html")
+
+
+def _check_view_option(text: str | None) -> None:
+    """Refuse a ``--view`` path that cannot be written, before any seed runs."""
+    if text is None:
+        return
+    path = Path(text)
+    if path.is_dir():
+        raise ConfigurationError(f"--view {text}: is a directory; give a file name")
+    if not path.absolute().parent.is_dir():
+        raise ConfigurationError(f"--view {text}: no directory {path.parent}")
+
+
+def _catalog(plugin: str | type[Component]) -> Catalog:
+    """The catalog the conformance run used: the installed plugins, and ``plugin`` when it
+    is a class that is not installed."""
+    from .._registry import Catalog
+
+    return Catalog.discover(extra=[plugin]) if isinstance(plugin, type) else Catalog.discover()
+
+
+def _write_view(plugin: str | type[Component], path: Path,
+                trace: Sequence[Mapping[str, Any]], title: str, what: str = "run") -> None:
+    """Write ``trace`` as a view page, judged by the specs ``plugin`` claims (and those of
+    the other layers in the trace), and say where it is."""
+    from ..check import SpecCatalog, check_trace
+    from ..view import write_view
+
+    catalog = _catalog(plugin)
+    try:
+        report = check_trace(trace, SpecCatalog.discover(catalog), examples=20)
+        write_view(trace, path, report, title=title)
+    except (OSError, ValueError) as exc:
+        print(f"  view not written: {exc}")
+        return
+    print(f"  view of the {what}, the violation marked: {path} (open it in a browser)")
+
+
 def run(args: argparse.Namespace) -> int:
     from ..testing.conformance import MIXES, check_conformance, replay
 
@@ -71,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigurationError("--seeds must be at least 1 and --first at least 0")
     plugin = load_component(args.plugin)
     path = output_path(args.shrink) if args.shrink else None
+    _check_view_option(args.view)
     options = _options(args.option)
     mix = MIXES[args.mix]
     seeds = range(args.first, args.first + args.seeds)
@@ -99,12 +167,19 @@ def run(args: argparse.Namespace) -> int:
                   f"{f.violation.message}")
         print(f"{len(result.failures)} of {result.seeds} seeds failed; the first:")
     print(failure)
+    view = view_path(args, failure.seed)
+    trace: Sequence[Mapping[str, Any]] = ()
+    if args.trace_dir or (view is not None and path is None):
+        trace = replay(plugin, failure.seed, trace_dir=args.trace_dir, mix=mix, use=args.use,
+                       options=options, trace_messages=True).trace
     if args.trace_dir:
-        replay(plugin, failure.seed, trace_dir=args.trace_dir, mix=mix, use=args.use,
-               options=options, trace_messages=True)
         print(f"  trace of seed {failure.seed} written to {args.trace_dir}; "
               f"netweave check {args.trace_dir} judges it again, "
               f"netweave timeline {args.trace_dir} lays it out by node")
+    if view is not None and path is None:
+        _write_view(plugin, view, trace,
+                    f"{failure.plugin}: seed {failure.seed} ({args.mix} mix), {failure.spec} "
+                    f"{failure.property!r} violated")
     again = " ".join(shlex.quote(a) for a in [
         "netweave", "conform", args.plugin, "--first", str(failure.seed), "--seeds", "1",
         "--mix", args.mix, *(x for u in args.use for x in ("--use", u)),
@@ -112,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.trace_dir:
         print(f"  again, with its trace: {again} --trace-dir trace-{failure.seed}")
     if path is not None:
-        _shrink(args, plugin, failure, mix, options, path)
+        _shrink(args, plugin, failure, mix, options, path, view)
     else:
         print(f"  a smaller scenario that fails the same way: {again} "
               f"--shrink small-{failure.seed}.toml")
@@ -127,7 +202,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _shrink(args: argparse.Namespace, plugin: str | type[Component], failure: SeedFailure,
-            mix: FaultMix, options: dict[str, Any], path: Path) -> None:
+            mix: FaultMix, options: dict[str, Any], path: Path, view: Path | None) -> None:
     from ..testing.conformance import shrink
 
     print(f"  shrinking seed {failure.seed} ({failure.scenario})", flush=True)
@@ -135,3 +210,9 @@ def _shrink(args: argparse.Namespace, plugin: str | type[Component], failure: Se
     found = shrink(plugin, failure.seed, mix=mix, use=args.use, options=options,
                    progress=progress_printer())
     report_shrunk(found, path, began)
+    if view is not None:
+        small = found.failure
+        cluster = found.scenario.run(found.seed, catalog=_catalog(plugin), trace_messages=True)
+        _write_view(plugin, view, cluster.trace,
+                    f"{small.plugin}: shrunk scenario, seed {found.seed}, {small.spec} "
+                    f"{small.property!r} violated", "shrunk run")

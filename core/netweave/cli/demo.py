@@ -9,6 +9,12 @@ prints a verdict with a per-node summary. The exit code is 0 only if every prope
 every layer held; 1 for a failed run, with its reason; 2 for bad options, which are all
 checked before any process starts.
 
+The nodes trace every message they send and receive, and the demo writes the run as a
+``netweave view`` page (lanes, message arrows, the check's verdicts marked) and prints
+its path: ``view.html`` in ``--run-dir`` when the run is kept, else
+``netweave-demo.html`` in the current directory (the run's directory is temporary);
+``--view FILE`` writes it elsewhere, ``--no-view`` not at all.
+
 ``--layer`` takes a layer (``urb``: its default plugin runs) or a broadcast plugin
 (``majority-ack-urb``: that plugin runs); broadcasts and deliveries are counted on the
 plugin's layer. The liveness properties (every survivor detects the crash, delivers what
@@ -30,7 +36,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -40,6 +46,9 @@ from ..errors import NetweaveError
 from ..trace import read_trace
 from ._launch import LocalCluster, free_ports
 
+if TYPE_CHECKING:
+    from ..check import Report
+
 NAME = "demo"
 HELP = "Run a real cluster on loopback, crash a node, and check the traces (exit 0 = OK)."
 
@@ -48,6 +57,10 @@ _MARGIN = 0.5
 """Seconds added to every liveness bound before the traces are judged."""
 _AGREE_WITHIN = 30.0
 """Seconds the survivors get to deliver the same messages."""
+VIEW = "netweave-demo.html"
+"""The view page of a run whose directory is temporary, in the current directory."""
+RUN_VIEW = "view.html"
+"""The view page of a run kept in ``--run-dir``, beside its traces."""
 
 
 def _integer(minimum: int) -> Callable[[str], int]:
@@ -91,6 +104,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "directory, removed afterwards)")
     parser.add_argument("--interval", type=_seconds, default=0.02, metavar="S",
                         help="seconds between two rounds of broadcasts (0.02)")
+    view = parser.add_mutually_exclusive_group()
+    view.add_argument("--view", type=Path, metavar="FILE",
+                      help=f"write the run's netweave view page (HTML) to FILE (default: "
+                      f"{RUN_VIEW} in --run-dir, else {VIEW} in the current directory)")
+    view.add_argument("--no-view", action="store_true", help="write no view page")
 
 
 class _Usage(Exception):
@@ -144,8 +162,18 @@ def choose_layer(name: str, catalog: Catalog | None = None) -> Choice:
     return Choice(name, layer, info.name, agreement)
 
 
+def view_path(args: argparse.Namespace) -> Path | None:
+    """Where the run's view page goes (see the module documentation); ``None``: nowhere."""
+    if args.no_view:
+        return None
+    if args.view is not None:
+        return Path(args.view)
+    return args.run_dir / RUN_VIEW if args.run_dir is not None else Path(VIEW)
+
+
 def _validate(args: argparse.Namespace) -> tuple[list[str], str | None, Choice]:
-    """Every check that needs no process: node ids, the crash, the stack, the run dir."""
+    """Every check that needs no process: node ids, the crash, the stack, the run dir,
+    the view page's path."""
     ids = [f"n{i}" for i in range(1, args.nodes + 1)]
     victim = None if args.no_crash else (args.crash or ids[-1])
     if victim is not None and victim not in ids:
@@ -159,6 +187,11 @@ def _validate(args: argparse.Namespace) -> tuple[list[str], str | None, Choice]:
         raise _Usage(f"--layer {args.layer}: {exc}") from exc
     if args.run_dir is not None and args.run_dir.exists() and not args.run_dir.is_dir():
         raise _Usage(f"--run-dir {args.run_dir}: exists and is not a directory")
+    if args.view is not None:
+        if args.view.is_dir():
+            raise _Usage(f"--view {args.view}: is a directory; give a file name")
+        if not args.view.absolute().parent.is_dir():
+            raise _Usage(f"--view {args.view}: no directory {args.view.parent}")
     return ids, victim, choice
 
 
@@ -271,14 +304,27 @@ def run(args: argparse.Namespace) -> int:
     run_dir = (args.run_dir.absolute() if keep
                else Path(tempfile.mkdtemp(prefix="netweave-demo-")))
     try:
-        return _demo(args, ids, victim, choice, run_dir, keep)
+        return _demo(args, ids, victim, choice, run_dir, keep, view_path(args))
     finally:
         if not keep:
             shutil.rmtree(run_dir, ignore_errors=True)
 
 
+def _write_view(path: Path, records: list[dict[str, Any]], report: Report,
+                title: str) -> None:
+    """Write the run's view page and say where it is (or why it is not)."""
+    from ..view import write_view
+
+    try:
+        write_view(records, path, report, title=title)
+    except (OSError, ValueError) as exc:
+        print(f"view of the run: not written ({exc})")
+        return
+    print(f"view of the run: {path} (open it in a browser)")
+
+
 def _demo(args: argparse.Namespace, ids: list[str], victim: str | None, choice: Choice,
-          run_dir: Path, keep: bool) -> int:
+          run_dir: Path, keep: bool, view: Path | None) -> int:
     from ..check import check_trace
 
     if keep and run_dir.exists():
@@ -305,7 +351,8 @@ def _demo(args: argparse.Namespace, ids: list[str], victim: str | None, choice: 
     print(f"  run dir: {run_dir}")
     codes: dict[str, int | None] = {}
     reasons: list[str] = []
-    with LocalCluster(run_dir, config) as cluster:
+    # Every message sent and received is traced: the view draws them as arrows.
+    with LocalCluster(run_dir, config, node_args=lambda _: ["--trace-messages"]) as cluster:
         cluster.start()
         ready_at = time.monotonic()
         print(f"  {len(ids)} nodes ready in {ready_at - began:.1f}s "
@@ -375,6 +422,10 @@ def _demo(args: argparse.Namespace, ids: list[str], victim: str | None, choice: 
     print(report.format(excerpts=True))
     print()
     print(_table(summarize(records, layer, ids), victim))
+    if view is not None:
+        print()
+        _write_view(view, records, report, f"netweave demo: {len(ids)} nodes, perfect-fd + "
+                    f"{layer} ({choice.plugin})" + (f", SIGKILL {victim}" if victim else ""))
     bad_exit = {k: v for k, v in codes.items() if v != 0}
     if bad_exit:
         reasons.append(f"nodes that did not stop cleanly: {bad_exit}")
