@@ -256,7 +256,9 @@ def test_conform_shrink_writes_a_file_netweave_sim_runs(
 
 
 def test_conform_says_how_to_shrink_a_failure(mutant: type[Component], tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+                                              capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # where the view of the failing run goes
     ref = f"test_mutations:{mutant.__name__}"
     for trace in ([], ["--trace-dir", str(tmp_path / "trace")]):
         assert main(["conform", ref, "--first", "77", "--seeds", "1", "--jobs", "1",
