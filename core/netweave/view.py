@@ -325,7 +325,7 @@ def _render_svg(data: Mapping[str, Any]) -> tuple[str, str]:
         line, text = _arrow(j, a, pos, lane_x, data["colors"][a[2]], data["kinds"][a[2]])
         out.append(line)
         labels.append(text)
-    out.append('</g><g id="alabels">')
+    out.append('</g><g id="arrowlabels">')
     out.extend(labels)
     out.append('</g><g id="events">')
     marks = _marks(data)
