@@ -121,3 +121,21 @@ def test_a_wide_timeline_scrolls_instead_of_being_cut(page: Page, site_url: str)
     if found["scroll"] > found["client"]:  # wider than the column here: it must scroll
         moved = block.evaluate("c => { c.scrollLeft = c.scrollWidth; return c.scrollLeft; }")
         assert moved > 0, found
+
+
+def test_a_picture_of_a_run_and_its_embedded_view_work(page: Page, site_url: str) -> None:
+    # The picture (an SVG the build drew from a simulated run) is loaded and drawn, and
+    # the run's view page, embedded below it, runs its script inside the site's page.
+    page.goto(site_url + "tutorials/view-a-run.html")
+    picture = page.locator("figure.nw-run img").first
+    picture.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => { const i = document.querySelector('figure.nw-run img');"
+        " return i && i.complete && i.naturalWidth > 100 && i.naturalHeight > 100; }")
+    view = page.frame_locator("iframe.nw-view")
+    events = view.locator("#events g.e")
+    events.first.wait_for(state="attached")
+    assert events.count() > 50
+    view.locator("#events g.e.k-broadcast .s").first.click()
+    assert "focus" in (view.locator("#chart").get_attribute("class") or "")
+    assert view.locator("#events g.e.future").count() > 0

@@ -120,7 +120,8 @@ def test_the_cli_hook_reports_a_command_without_section() -> None:
 
 def test_the_build_runs_the_site_hooks() -> None:
     config = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
-    for hook in ("cli_reference", "plugin_tables", "option_tables", "optional_pages"):
+    for hook in ("cli_reference", "plugin_tables", "option_tables", "optional_pages",
+                 "run_diagrams"):
         assert f"docs/_hooks/{hook}.py" in config, f"mkdocs.yml does not run {hook}"
 
 
