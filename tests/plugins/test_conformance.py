@@ -4,17 +4,19 @@ Each seed is a small simulated cluster (4-5 nodes, 10-20 broadcasts) with crashe
 minority, link loss, duplication, reordering and a partition that heals, ending with a
 quiet period (:data:`netweave.testing.DEFAULT_MIX`). CI runs 1,000 seeds per plugin, and
 a fifth as many where crashed nodes restart (:data:`~netweave.testing.RESTART_MIX`, for
-the plugins of the netweave distribution); the longer job runs more with ``pytest
-tests/plugins/test_conformance.py --netweave-seeds 20000`` (or ``NETWEAVE_SEEDS=20000``).
-Zero violations are allowed.
+the plugins of the netweave distribution), and a fifth as many for the layers that run
+over any detector (``lazy-rb``, ``majority-ack-urb``) over each eventually perfect one;
+the longer job runs more with ``pytest tests/plugins/test_conformance.py --netweave-seeds
+20000`` (or ``NETWEAVE_SEEDS=20000``). Zero violations are allowed.
 """
 
 from __future__ import annotations
 
+import attrs
 import pytest
 from netweave import Catalog, Component
 from netweave.check import SpecCatalog
-from netweave.testing import RESTART_MIX
+from netweave.testing import DEFAULT_MIX, RESTART_MIX
 from netweave.testing.pytest_plugin import Conformance
 
 CATALOG = Catalog.discover()
@@ -26,7 +28,10 @@ DETECTORS = sorted(name for name, info in CATALOG.plugins.items()
 OWN = sorted(name for name in BROADCASTS + DETECTORS
              if CATALOG.plugins[name].distribution == "netweave")
 STANDARD = {"beb", "lazy-rb", "eager-rb", "all-ack-urb", "majority-ack-urb", "fifo-rb",
-            "perfect-fd", "eventually-perfect-fd"}
+            "perfect-fd", "eventually-perfect-fd", "phi-accrual-fd", "swim-fd"}
+EVENTUALLY_PERFECT = sorted(name for name in DETECTORS
+                            if "perfect-failure-detector" not in CATALOG.plugins[name].provides)
+"""Detectors that may be wrong for a while: layers that take any detector must cope."""
 
 
 def test_the_standard_plugins_are_installed_and_claim_a_spec() -> None:
@@ -58,4 +63,28 @@ def test_standard_plugin_conforms_when_crashed_nodes_restart(
     # Each restart is a new process (a new incarnation): none may collide with its past.
     seeds = range(max(1, len(netweave_seeds) // 5))
     result = conformance.assert_conforms(plugin, seeds=seeds, mix=RESTART_MIX)
+    assert result.ok and result.seeds == len(seeds)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("detector", EVENTUALLY_PERFECT)
+@pytest.mark.parametrize("layer", ["lazy-rb", "majority-ack-urb"])
+def test_layer_conforms_over_each_eventually_perfect_detector(
+        layer: str, detector: str, conformance: Conformance, netweave_seeds: range) -> None:
+    # Suspicions that come late (phi accrual), from probes of one peer per period (SWIM)
+    # or that are wrong for a while must not break a layer that accepts any detector.
+    seeds = range(max(1, len(netweave_seeds) // 5))
+    result = conformance.assert_conforms(layer, seeds=seeds, use=[detector])
+    assert result.ok and result.seeds == len(seeds)
+
+
+@pytest.mark.timeout(600)
+def test_swim_with_lifeguard_conforms(conformance: Conformance, netweave_seeds: range) -> None:
+    # Lifeguard stretches the probe period while probes fail (crashed helpers send no
+    # nack), so a crash may be detected later than the default quiet period allows: the
+    # quiet period is that of the restart mix.
+    seeds = range(max(1, len(netweave_seeds) // 5))
+    result = conformance.assert_conforms("swim-fd", seeds=seeds, options={"lifeguard": True},
+                                         mix=attrs.evolve(DEFAULT_MIX, quiet=16.0))
     assert result.ok and result.seeds == len(seeds)
