@@ -7,7 +7,10 @@ with its own documented API (:mod:`netweave.sim`, :mod:`netweave.testing`,
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._registry import AUTOLOAD_ENV, ENTRY_POINT_GROUP, Catalog, PluginInfo, register_plugin
+from ._runtime import install_front_door
 from .bus import Bus, HandlerError
 from .context import Context, RandomSource
 from .errors import (
@@ -28,6 +31,16 @@ from .link import LinkOptions
 from .message import Message, revive
 from .node import BackpressureError, FencedError, Node, NodeStateError
 from .plugin import Component, NoOptions, upon, upon_deliver, upon_message
+
+
+def _asyncio_front_door() -> Any:
+    """The asyncio runtime, imported on first use (``await node.start()`` and friends)."""
+    from .runtime import asyncio as front
+
+    return front
+
+
+install_front_door(_asyncio_front_door)
 
 __version__ = "0.1.0"
 

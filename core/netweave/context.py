@@ -9,11 +9,12 @@ simulator, where time is virtual and randomness comes from one seed.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, overload
 
 if TYPE_CHECKING:
     import logging
 
+    from .interfaces import Port
     from .plugin import Component
 
 __all__ = ["Context", "RandomSource", "TimerId"]
@@ -107,8 +108,19 @@ class Context(Protocol):
         """
         ...
 
-    def component(self, abstraction: str) -> Component:
-        """The component of this node that provides ``abstraction`` (a lower layer)."""
+    @overload  # a Port is a str: the first overload wins for ports, on purpose
+    def component(self, abstraction: Port[T]) -> T: ...  # type: ignore[overload-overlap]
+
+    @overload
+    def component(self, abstraction: str) -> Component: ...
+
+    def component(self, abstraction: str) -> Any:
+        """The component of this node that provides ``abstraction`` (a lower layer).
+
+        Given a :class:`~netweave.interfaces.Port` (``BEST_EFFORT_BROADCAST``), the result
+        has that abstraction's interface type, so mypy checks the calls made on it; given
+        a plain name, it is a :class:`~netweave.Component`.
+        """
         ...
 
     def trace(self, ev: str, **fields: Any) -> None:

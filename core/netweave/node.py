@@ -12,35 +12,36 @@ the bus, so a callback fires exactly when the layer indicates delivery, once per
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Iterable, Mapping
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import pluggy
 
-from . import _streams
+from . import _runtime
 from ._hooks import NodeHooks, hookimpl_names
 from ._link_types import DEFAULT_LINK_OPTIONS
 from ._registry import Catalog, Fill, PluginInfo, Selection, plan
 from .bus import Bus
 from .errors import ConfigurationError, NetweaveError
 from .events import Crashed, Deliver, PeerRestarted, Started, Stopping
+from .interfaces import PORTS, Port
 from .link import LinkOptions, PerfectLinks
 from .message import Message
 from .plugin import Component
 from .trace import Tracer
 
 if TYPE_CHECKING:
+    from ._runtime import FrontDoor, Runtime, TimerHandle
     from .context import RandomSource, TimerId
-    from .runtime import Runtime, TimerHandle
     from .transport.options import TransportOptions
 
 __all__ = ["BackpressureError", "FencedError", "Node", "NodeStateError"]
 
 log = logging.getLogger("netweave.node")
+T = TypeVar("T")
 DeliveryCallback = Callable[[Deliver], Any]
 
 
@@ -133,7 +134,7 @@ class _ComponentContext:
         else:
             self._node._app_deliver(self._layer or "?", message_id, origin, payload)
 
-    def component(self, abstraction: str) -> Component:
+    def component(self, abstraction: str) -> Any:
         return self._node.component(abstraction)
 
     def trace(self, ev: str, **fields: Any) -> None:
@@ -195,7 +196,7 @@ class Node:
         self._catalog = catalog
         self._selections: list[Selection] = []
         self._callbacks: dict[str, list[DeliveryCallback]] = {}
-        self._queues: dict[str, list[asyncio.Queue[Deliver]]] = {}
+        self._queues: dict[str, list[Any]] = {}  # deliveries() queues: put_nowait(Deliver)
         self._observers: list[object] = []
         self.plan: list[tuple[PluginInfo, Any]] = []
         self.components: list[Component] = []
@@ -273,6 +274,16 @@ class Node:
                 self.hooks.register(proxy, name=f"component:{info.name}")
         for obs in self._observers:
             self.hooks.register(obs)
+        for info, _ in self.plan:
+            for name in info.provides:
+                port = PORTS.get(name)
+                missing = [r for r in port.requests if not callable(
+                    getattr(info.cls, r, None))] if port is not None else []
+                if missing:
+                    raise ConfigurationError(
+                        f"plugin {info.name!r} provides {name!r} but has no "
+                        f"{', '.join(m + '()' for m in missing)}: the requests of that "
+                        "abstraction (see netweave.interfaces)")
         known = set(self._by_key)
         for layer in self._callbacks:
             if layer not in known:
@@ -288,8 +299,16 @@ class Node:
         """Short layer names of the selected broadcast components, in start order."""
         return [c.layer for c in self.components if c.layer]
 
-    def component(self, key: str) -> Component:
-        """The component selected under a plugin name, abstraction or layer name."""
+    @overload  # a Port is a str: the first overload wins for ports, on purpose
+    def component(self, key: Port[T]) -> T: ...  # type: ignore[overload-overlap]
+
+    @overload
+    def component(self, key: str) -> Component: ...
+
+    def component(self, key: str) -> Any:
+        """The component selected under a plugin name, abstraction or layer name (typed
+        with the abstraction's interface when ``key`` is a
+        :class:`~netweave.interfaces.Port`)."""
         found = self._by_key.get(key)
         if found is None:
             raise ConfigurationError(f"node {self.id!r} has no component for {key!r}")
@@ -383,15 +402,11 @@ class Node:
         :param transport: limits, timeouts and security; default: open, loopback-friendly.
         :param state_dir: where to keep the incarnation counter; default: wall-clock ms.
         """
-        from .runtime.asyncio import start_node
-
-        await start_node(self, transport=transport, state_dir=state_dir)
+        await self._front().start_node(self, transport=transport, state_dir=state_dir)
 
     async def stop(self) -> None:
         """Stop the components (the trace gets ``stop``) and close every connection."""
-        from .runtime.asyncio import stop_node
-
-        await stop_node(self)
+        await self._front().stop_node(self)
 
     async def __aenter__(self) -> Node:
         await self.start()
@@ -402,9 +417,12 @@ class Node:
 
     def run(self, main: Callable[[Node], Awaitable[Any]] | None = None, **options: Any) -> None:
         """Blocking: start, run ``await main(node)`` or serve until SIGINT/SIGTERM, stop."""
-        from .runtime.asyncio import run_node
+        self._front().run_node(self, main, **options)  # type: ignore[arg-type]
 
-        run_node(self, main, **options)  # type: ignore[arg-type]
+    def _front(self) -> FrontDoor:
+        # The runtime behind start, stop, run, deliveries and broadcast_when_ready: the
+        # netweave package installs the asyncio runtime (the kernel imports no runtime).
+        return _runtime.front_door()
 
     # -- application API --------------------------------------------------------------
 
@@ -462,7 +480,7 @@ class Node:
 
         :raises TimeoutError: if still congested after ``timeout`` seconds.
         """
-        return _streams.broadcast_when_ready(self, layer, payload, timeout)
+        return self._front().broadcast_when_ready(self, layer, payload, timeout)
 
     def throttle_senders(self, on: bool, *, key: Hashable = "application") -> None:
         """Say that the application cannot take more deliveries now (``True``) or can again.
@@ -487,7 +505,7 @@ class Node:
         (:meth:`throttle_senders`) until half of them are read: a slow consumer slows the
         cluster down instead of filling memory.
         """
-        return _streams.deliveries(self, self._queues, layer, limit)
+        return self._front().deliveries(self, self._queues, layer, limit)
 
     # -- internals used by contexts ---------------------------------------------------
 

@@ -59,6 +59,7 @@ from netweave import (
     upon_deliver,
     upon_message,
 )
+from netweave.interfaces import BEST_EFFORT_BROADCAST
 
 from ._delivered import DeliveredLog, origin_or_drop
 
@@ -171,7 +172,7 @@ class AllAckUniformReliableBroadcast(Component):
             self.ctx.deliver(entry.msg.id, key[0], revive(entry.msg.payload))
 
     def _beb(self, message_id: str, msg: UrbData) -> None:
-        self.ctx.component("best-effort-broadcast").broadcast(message_id, msg)
+        self.ctx.component(BEST_EFFORT_BROADCAST).broadcast(message_id, msg)
 
     def state_size(self) -> int:
         """Entries held: pending messages with their acks, plus de-duplication watermarks."""

@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from netweave import Component, Message, hookimpl, revive, upon_deliver
+from netweave.interfaces import BEST_EFFORT_BROADCAST
 
 from ._delivered import DeliveredLog, forwarded_or_drop, origin_or_drop
 
@@ -88,7 +89,7 @@ class EagerReliableBroadcast(Component):
             self._beb(self.ctx.new_message_id(), msg)
 
     def _beb(self, message_id: str, msg: EagerRbData) -> None:
-        self.ctx.component("best-effort-broadcast").broadcast(message_id, msg)
+        self.ctx.component(BEST_EFFORT_BROADCAST).broadcast(message_id, msg)
 
     def state_size(self) -> int:
         """Entries held: the de-duplication watermarks and the numbers above them."""

@@ -90,6 +90,7 @@ from netweave import (
     upon_deliver,
     upon_message,
 )
+from netweave.interfaces import RELIABLE_BROADCAST
 
 from ._delivered import decimal, origin_of
 
@@ -189,7 +190,7 @@ class FifoReliableBroadcast(Component):
 
     def broadcast(self, message_id: str, payload: Any) -> None:
         self.lsn += 1
-        sent = self.ctx.component("reliable-broadcast").broadcast(message_id,
+        sent = self.ctx.component(RELIABLE_BROADCAST).broadcast(message_id,
                                                                   FifoData(self.lsn, payload))
         self.recent.append((message_id, self.lsn, payload, sent))
 

@@ -52,6 +52,7 @@ from netweave import (
     upon_deliver,
     upon_message,
 )
+from netweave.interfaces import BEST_EFFORT_BROADCAST
 
 from ._delivered import DeliveredLog, Summary, forwarded_or_drop, origin_or_drop
 
@@ -235,7 +236,7 @@ class LazyReliableBroadcast(Component):
         self._beb(self.ctx.new_message_id(), msg)
 
     def _beb(self, message_id: str, msg: LazyRbData) -> None:
-        self.ctx.component("best-effort-broadcast").broadcast(message_id, msg)
+        self.ctx.component(BEST_EFFORT_BROADCAST).broadcast(message_id, msg)
 
     def state_size(self) -> int:
         """Entries held: retained messages plus the de-duplication and report watermarks."""

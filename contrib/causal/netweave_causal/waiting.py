@@ -82,7 +82,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from netweave import (
@@ -101,6 +101,7 @@ from netweave import (
     upon_deliver,
     upon_message,
 )
+from netweave.interfaces import RELIABLE_BROADCAST, VECTOR_CLOCK
 
 if TYPE_CHECKING:
     from netweave import Context
@@ -154,14 +155,6 @@ class CausalOptions:
         metadata={"doc": "Seconds a restarted process waits in a gap of a gone process's "
                   "sequence, above messages it delivered, before it skips the gap: a "
                   "message still on its way there arrives meanwhile."})
-
-
-class VectorComparison(Protocol):
-    """What this layer needs from the ``vector-clock`` component."""
-
-    def leq(self, a: Mapping[str, int], b: Mapping[str, int]) -> bool:
-        """Whether ``a <= b`` entry by entry (a missing entry counts as 0)."""
-        ...
 
 
 @attrs.define(eq=False)
@@ -221,7 +214,7 @@ class WaitingCausalBroadcast(Component):
         me = _process(message_id)
         w[me] = self.lsn
         self.lsn += 1
-        sent = self.ctx.component("reliable-broadcast").broadcast(message_id,
+        sent = self.ctx.component(RELIABLE_BROADCAST).broadcast(message_id,
                                                                   CausalData(w, payload))
         self.recent.append((message_id, w, payload, sent))
 
@@ -322,7 +315,7 @@ class WaitingCausalBroadcast(Component):
         return self._ready(w, {e.process for e in self.pending})
 
     def _ready(self, w: Mapping[str, int], held: set[str]) -> bool:
-        clock: VectorComparison = self.ctx.component("vector-clock")  # type: ignore[assignment]
+        clock = self.ctx.component(VECTOR_CLOCK)
         if clock.leq(w, self.v):
             return True
         if not self.joined:

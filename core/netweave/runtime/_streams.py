@@ -1,8 +1,8 @@
 """The coroutines behind :meth:`netweave.Node.deliveries` and
 :meth:`netweave.Node.broadcast_when_ready`.
 
-They live apart from ``node.py`` because that module may be compiled with mypyc (see
-``hatch_build.py``), which cannot compile an async generator.
+They belong to the asyncio runtime (the kernel imports no asyncio); the node reaches
+them through its front door (:attr:`netweave.Node.front_door`).
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from .events import Deliver
+from ..events import Deliver
 
 if TYPE_CHECKING:
-    from .node import Node
+    from ..node import Node
 
 _RECHECK = 0.005
 """Seconds between two looks at a congested node's links (acks wake it sooner)."""
@@ -51,7 +51,7 @@ class DeliveryQueue(asyncio.Queue[Deliver]):
             self.node.throttle_senders(False, key=self)
 
 
-async def deliveries(node: Node, queues: dict[str, list[asyncio.Queue[Deliver]]],
+async def deliveries(node: Node, queues: dict[str, list[Any]],
                      layer: str, limit: int) -> AsyncIterator[Deliver]:
     """Yield what ``layer`` delivers from the first ``__anext__`` on, until closed."""
     queue = DeliveryQueue(node, limit)

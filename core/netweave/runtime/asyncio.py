@@ -27,6 +27,7 @@ from ..errors import ConfigurationError
 from ..message import Message
 from ..transport.options import TransportOptions
 from ..transport.tcp import TcpTransport
+from ._streams import broadcast_when_ready, deliveries
 
 if TYPE_CHECKING:
     from ..node import Node
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = [
     "AsyncioRuntime",
     "LoopFlushedSink",
+    "broadcast_when_ready",
+    "deliveries",
     "event_loop_runner",
     "next_incarnation",
     "run_node",

@@ -13,18 +13,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import TYPE_CHECKING, Any, Literal, cast
+import ssl
+from collections.abc import Callable, Coroutine
+from typing import Any, Literal, Protocol, cast
 
 from ..link import LinkAck, LinkBatch, LinkData, LinkFenced, LinkHello
 from ..message import Message
 from .auth import certificate_names
-from .framing import FrameDecoder, FrameError, MessageCodec
+from .framing import FrameDecoder, FrameEncoder, FrameError, MessageCodec
 from .handshake import Handshake, HandshakeError, Hello, Ping, Proof, Refuse
+from .options import TransportOptions
 
-if TYPE_CHECKING:
-    from .tcp import TcpTransport, _Channel
-
-__all__ = ["HANDSHAKE_MAX_FRAME", "Connection"]
+__all__ = ["HANDSHAKE_MAX_FRAME", "Connection", "ConnectionOwner"]
 
 log = logging.getLogger("netweave.transport")
 
@@ -36,10 +36,51 @@ _LINK_CODEC: MessageCodec[Message] = MessageCodec(
     [LinkData, LinkBatch, LinkAck, LinkHello, LinkFenced, Ping])
 
 
+class ConnectionOwner(Protocol):
+    """What a connection needs from the transport that owns it (``TcpTransport``): its
+    node's identity and settings, and the calls by which a connection reports."""
+
+    node_id: str
+    cluster: str
+    incarnation: int
+    members: frozenset[str]
+    options: TransportOptions
+    loop: asyncio.AbstractEventLoop
+    server_tls: ssl.SSLContext | None
+    upgrade_tls: bool
+    encoder: FrameEncoder
+    stats: Any
+    receive: Callable[[str, Message], None]
+
+    def admit(self, conn: Connection) -> bool:
+        """A new connection (accepted or dialed): whether it may go on."""
+        ...
+
+    def established(self, conn: Connection) -> None:
+        """The handshake identified the peer of ``conn``."""
+        ...
+
+    def closed(self, conn: Connection, reason: str, detail: str, level: int) -> None:
+        """``conn`` was closed for ``reason`` (count and log it)."""
+        ...
+
+    def forget(self, conn: Connection) -> None:
+        """``conn`` is gone: drop every reference to it."""
+        ...
+
+    def flush(self, channel: Any) -> None:
+        """Write what waits on ``channel`` (the socket can take more)."""
+        ...
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run ``coro`` as a task the transport ends when it closes."""
+        ...
+
+
 class Connection(asyncio.Protocol):
     """The protocol object of one connection, dialed or accepted."""
 
-    def __init__(self, tcp: TcpTransport, role: Literal["dial", "accept"],
+    def __init__(self, tcp: ConnectionOwner, role: Literal["dial", "accept"],
                  expected: str | None = None) -> None:
         self.tcp = tcp
         self.role = role
@@ -49,7 +90,8 @@ class Connection(asyncio.Protocol):
         self.handshake: Handshake | None = None
         self.peer = ""
         self.peer_incarnation = 0
-        self.channel: _Channel | None = None
+        self.channel: Any = None
+        """The owner's state for this connection's peer, once established."""
         self.established = False
         self.closed = False
         self.paused = False
@@ -79,13 +121,13 @@ class Connection(asyncio.Protocol):
             self.address = f"{peername[0]}:{peername[1]}"
         now = self.tcp.loop.time()
         self.active_at = self.frame_since = self.tx_at = now
-        if not self.tcp._admit(self):
+        if not self.tcp.admit(self):
             return
         self._timer = self.tcp.loop.call_later(self.tcp.options.handshake_timeout,
                                                self._handshake_expired)
         if self.role == "accept" and self.tcp.server_tls is not None and self.tcp.upgrade_tls:
             transport.pause_reading()  # the TLS layer reads first; start_tls() resumes
-            self.tcp._spawn(self._accept_tls(transport))
+            self.tcp.spawn(self._accept_tls(transport))
         else:
             self._begin(transport)
 
@@ -186,14 +228,14 @@ class Connection(asyncio.Protocol):
         self.peer_incarnation = hs.peer_incarnation
         self.decoder.max_frame = self.tcp.options.max_frame
         self.established = True
-        self.tcp._established(self)
+        self.tcp.established(self)
 
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.closed:
             self.closed = True
             reason = "peer-closed" if exc is None else "connection-error"
-            self.tcp._closed(self, reason, str(exc or "end of stream"), logging.INFO)
-        self.tcp._forget(self)
+            self.tcp.closed(self, reason, str(exc or "end of stream"), logging.INFO)
+        self.tcp.forget(self)
 
     def pause_writing(self) -> None:
         self.paused = True
@@ -201,7 +243,7 @@ class Connection(asyncio.Protocol):
     def resume_writing(self) -> None:
         self.paused = False
         if self.channel is not None:
-            self.tcp._flush(self.channel)
+            self.tcp.flush(self.channel)
 
     # -- actions ----------------------------------------------------------------------
 
@@ -236,8 +278,8 @@ class Connection(asyncio.Protocol):
                 transport.abort()
             else:
                 transport.close()
-        self.tcp._closed(self, reason, detail, level)
-        self.tcp._forget(self)
+        self.tcp.closed(self, reason, detail, level)
+        self.tcp.forget(self)
 
     def __repr__(self) -> str:
         who = self.peer or self.expected or "?"

@@ -192,7 +192,7 @@ class TcpTransport:
         for ch in self.channels.values():
             if ch.dialer is not None:
                 ch.dialer.cancel()
-            self._flush(ch)
+            self.flush(ch)
         for task in list(self._tasks):
             task.cancel()
         waiting = [c.done for c in self.connections]
@@ -203,7 +203,7 @@ class TcpTransport:
         if pending:
             await asyncio.wait(pending, timeout=grace)
 
-    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         task = self.loop.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -235,7 +235,7 @@ class TcpTransport:
         self.stats.frames_out += 1
         if conn is not None and not ch.flush_armed:
             ch.flush_armed = True
-            self.loop.call_soon(self._flush, ch)
+            self.loop.call_soon(self.flush, ch)
 
     def _split(self, peer: str, batch: LinkBatch) -> None:
         metas = batch.metas
@@ -243,7 +243,7 @@ class TcpTransport:
             meta = metas[i] if metas is not None and i < len(metas) else None
             self.send(peer, LinkData(batch.inc, batch.dst, batch.seq + i, body, meta))
 
-    def _flush(self, ch: _Channel) -> None:
+    def flush(self, ch: _Channel) -> None:
         ch.flush_armed = False
         conn = ch.conn
         if conn is None or conn.paused or conn.closed or not ch.out:
@@ -260,7 +260,7 @@ class TcpTransport:
 
     # -- connections ------------------------------------------------------------------
 
-    def _admit(self, conn: Connection) -> bool:
+    def admit(self, conn: Connection) -> bool:
         if conn.role == "accept":
             self.stats.accepted += 1
             if self.closing:
@@ -278,7 +278,7 @@ class TcpTransport:
         self.pending += 1
         return True
 
-    def _established(self, conn: Connection) -> None:
+    def established(self, conn: Connection) -> None:
         self.pending -= 1
         ch = self.channels[conn.peer]
         old = ch.conn
@@ -305,7 +305,7 @@ class TcpTransport:
         self.connected(conn.peer, conn.peer_incarnation)
         if ch.out and not ch.flush_armed:
             ch.flush_armed = True
-            self.loop.call_soon(self._flush, ch)
+            self.loop.call_soon(self.flush, ch)
 
     def _prefer(self, old: Connection, new: Connection) -> bool:
         """Whether ``new`` should replace ``old`` as the connection to their peer."""
@@ -317,13 +317,13 @@ class TcpTransport:
             return True  # the same side dialed again: it saw the old one die
         return new_dialer == min(self.node_id, new.peer)
 
-    def _closed(self, conn: Connection, reason: str, detail: str, level: int) -> None:
+    def closed(self, conn: Connection, reason: str, detail: str, level: int) -> None:
         self.stats.closed[reason] += 1
         if reason in _QUIET and level > logging.INFO:
             level = logging.INFO
         log.log(level, "%s: closed connection %s: %s (%s)", self.node_id, conn, reason, detail)
 
-    def _forget(self, conn: Connection) -> None:
+    def forget(self, conn: Connection) -> None:
         if conn in self.connections:
             self.connections.discard(conn)
             if not conn.established:
