@@ -9,6 +9,14 @@ victim is then killed and started again (a new incarnation) for the next trial.
 
 Busy: the same detector under a broadcast load while ``burn`` extra processes keep
 every core busy, for ``duration`` seconds; every suspicion is false, since nobody fails.
+
+QoS (``--qos``): the quality of service of every installed detector, after Chen, Toueg
+and Aguilera (detection time T_D, mistake recurrence time T_MR, mistake duration T_M,
+query accuracy probability P_A), measured in the simulator over many seeds of latency,
+loss, pauses and one-way partitions (:mod:`netweave.bench.qos`), printed as a table and
+drawn as T_D against P_A (``--plot FILE``, an SVG). With ``--qos-trials N`` each
+detector's default setting is also timed on real processes, SIGKILL and SIGSTOP as
+above.
 """
 
 from __future__ import annotations
@@ -16,13 +24,14 @@ from __future__ import annotations
 import random
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 from ..cli._launch import free_ports
 from ._procs import Worker, Workers, burners
 from ._report import Row, header, ms, quantile
 
-__all__ = ["PROFILES", "busy", "detection", "run"]
+__all__ = ["PROFILES", "busy", "detection", "run", "run_qos"]
 
 PROFILES: dict[str, dict[str, float]] = {
     "default": {"period": 0.5, "timeout": 2.0},
@@ -44,15 +53,23 @@ def _cluster(ws: Workers, nodes: int, plugins: list[list[Any]], loop: str,
 
 
 def detection(profile: str, fault: str, *, trials: int, nodes: int = 3,
-              loop: str = "asyncio") -> tuple[list[float], int]:
-    """Detection times (s) of ``fault`` (``kill`` or ``stop``), and wrong suspicions."""
-    opts = PROFILES[profile]
-    period, timeout = opts["period"], opts["timeout"]
+              loop: str = "asyncio", detector: str = "perfect-fd",
+              wait: float | None = None) -> tuple[list[float], int]:
+    """Detection times (s) of ``fault`` (``kill`` or ``stop``), and wrong suspicions.
+
+    :param detector: the detector run: ``perfect-fd`` with the options of ``profile``,
+        or another one with its defaults (``profile`` then only names the run).
+    :param wait: the longest a detection may take (default: timeout + period of the
+        profile, plus 10 s).
+    """
+    opts = PROFILES[profile] if detector == "perfect-fd" else {}
+    period = PROFILES[profile]["period"]
+    limit = wait if wait is not None else PROFILES[profile]["timeout"] + period + 10
     sig = signal.SIGKILL if fault == "kill" else signal.SIGSTOP
     samples: list[float] = []
     wrong = 0
     with Workers() as ws:
-        spec, workers = _cluster(ws, nodes, [["perfect-fd", opts]], loop, [])
+        spec, workers = _cluster(ws, nodes, [[detector, opts]], loop, [])
         victim_id = sorted(workers)[-1]
         for _ in range(trials):
             survivors = [w for i, w in workers.items() if i != victim_id]
@@ -62,7 +79,7 @@ def detection(profile: str, fault: str, *, trials: int, nodes: int = 3,
             victim.signal(sig)
             for s in survivors:
                 while True:
-                    msg = s.expect("suspect", timeout + period + 10)
+                    msg = s.expect("suspect", limit)
                     if msg["peer"] == victim_id:
                         samples.append(msg["t"] - killed_at)
                         break
@@ -145,4 +162,52 @@ def run(*, trials: int = 10, busy_duration: float = 10.0, nodes: int = 3, burn: 
                         f"--profiles {profile}",
                         "0 (default profile)" if profile == "default" else "",
                         (false == 0) if profile == "default" else None))
+    return rows
+
+
+def run_qos(*, seeds: int = 48, mix: str = "faulty", jobs: int = 0,
+            plot: Path | None = None, trials: int = 0, loop: str = "asyncio",
+            only: list[str] | None = None) -> list[Row]:
+    """QoS of every installed detector (or ``only`` these) in the simulator; with
+    ``trials``, detection times of each on real processes too. Returns result rows."""
+    from . import qos
+
+    chosen = qos.MIXES[mix]
+    names = only if only is not None else qos.detectors()
+    header("failure-detector QoS in the simulator (Chen, Toueg, Aguilera)", seeds=seeds,
+           mix=mix, detectors=",".join(names), jobs=jobs or "one per CPU")
+    print(f"# {mix}: {chosen.describe()}")
+    print("# T_D: crash to permanent suspicion (0: already suspected), per correct observer;"
+          " T_MR: time between mistakes; T_M: mistake length; P_A: fraction of time right"
+          " about a live peer; msgs/node/s: link messages, acknowledgements included",
+          flush=True)
+    began = time.monotonic()
+    results = qos.measure(seeds=seeds, mix=chosen, jobs=jobs, only=names)
+    print(qos.render_table(results))
+    print(f"# {seeds} seeds x {len(results)} settings in {time.monotonic() - began:.0f} s",
+          flush=True)
+    if plot is not None:
+        plot.parent.mkdir(parents=True, exist_ok=True)
+        plot.write_text(qos.render_plot(
+            results, title=f"Failure detectors: T_D against P_A ({mix} network, "
+                           f"{seeds} seeds)"), encoding="utf-8")
+        print(f"# plot: {plot}", flush=True)
+    command = f"netweave bench fd --qos --qos-seeds {seeds} --qos-mix {mix}"
+    rows = [Row(f"QoS ({mix}), {r.detector} {r.setting}: T_D p50 s / P_A",
+                f"{r.td_median if r.td_median is not None else float('nan'):.2f} / "
+                f"{qos.format_pa(r.p_a)}", command) for r in results]
+    if trials > 0:
+        print(f"{'detector':<22} {'fault':<8} {'samples':>7} {'p50 ms':>8} {'p99 ms':>8} "
+              f"{'max ms':>8}", flush=True)
+        for name in names:
+            for fault, signame in (("kill", "SIGKILL"), ("stop", "SIGSTOP")):
+                samples, wrong = detection("default", fault, trials=trials, loop=loop,
+                                           detector=name, wait=60.0)
+                p50, p99 = quantile(samples, 0.5), quantile(samples, 0.99)
+                print(f"{name:<22} {signame:<8} {len(samples):>7} {ms(p50, 0):>8} "
+                      f"{ms(p99, 0):>8} {ms(max(samples, default=None), 0):>8}"
+                      + (f"  ({wrong} wrong suspicions)" if wrong else ""), flush=True)
+                rows.append(Row(f"detection after {signame} on real processes, {name} "
+                                "defaults, p50 / p99 ms", f"{ms(p50, 0)} / {ms(p99, 0)}",
+                                f"netweave bench fd --qos --qos-trials {trials}"))
     return rows

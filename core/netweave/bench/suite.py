@@ -68,6 +68,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--busy-duration", type=float, default=10.0, metavar="S",
                         help="length of the busy run counting false suspicions (10; 300 "
                         "for the 5-minute goal)")
+    parser.add_argument("--qos", action="store_true",
+                        help="fd part: the quality of service of every installed failure "
+                        "detector in the simulator (T_D, T_MR, T_M, P_A after Chen, Toueg "
+                        "and Aguilera) instead of perfect-fd on real processes")
+    parser.add_argument("--qos-seeds", type=int, default=48, metavar="N",
+                        help="with --qos: simulated runs per detector and setting (48)")
+    parser.add_argument("--qos-mix", choices=["faulty", "calm"], default="faulty",
+                        help="with --qos: the network; faulty: wide-area latency, loss, "
+                        "pauses and one-way partitions of up to 10 s; calm: a LAN, faults "
+                        "of at most 1 s (default: faulty)")
+    parser.add_argument("--qos-trials", type=int, default=0, metavar="N",
+                        help="with --qos: also time N SIGKILL and N SIGSTOP detections of "
+                        "each detector on real processes (0)")
+    parser.add_argument("--plot", type=Path, metavar="FILE",
+                        help="with --qos: draw T_D against P_A, one point per detector and "
+                        "setting, as an SVG file")
     parser.add_argument("--seeds", type=int, default=2000, metavar="N",
                         help="simulator seeds (2,000: in two processes a shorter run "
                         "measures starting the worker pool as much as the simulator)")
@@ -114,6 +130,12 @@ def run(args: argparse.Namespace) -> int:
     unknown += [x for x in args.layers.split(",") if x and x not in LAYERS
                 and x not in BASELINES]
     unknown += [x for x in args.modes.split(",") if x not in ("rate", "saturate")]
+    if (args.qos or args.plot is not None) and "fd" not in parts:
+        unknown.append("--qos and --plot without the fd part")
+    elif args.plot is not None and not args.qos:
+        unknown.append("--plot without --qos")
+    if args.qos and args.qos_seeds < 1:
+        unknown.append("--qos-seeds below 1")
     if unknown:
         print(f"netweave bench: error: unknown {', '.join(unknown)}; parts: {', '.join(PARTS)}"
               f"; layers: {', '.join([*LAYERS, *BASELINES])}; profiles: {', '.join(PROFILES)}")
@@ -133,6 +155,10 @@ def run(args: argparse.Namespace) -> int:
                         duration=args.duration, warmup=args.warmup, total_rate=args.rate,
                         batch=args.batch, loop=loop, links=_links(args),
                         modes=tuple(m for m in args.modes.split(",") if m))
+                elif part == "fd" and args.qos:
+                    rows += fd.run_qos(seeds=args.qos_seeds, mix=args.qos_mix,
+                                       jobs=args.jobs, plot=args.plot,
+                                       trials=args.qos_trials, loop=loop)
                 elif part == "fd":
                     rows += fd.run(trials=args.trials, busy_duration=args.busy_duration,
                                    loop=loop, profiles=tuple(args.profiles.split(",")))
