@@ -59,6 +59,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="when a peer declared this process crashed (after a pause or "
                              "an overload longer than the detector's timeout): start a new "
                              "incarnation in this process (default), or exit with code 3")
+    parser.add_argument("--metrics", metavar="HOST:PORT",
+                        help="serve Prometheus metrics at http://HOST:PORT/metrics, from a "
+                             "thread (needs prometheus_client: pip install "
+                             "'netweave[metrics]'); port 0 picks a free one, named on the "
+                             "metrics line of standard error")
     parser.add_argument("--log-level", default="WARNING",
                         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
                         help="standard-error logging level (default WARNING)")
@@ -278,7 +283,35 @@ def _new_node(config: ClusterConfig, args: argparse.Namespace, console: _Console
             node.on_deliver(layer, console.on_deliver)
     if sink is not None:
         node.tracer.sinks.append(sink)
+    if args.metrics is not None:
+        from .. import metrics
+
+        metrics.enable(node)  # before start: every broadcast and delivery is counted
     return node
+
+
+def _serve_metrics(address: str, console: _Console, loop: asyncio.AbstractEventLoop) -> Any:
+    """Start the metrics endpoint; ``None`` (and a message) if it cannot start."""
+    try:
+        import prometheus_client  # noqa: F401
+    except ImportError:
+        _err("netweave node: --metrics needs prometheus_client, which is not installed: "
+             "pip install 'netweave[metrics]'")
+        return None
+    from .. import metrics
+
+    def snapshot() -> dict[str, Any]:
+        # Read the node on its own loop, where it changes: a scrape sees a consistent state.
+        return metrics.on_loop(loop, lambda: metrics.collect(console.node))  # type: ignore[no-any-return]
+
+    try:
+        server = metrics.serve(address, snapshot)
+    except (OSError, NetweaveError) as exc:
+        _err(f"netweave node: cannot serve metrics at {address}: {exc}")
+        return None
+    host, port = server.server_address[:2]
+    _err(f"metrics http://{host}:{port}/metrics")
+    return server
 
 
 async def _serve(config: ClusterConfig, args: argparse.Namespace) -> int:
@@ -297,6 +330,14 @@ async def _serve(config: ClusterConfig, args: argparse.Namespace) -> int:
     options = config.transport_options(args.id)
     reader: asyncio.Task[None] | None = None
     code = 0
+    server = None
+    if args.metrics is not None:
+        server = _serve_metrics(args.metrics, console, loop)
+        if server is None:
+            console.output.close(1.0)
+            if sink is not None:
+                sink.close()
+            return 2
     try:
         while True:
             node = console.node = _new_node(config, args, console, sink)
@@ -328,6 +369,8 @@ async def _serve(config: ClusterConfig, args: argparse.Namespace) -> int:
         if reader is not None:
             reader.cancel()
         await node.stop()
+        if server is not None:
+            server.shutdown()
         if not console.output.close(10.0):
             _err(f"netweave node {node.id}: standard output not read for 10 s at exit; "
                  f"{console.output.waiting} bytes of deliveries not written")
