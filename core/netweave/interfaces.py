@@ -21,8 +21,9 @@ layer below::
 Names stay the contract for plugins outside the project: ``ctx.component("reliable-
 broadcast")`` still works and returns an untyped :class:`~netweave.Component`. When a
 plugin says it provides a port, the node checks when it is built that the plugin has the
-port's requests (:attr:`Port.requests`), so a missing method is a configuration error,
-not an ``AttributeError`` in the middle of a run.
+port's requests (:attr:`Port.requests`, its own method, not the ``Component`` base
+class's), so a missing method is a configuration error, not an ``AttributeError`` or a
+``NotImplementedError`` in the middle of a run.
 """
 
 from __future__ import annotations
@@ -90,7 +91,11 @@ class Broadcast(Protocol):
 class ReliableBroadcast(Broadcast, Protocol):
     """A reliable broadcast: also takes over a message another process's layer sent
     (``forward``), as if it had arrived from the network: delivered once and relayed
-    when its origin crashes (how a restarted process is handed what it missed)."""
+    when its origin crashes (how a restarted process is handed what it missed).
+
+    ``forward`` is an optional request: a layer above that hands messages to a
+    restarted process (``fifo-rb``) needs it, a textbook exercise does not; a provider
+    is only required to have ``broadcast``."""
 
     def forward(self, msg: Any) -> None:
         """Take a message that :meth:`broadcast` returned at some process."""
@@ -132,7 +137,7 @@ class VectorClock(Protocol):
 FAILURE_DETECTOR = Port[FailureDetector]("failure-detector")
 PERFECT_FAILURE_DETECTOR = Port[FailureDetector]("perfect-failure-detector")
 BEST_EFFORT_BROADCAST = Port[Broadcast]("best-effort-broadcast", ("broadcast",))
-RELIABLE_BROADCAST = Port[ReliableBroadcast]("reliable-broadcast", ("broadcast", "forward"))
+RELIABLE_BROADCAST = Port[ReliableBroadcast]("reliable-broadcast", ("broadcast",))
 UNIFORM_RELIABLE_BROADCAST = Port[Broadcast]("uniform-reliable-broadcast", ("broadcast",))
 FIFO_RELIABLE_BROADCAST = Port[Broadcast]("fifo-reliable-broadcast", ("broadcast",))
 CAUSAL_ORDER_BROADCAST = Port[Broadcast]("causal-order-broadcast", ("broadcast",))

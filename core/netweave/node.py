@@ -278,7 +278,8 @@ class Node:
             for name in info.provides:
                 port = PORTS.get(name)
                 missing = [r for r in port.requests if not callable(
-                    getattr(info.cls, r, None))] if port is not None else []
+                    getattr(info.cls, r, None)) or getattr(info.cls, r) is getattr(
+                        Component, r, None)] if port is not None else []
                 if missing:
                     raise ConfigurationError(
                         f"plugin {info.name!r} provides {name!r} but has no "

@@ -54,24 +54,26 @@ def test_mypy_flags_a_request_the_lower_abstraction_does_not_have(tmp_path: Path
 def test_a_port_is_its_abstraction_name() -> None:
     assert BEST_EFFORT_BROADCAST == "best-effort-broadcast"
     assert PORTS["reliable-broadcast"] is RELIABLE_BROADCAST
-    assert RELIABLE_BROADCAST.requests == ("broadcast", "forward")
+    assert RELIABLE_BROADCAST.requests == ("broadcast",)  # forward() is optional
 
 
-class NoForward(Component):
-    name = "no-forward-rb"
+class NoBroadcast(Component):
+    """Says it is a reliable broadcast, but only inherits Component.broadcast."""
+
+    name = "no-broadcast-rb"
     provides = (RELIABLE_BROADCAST,)
     requires = (BEST_EFFORT_BROADCAST,)
     layer = "rb"
 
-    def broadcast(self, message_id: str, payload: Any) -> None:
-        self.ctx.component(BEST_EFFORT_BROADCAST).broadcast(message_id, payload)
+    def forward(self, msg: Any) -> None:
+        pass
 
 
 def test_a_provider_without_the_abstractions_requests_is_refused_at_build() -> None:
-    node = Node("n1", peers=["n2"], catalog=Catalog.discover(extra=[NoForward]))
-    node.use("no-forward-rb").use("beb")
-    with pytest.raises(ConfigurationError, match=r"'no-forward-rb' provides "
-                       r"'reliable-broadcast' but has no forward\(\)"):
+    node = Node("n1", peers=["n2"], catalog=Catalog.discover(extra=[NoBroadcast]))
+    node.use("no-broadcast-rb").use("beb")
+    with pytest.raises(ConfigurationError, match=r"'no-broadcast-rb' provides "
+                       r"'reliable-broadcast' but has no broadcast\(\)"):
         node.build()
 
 
@@ -81,4 +83,5 @@ def test_the_standard_plugins_provide_what_their_ports_require() -> None:
             port = PORTS.get(name)
             if port is not None:
                 for request in port.requests:
-                    assert callable(getattr(info.cls, request, None)), (info.name, request)
+                    assert getattr(info.cls, request) is not getattr(Component, request,
+                                                                     None), (info.name, request)
