@@ -17,11 +17,9 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from .errors import HandlerError
+
 __all__ = ["Bus", "HandlerError"]
-
-class HandlerError(Exception):
-    """A handler raised while processing an event; wraps the original exception."""
-
 
 class Bus:
     """A node's event bus: typed subscriptions, FIFO, run-to-completion."""

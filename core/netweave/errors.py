@@ -11,11 +11,15 @@ from __future__ import annotations
 
 __all__ = [
     "AmbiguousProviderError",
+    "BackpressureError",
     "ConfigurationError",
     "DependencyCycleError",
+    "FencedError",
+    "HandlerError",
     "InvalidOptionError",
     "MissingRequirementError",
     "NetweaveError",
+    "NodeStateError",
     "PluginError",
     "RemoteProtocolError",
     "UnknownPluginError",
@@ -79,6 +83,25 @@ class DependencyCycleError(PluginError):
 
 class InvalidOptionError(PluginError):
     """A plugin option is unknown or has an invalid value."""
+
+
+class NodeStateError(NetweaveError):
+    """The node is not in a state that allows this call (e.g. broadcast before start)."""
+
+
+class FencedError(NodeStateError):
+    """This process was declared crashed by a peer and fenced: it can no longer take part;
+    a new incarnation of the node may join (``netweave node`` starts one by itself)."""
+
+
+class BackpressureError(NetweaveError):
+    """The node is congested (a live peer has too many unacknowledged messages, or this
+    node's own consumer is behind); wait and retry, or ``await broadcast_when_ready``."""
+
+
+class HandlerError(NetweaveError):
+    """A component's handler raised (only raised on a bus without an error handler, or in
+    strict mode); wraps the original exception: a bug in local code."""
 
 
 class RemoteProtocolError(NetweaveError):

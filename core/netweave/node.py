@@ -25,7 +25,7 @@ from ._hooks import NodeHooks, hookimpl_names
 from ._link_types import DEFAULT_LINK_OPTIONS
 from ._registry import Catalog, Fill, PluginInfo, Selection, plan
 from .bus import Bus
-from .errors import ConfigurationError, NetweaveError
+from .errors import BackpressureError, ConfigurationError, FencedError, NodeStateError
 from .events import Crashed, Deliver, PeerRestarted, Started, Stopping
 from .interfaces import PORTS, Port
 from .link import LinkOptions, PerfectLinks
@@ -61,19 +61,6 @@ def _describe(message: object) -> dict[str, Any]:
     if isinstance(mid, str):
         fields["id"] = mid
     return fields
-
-
-class NodeStateError(NetweaveError):
-    """The node is not in a state that allows this call (e.g. broadcast before start)."""
-
-
-class FencedError(NodeStateError):
-    """This process was declared crashed by a peer and fenced: it can no longer take part;
-    a new incarnation of the node may join (``netweave node`` starts one by itself)."""
-
-
-class BackpressureError(NetweaveError):
-    """The links hold too many unacknowledged messages; wait and retry."""
 
 
 class _ComponentContext:
