@@ -15,7 +15,8 @@
 Every process relays a message the first time it sees it, and that relay is its ack; a
 process delivers once every process it does not know to have crashed has relayed. So
 when anyone delivers, every correct process already holds the message, which is what
-makes agreement *uniform*. Three faults of the original are absent by construction:
+makes agreement *uniform*. Three faults of rust_net's version (see
+docs/coming-from-rust-net.md) are absent by construction:
 
 - a crash never blocks delivery among the correct nodes: acks are awaited from the
   processes not detected crashed, not from the configured membership, and every pending

@@ -11,7 +11,7 @@
         forall m in from[p]: trigger <beb, Broadcast | [DATA, p, m]>
 
 A process relays a sender's messages only once the sender is detected crashed, which is
-cheap while nobody fails. The second ``if`` is the rule the original lacked: a message
+cheap while nobody fails. The second ``if`` is the rule rust_net's version lacked: a message
 that arrives *after* its sender was detected crashed is relayed at once, or the nodes it
 never reached would never deliver it.
 

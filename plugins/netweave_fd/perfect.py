@@ -133,7 +133,8 @@ class PerfectFailureDetector(Component):
 
     @upon_message(Heartbeat)
     def on_heartbeat(self, sender: str, _: Heartbeat) -> None:
-        # A heartbeat from outside the cluster (S4 of the original) is simply ignored.
+        # A heartbeat from outside the cluster (scenario S4 of docs/coming-from-rust-net.md)
+        # is simply ignored.
         # Its arrival is what the links report as heard_from; here only a mistake counts.
         if sender in self.ctx.peers and sender in self.detected and sender not in self.wrong:
             self.wrong.add(sender)
