@@ -50,6 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "when it can be, else as text")
     parser.add_argument("--jobs", type=int, default=0, metavar="J",
                         help="processes to run seeds in (default 0: one per CPU)")
+    add_cluster_argument(parser)
     parser.add_argument("--trace-dir", metavar="DIR",
                         help="on a failure, write the failing seed's whole trace here")
     parser.add_argument("--keep-going", action="store_true",
@@ -66,6 +67,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       "trace-SEED.html)")
     view.add_argument("--no-view", action="store_true",
                       help="on a failure, write no view page")
+
+
+def add_cluster_argument(parser: argparse.ArgumentParser) -> None:
+    """``--cluster ADDRESS`` (also ``netweave campaign``'s)."""
+    parser.add_argument("--cluster", metavar="tcp://HOST:PORT",
+                        help="run the seeds in chunks on the workers of this running Dask "
+                        "scheduler instead of local processes (--jobs is then ignored); "
+                        "needs the cluster extra: pip install 'netweave[cluster]'")
+
+
+class Progress:
+    """Progress lines on standard error every few seconds: seeds done, seeds/s, and the
+    processes or cluster workers running them."""
+
+    def __init__(self, total: int | None, cluster: str | None) -> None:
+        self.total = total
+        self.where = "workers" if cluster else "processes"
+        self.workers = 0
+        self.began = self.last = time.monotonic()
+
+    def workers_now(self, count: int) -> None:
+        if self.workers and count != self.workers and self.where == "workers":
+            print(f"  the cluster has {count} workers now (it had {self.workers})",
+                  file=sys.stderr, flush=True)
+        self.workers = count
+
+    def __call__(self, done: int) -> None:
+        now = time.monotonic()
+        if now - self.last >= PROGRESS_EVERY and (self.total is None or done < self.total):
+            self.last = now
+            of = f"/{self.total}" if self.total is not None else ""
+            print(f"  {done}{of} seeds, {done / (now - self.began):,.0f} seeds/s, "
+                  f"{self.workers} {self.where}", file=sys.stderr, flush=True)
 
 
 def _options(pairs: list[str]) -> dict[str, Any]:
@@ -142,24 +176,19 @@ def run(args: argparse.Namespace) -> int:
     options = _options(args.option)
     mix = MIXES[args.mix]
     seeds = range(args.first, args.first + args.seeds)
-    began = last = time.monotonic()
-
-    def progress(done: int) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last >= PROGRESS_EVERY and done < len(seeds):
-            last = now
-            print(f"  {done}/{len(seeds)} seeds, {done / (now - began):,.0f} seeds/s",
-                  file=sys.stderr, flush=True)
-
+    began = time.monotonic()
+    progress = Progress(len(seeds), args.cluster)
     result = check_conformance(plugin, seeds, mix=mix, use=args.use, options=options,
-                               jobs=args.jobs, progress=progress, keep_going=args.keep_going)
+                               jobs=args.jobs, progress=progress, keep_going=args.keep_going,
+                               cluster=args.cluster, on_workers=progress.workers_now)
     took = time.monotonic() - began
+    where = (f" on {result.workers} cluster workers" if args.cluster else "")
     specs = ", ".join(result.specs)
     failure = result.failure
     if failure is None:
         print(f"{result.plugin}: every property of {specs} holds on seeds "
-              f"{seeds.start}-{seeds.stop - 1} ({args.mix} mix) in {took:.1f}s")
+              f"{seeds.start}-{seeds.stop - 1} ({args.mix} mix) in {took:.1f}s{where}, "
+              f"{result.seeds / took:,.0f} seeds/s")
         return 0
     if args.keep_going:
         for f in result.failures:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import random
 import shlex
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from .._registry import Catalog
 from ..check import History, Spec, SpecCatalog, Violation, specs_for
 from ..errors import ConfigurationError
 from ..plugin import Component
-from ..sim import Fault, Scenario, Shrunk, SimCluster, shrink_scenario, sweep
+from ..sim import Fault, Scenario, Shrunk, SimCluster, default_jobs, shrink_scenario, sweep
 from ..trace import dumps_line
 
 __all__ = [
@@ -150,6 +150,20 @@ class SeedFailure:
     scenario: str
     """A one-line description of the seed's scenario."""
 
+    def to_plain(self) -> dict[str, Any]:
+        """Its fields as plain values (what a cluster worker sends back)."""
+        out = attrs.asdict(self, recurse=False)
+        out["violation"] = self.violation.as_dict()
+        return out
+
+    @classmethod
+    def from_plain(cls, data: Mapping[str, Any]) -> SeedFailure:
+        """The failure :meth:`to_plain` describes."""
+        fields = dict(data)
+        violation = fields.pop("violation")
+        return cls(violation=Violation(violation["message"], tuple(violation["lines"])),
+                   **fields)
+
     def __str__(self) -> str:
         lines = [f"{self.plugin}: {self.spec} {self.property!r} violated on layer "
                  f"{self.layer} with seed {self.seed}: {self.violation.message}",
@@ -176,6 +190,9 @@ class ConformanceResult:
     failures: tuple[SeedFailure, ...] = ()
     """Every seed that violated a property, in seed order (only the first unless the run
     was asked to keep going)."""
+    workers: int = 1
+    """Processes the seeds ran in: local ones, or the most workers of the Dask cluster
+    seen during the run."""
 
     @property
     def ok(self) -> bool:
@@ -257,13 +274,69 @@ def _judge(name: str | None, judges: Sequence[Spec], scenario: Scenario, seed: i
     return None
 
 
+class _SeedJob:
+    """One seed of a conformance run, as a picklable callable: local sweeps fork it,
+    cluster sweeps send it to the workers (see :mod:`netweave.sim._distributed`), and
+    both get the same plain result for the same seed."""
+
+    def __init__(self, plugin: PluginRef, mix: FaultMix, use: Sequence[str],
+                 options: Mapping[str, Any] | None, specs: Sequence[type[Spec]] | None,
+                 catalog: Catalog | None = None) -> None:
+        self.plugin = plugin
+        self.mix = mix
+        self.use = tuple(use)
+        self.options = dict(options or {})
+        self.specs = tuple(specs) if specs is not None else None
+        self._catalog = catalog
+        self._prepared: tuple[type[Component], Catalog, list[Spec]] | None = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        # A catalog and specs are rebuilt where the job runs, from the plugins there.
+        return {k: v for k, v in vars(self).items() if k not in ("_catalog", "_prepared")}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        vars(self).update(state, _catalog=None, _prepared=None)
+
+    def prepare(self) -> tuple[type[Component], Catalog, list[Spec]]:
+        """The component class, the catalog and the judges (built once)."""
+        if self._prepared is None:
+            cls, catalog = _resolve(self.plugin, self._catalog)
+            self._prepared = cls, catalog, _specs(cls, catalog, self.specs)
+        return self._prepared
+
+    def __call__(self, seed: int) -> dict[str, Any]:
+        cls, catalog, judges = self.prepare()
+        scenario = conformance_scenario(cls, seed, mix=self.mix, use=self.use,
+                                        options=self.options)
+        failure = _judge(cls.name, judges, scenario, seed, catalog)
+        return {"failure": failure.to_plain() if failure is not None else None}
+
+
+def _by_value(*classes: type) -> list[type]:
+    """The classes a cluster's workers cannot import (they travel with their code): those
+    of a script, a test or the current directory, not of an installed distribution."""
+    import importlib.metadata
+    import sys
+
+    installed = set(importlib.metadata.packages_distributions())
+    out = []
+    for cls in classes:
+        top = cls.__module__.partition(".")[0]
+        if not (top in installed or top.startswith("netweave") or top == "builtins"
+                or top in sys.stdlib_module_names):
+            out.append(cls)
+    return out
+
+
 def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
                       mix: FaultMix = DEFAULT_MIX, use: Sequence[str] = (),
                       options: Mapping[str, Any] | None = None,
                       specs: Sequence[type[Spec]] | None = None,
                       catalog: Catalog | None = None, jobs: int = 1,
                       progress: Callable[[int], None] | None = None,
-                      keep_going: bool = False) -> ConformanceResult:
+                      keep_going: bool = False, cluster: str | Any | None = None,
+                      on_workers: Callable[[int], None] | None = None,
+                      chunk: int | None = None) -> ConformanceResult:
     """Run ``plugin`` over ``seeds``; stop at the first seed that violates a property.
 
     :param plugin: a plugin name or a component class (registered for the run if needed).
@@ -273,32 +346,54 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
         is the same whatever the number.
     :param progress: called with the number of seeds judged so far, after each one.
     :param keep_going: run every seed, and report every failing one in ``failures``.
+    :param cluster: the address of a running Dask scheduler (``tcp://HOST:PORT``), or a
+        ``dask.distributed.Client``: the seeds run in chunks on its workers instead of
+        in local processes (``jobs`` is then ignored), with the same results. Needs the
+        ``cluster`` extra (``pip install 'netweave[cluster]'``); the workers need
+        netweave and the plugins it selects by name installed (a component class that
+        is not installed travels with its code). ``catalog`` then only applies here.
+    :param on_workers: called with the number of processes or workers running seeds,
+        at the start and whenever it changes.
+    :param chunk: seeds per task (default: 16 locally, 32 on a cluster).
     """
     cls, catalog = _resolve(plugin, catalog)
     judges = _specs(cls, catalog, specs)
     names = tuple(s.name for s in judges)
+    job = _SeedJob(plugin, mix, use, options, specs, catalog)
+    job._prepared = cls, catalog, judges
     began = time.perf_counter()
+    most = 0
 
-    def check(seed: int) -> SeedFailure | None:
-        scenario = conformance_scenario(cls, seed, mix=mix, use=use, options=options)
-        return _judge(cls.name, judges, scenario, seed, catalog)
+    def seen(workers: int) -> None:
+        nonlocal most
+        most = max(most, workers)
+        if on_workers is not None:
+            on_workers(workers)
 
+    results: Generator[tuple[int, dict[str, Any]], None, None]
+    if cluster is not None:
+        from ..sim._distributed import cluster_sweep
+
+        results = cluster_sweep(job, seeds, cluster, chunk=chunk, on_workers=seen,
+                                by_value=_by_value(cls, *(specs or ())))
+    else:
+        seen(1 if jobs == 1 else (jobs or default_jobs()))
+        results = sweep(job, seeds, jobs=jobs, chunk=chunk)
     count = 0
     failures: list[SeedFailure] = []
-    results = sweep(check, seeds, jobs=jobs)
     try:
-        for _, failure in results:
+        for _, outcome in results:
             count += 1
             if progress is not None:
                 progress(count)
-            if failure is not None:
-                failures.append(failure)
+            if outcome["failure"] is not None:
+                failures.append(SeedFailure.from_plain(outcome["failure"]))
                 if not keep_going:
                     break
     finally:
         results.close()
     return ConformanceResult(cls.name, names, count, failures[0] if failures else None,
-                             time.perf_counter() - began, tuple(failures))
+                             time.perf_counter() - began, tuple(failures), most)
 
 
 def assert_conforms(plugin: PluginRef, seeds: Iterable[int] = range(1000),

@@ -6,10 +6,14 @@ Loaded automatically (entry point ``pytest11``) wherever netweave is installed.
   seeds conformance tests run; the default, 1000, suits CI; a longer job passes more.
 - ``--netweave-jobs N`` (or ``NETWEAVE_JOBS``): processes the ``conformance`` fixture runs
   seeds in; 1 by default, 0 for one per CPU (:func:`~netweave.sim.sweep`).
+- ``--netweave-cluster tcp://HOST:PORT`` (or ``NETWEAVE_CLUSTER``): the ``conformance``
+  fixture runs seeds on the workers of this running Dask scheduler instead (the
+  ``cluster`` extra; see :func:`~netweave.testing.check_conformance`).
 - ``netweave_seeds``: the seeds to run, ``range(N)``.
 - ``sim_cluster``: a factory of started :class:`~netweave.sim.SimCluster`\\ s.
 - ``conformance``: :func:`~netweave.testing.assert_conforms` and
-  :func:`~netweave.testing.assert_violates` bound to ``netweave_seeds`` and the jobs.
+  :func:`~netweave.testing.assert_violates` bound to ``netweave_seeds``, the jobs and
+  the cluster.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from .conformance import (
 SEEDS_ENV = "NETWEAVE_SEEDS"
 DEFAULT_SEEDS = 1000
 JOBS_ENV = "NETWEAVE_JOBS"
+CLUSTER_ENV = "NETWEAVE_CLUSTER"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -42,6 +47,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--netweave-jobs", type=int, default=None, metavar="N",
                     help=f"processes conformance tests run seeds in (default: ${JOBS_ENV} "
                          f"or 1; 0: one per CPU)")
+    group.addoption("--netweave-cluster", default=None, metavar="tcp://HOST:PORT",
+                    help=f"run conformance seeds on the workers of this Dask scheduler "
+                         f"(default: ${CLUSTER_ENV}, else local processes; needs "
+                         f"netweave[cluster])")
 
 
 def seed_count(config: pytest.Config) -> int:
@@ -76,6 +85,13 @@ def job_count(config: pytest.Config) -> int:
     if given < 0:
         raise pytest.UsageError("--netweave-jobs must be 0 (one per CPU) or more")
     return int(given)
+
+
+def cluster_address(config: pytest.Config) -> str | None:
+    """The Dask scheduler conformance runs use: the option, else the environment, else
+    ``None`` (local processes)."""
+    given = config.getoption("--netweave-cluster", default=None)
+    return given or os.environ.get(CLUSTER_ENV) or None
 
 
 @pytest.fixture
@@ -120,23 +136,31 @@ def sim_cluster() -> ClusterFactory:
 class Conformance:
     """Conformance checks bound to the session's seeds (the ``conformance`` fixture)."""
 
-    def __init__(self, seeds: Iterable[int], jobs: int = 1) -> None:
+    def __init__(self, seeds: Iterable[int], jobs: int = 1, cluster: str | None = None) -> None:
         self.seeds = seeds
         self.jobs = jobs
+        self.cluster = cluster
+
+    def _defaults(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        kwargs.setdefault("jobs", self.jobs)
+        if self.cluster is not None:
+            kwargs.setdefault("cluster", self.cluster)
+        return kwargs
 
     def assert_conforms(self, plugin: PluginRef, **kwargs: Any) -> ConformanceResult:
         """Every seed satisfies every property ``plugin`` claims."""
-        kwargs.setdefault("jobs", self.jobs)
+        kwargs = self._defaults(kwargs)
         return assert_conforms(plugin, kwargs.pop("seeds", self.seeds), **kwargs)
 
     def assert_violates(self, plugin: PluginRef, **kwargs: Any) -> SeedFailure:
         """Some seed violates a property ``plugin`` claims (for broken variants)."""
-        kwargs.setdefault("jobs", self.jobs)
+        kwargs = self._defaults(kwargs)
         return assert_violates(plugin, kwargs.pop("seeds", self.seeds), **kwargs)
 
 
 @pytest.fixture
 def conformance(request: pytest.FixtureRequest, netweave_seeds: range) -> Conformance:
     """:func:`~netweave.testing.assert_conforms` and ``assert_violates`` over the seeds,
-    in ``--netweave-jobs`` processes."""
-    return Conformance(netweave_seeds, job_count(request.config))
+    in ``--netweave-jobs`` processes, or on the ``--netweave-cluster`` workers."""
+    return Conformance(netweave_seeds, job_count(request.config),
+                       cluster_address(request.config))
