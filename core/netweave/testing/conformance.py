@@ -35,18 +35,25 @@ from ..trace import dumps_line
 
 __all__ = [
     "DEFAULT_MIX",
+    "FAULT_KINDS",
     "HARSH_MIX",
+    "LATENCY_DISTS",
     "MIXES",
+    "PARTITION_SHAPES",
+    "RANDOM_MIX",
     "RESTART_MIX",
     "ConformanceError",
     "ConformanceResult",
     "FaultMix",
+    "FaultProfile",
+    "RandomMix",
     "SeedFailure",
     "ShrunkFailure",
     "assert_conforms",
     "assert_violates",
     "check_conformance",
     "conformance_scenario",
+    "fault_kinds",
     "find_violation",
     "replay",
     "shrink",
@@ -115,6 +122,11 @@ class FaultMix:
         faults.sort(key=lambda f: f.at)
         return ids, network, faults, rng.randint(*self.messages)
 
+    def profile(self, seed: int) -> FaultProfile | None:
+        """The fault profile ``seed`` draws: ``None`` for a mix whose seeds share one
+        (see :class:`RandomMix`)."""
+        return None
+
 
 DEFAULT_MIX = FaultMix()
 """Crashes of a minority, loss, duplication, reordering and healed partitions."""
@@ -132,8 +144,174 @@ perfect failure detector assumes (a live peer silent for longer than the timeout
 detected crashed, and the detector warns that it was wrong); a violation that follows
 such a warning is the assumption's, not the layer's."""
 
+
+PARTITION_SHAPES = ("none", "symmetric", "one-way")
+"""The partition a random-mix seed may draw: none, a symmetric cut, or a one-way cut
+(messages from one side to the other are lost, the other direction passes)."""
+
+LATENCY_DISTS = ("uniform", "constant", "exponential", "lognormal")
+"""The latency distributions a random-mix seed may draw (see :class:`~netweave.sim.Latency`)."""
+
+
+@attrs.frozen
+class FaultProfile:
+    """The faults one seed of a :class:`RandomMix` drew: its own network and schedule.
+
+    Everything in it comes from the seed, so the seed alone runs it again
+    (``netweave conform PLUGIN --mix random --first SEED --seeds 1``)."""
+
+    loss: float
+    """Link loss probability until the network stabilizes."""
+    duplicate: float
+    """Link duplication probability."""
+    reorder: float
+    """Probability to hold a link message back."""
+    latency: Mapping[str, Any]
+    """The latency distribution (the fields of :class:`~netweave.sim.Latency`)."""
+    partition: str
+    """One of :data:`PARTITION_SHAPES`; a partition heals within the mix's
+    ``partition_length``."""
+    crashes: int
+    """Nodes crashed (at most a minority)."""
+    restarts: int
+    """Crashed nodes that come back as new processes."""
+    pauses: int
+    """Nodes (never crashed ones) paused, each resumed within the mix's ``pause_length``."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-friendly form."""
+        out = attrs.asdict(self)
+        out["latency"] = dict(self.latency)
+        return out
+
+    def __str__(self) -> str:
+        def count(n: int, what: str) -> str:
+            return f"{n} {what}{'s' * (n != 1)}"
+
+        partition = {"none": "no partition", "symmetric": "a symmetric partition",
+                     "one-way": "a one-way partition"}[self.partition]
+        return (f"loss {self.loss}, duplicate {self.duplicate}, reorder {self.reorder}, "
+                f"latency {_latency_text(self.latency)}, {partition}, "
+                f"{count(self.crashes, 'crash').replace('crashs', 'crashes')}, "
+                f"{count(self.restarts, 'restart')}, {count(self.pauses, 'pause')}")
+
+
+def _latency_text(value: Any) -> str:
+    if not isinstance(value, Mapping):
+        return str(value)
+    dist = value.get("dist", "uniform")
+    keys = {"constant": ("low",), "uniform": ("low", "high")}.get(dist, ("low", "mean"))
+    return f"{dist}(" + ", ".join(f"{k} {value[k]}" for k in keys if k in value) + ")"
+
+
+@attrs.frozen
+class RandomMix(FaultMix):
+    """A mix where each seed first draws its own :class:`FaultProfile` (loss,
+    duplication, reordering, latency distribution, partition shape, crash, restart and
+    pause counts), then its scenario from that profile: one campaign covers many kinds
+    of network and failure instead of one.
+
+    What every seed keeps, so that the standard plugins' assumptions hold: at most a
+    minority crashes; a partition or a pause is shorter than a perfect detector's
+    timeout (a delay, not a crash); paused nodes never crash; and once the faults are
+    over every partition has healed, every paused node has resumed and the network no
+    longer loses, for the liveness bound (``quiet``) of virtual time."""
+
+    loss_max: float = 0.15
+    """Highest loss probability drawn."""
+    duplicate_max: float = 0.1
+    """Highest duplication probability drawn."""
+    reorder_max: float = 0.4
+    """Highest reordering probability drawn."""
+    calm: float = 0.3
+    """Probability that each of loss, duplication and reordering is drawn as 0."""
+    latencies: tuple[str, ...] = LATENCY_DISTS
+    """Latency distributions to choose from (their parameters are drawn too)."""
+    partitions: tuple[str, ...] = PARTITION_SHAPES
+    """Partition shapes to choose from."""
+    max_pauses: int = 2
+    """Most nodes paused per run."""
+    pause_length: tuple[float, float] = (0.1, 0.5)
+    """How long a pause lasts, seconds."""
+    quiet: float = 16.0
+    """The liveness bound: restarted processes and detectors need the longer one of
+    :data:`RESTART_MIX`."""
+
+    def profile(self, seed: int) -> FaultProfile:
+        """The fault profile ``seed`` draws."""
+        return self._draw_all(seed)[0]
+
+    def draw(self, seed: int) -> tuple[list[str], dict[str, Any], list[Fault], int]:
+        _, ids, network, faults, messages = self._draw_all(seed)
+        return ids, network, faults, messages
+
+    def _draw_all(self, seed: int) -> tuple[FaultProfile, list[str], dict[str, Any],
+                                            list[Fault], int]:
+        rng = random.Random(f"random-mix/{seed}")
+        n = rng.choice(self.nodes)
+        ids = [f"n{i}" for i in range(1, n + 1)]
+        most = (n - 1) // 2 if self.max_crashes is None else min(self.max_crashes, n - 1)
+
+        def trouble(top: float) -> float:
+            return 0.0 if rng.random() < self.calm else round(rng.uniform(0.0, top), 3)
+
+        loss, duplicate, reorder = (trouble(self.loss_max), trouble(self.duplicate_max),
+                                    trouble(self.reorder_max))
+        latency = self._latency(rng, rng.choice(self.latencies))
+        shape = rng.choice(self.partitions) if n > 1 else "none"
+        crashes = rng.randint(0, most)
+        restarts = rng.randint(0, crashes)
+        victims = rng.sample(ids, crashes)
+        survivors = [i for i in ids if i not in victims]
+        paused = rng.sample(survivors, rng.randint(0, min(self.max_pauses, len(survivors))))
+        profile = FaultProfile(loss, duplicate, reorder, latency, shape, crashes, restarts,
+                               len(paused))
+        faults: list[Fault] = []
+        for i, victim in enumerate(victims):
+            at = round(rng.uniform(0.5, self.window), 6)
+            faults.append(Fault(at, "crash", {"node": victim}))
+            if i < restarts:
+                faults.append(Fault(round(at + rng.uniform(0.1, 1.0), 6), "restart",
+                                    {"node": victim}))
+        for node in paused:
+            at = round(rng.uniform(0.5, self.window), 6)
+            faults.append(Fault(at, "pause", {"node": node}))
+            faults.append(Fault(round(at + rng.uniform(*self.pause_length), 6), "resume",
+                                {"node": node}))
+        if shape != "none":
+            shuffled = rng.sample(ids, n)
+            cut = rng.randint(1, n - 1)
+            sides = sorted(shuffled[:cut]), sorted(shuffled[cut:])
+            at = round(rng.uniform(0.5, self.window), 6)
+            faults.append(Fault(at, "partition", {"groups": list(sides)}) if shape == "symmetric"
+                          else Fault(at, "one-way", {"sources": sides[0], "targets": sides[1]}))
+            faults.append(Fault(round(at + rng.uniform(*self.partition_length), 6), "heal"))
+        if loss:
+            # Loss ends once every other fault is over: the liveness bound starts there.
+            end = max([self.window + self.partition_length[1]] + [f.at for f in faults])
+            faults.append(Fault(round(end, 6), "loss", {"probability": 0.0}))
+        faults.sort(key=lambda f: f.at)
+        network = {"loss": loss, "duplicate": duplicate, "reorder": reorder,
+                   "latency": latency}
+        return profile, ids, network, faults, rng.randint(*self.messages)
+
+    @staticmethod
+    def _latency(rng: random.Random, dist: str) -> dict[str, Any]:
+        if dist == "constant":
+            low = round(rng.uniform(0.001, 0.01), 4)
+            return {"dist": dist, "low": low, "high": low}
+        if dist == "uniform":
+            low = round(rng.uniform(0.0005, 0.002), 4)
+            return {"dist": dist, "low": low, "high": round(low + rng.uniform(0.002, 0.02), 4)}
+        # A tail, never a stall: P(latency > 1 s) is below 1e-14 for either.
+        return {"dist": dist, "low": 0.001, "mean": round(rng.uniform(0.002, 0.02), 4)}
+
+
+RANDOM_MIX = RandomMix()
+"""Each seed draws its own fault profile (see :class:`RandomMix`)."""
+
 MIXES: dict[str, FaultMix] = {"default": DEFAULT_MIX, "restart": RESTART_MIX,
-                              "harsh": HARSH_MIX}
+                              "harsh": HARSH_MIX, "random": RANDOM_MIX}
 """The named mixes (``netweave conform --mix NAME``)."""
 
 
@@ -149,6 +327,8 @@ class SeedFailure:
     violation: Violation
     scenario: str
     """A one-line description of the seed's scenario."""
+    profile: str = ""
+    """The fault profile the seed drew (a :class:`RandomMix`), in one line."""
 
     def to_plain(self) -> dict[str, Any]:
         """Its fields as plain values (what a cluster worker sends back)."""
@@ -168,6 +348,9 @@ class SeedFailure:
         lines = [f"{self.plugin}: {self.spec} {self.property!r} violated on layer "
                  f"{self.layer} with seed {self.seed}: {self.violation.message}",
                  f"  scenario: {self.scenario}"]
+        if self.profile:
+            lines.append(f"  profile: {self.profile} (drawn from seed {self.seed}: the same "
+                         f"mix and seed run it again)")
         lines += [f"  {dumps_line(dict(line))}" for line in self.violation.lines]
         lines.append(f"  replay: netweave.testing.replay({self.plugin!r}, {self.seed}, "
                      f"trace_dir='trace-{self.seed}'), then: netweave check trace-{self.seed}")
@@ -230,7 +413,8 @@ def conformance_scenario(plugin: PluginRef, seed: int, *, mix: FaultMix = DEFAUL
 
 
 def _describe(scenario: Scenario) -> str:
-    net = ", ".join(f"{k} {v}" for k, v in scenario.network.items() if v)
+    net = ", ".join(f"{k} {_latency_text(v) if k == 'latency' else v}"
+                    for k, v in scenario.network.items() if v)
     faults = ", ".join(f"{f.kind}" + (f" {f.fields['node']}" if "node" in f.fields else "")
                        + f" at {f.at}" for f in scenario.faults)
     count = len(scenario.broadcasts) + int(scenario.workload.get("messages", 0))
@@ -309,7 +493,25 @@ class _SeedJob:
         scenario = conformance_scenario(cls, seed, mix=self.mix, use=self.use,
                                         options=self.options)
         failure = _judge(cls.name, judges, scenario, seed, catalog)
-        return {"failure": failure.to_plain() if failure is not None else None}
+        if failure is not None:
+            profile = self.mix.profile(seed)
+            if profile is not None:
+                failure = attrs.evolve(failure, profile=str(profile))
+        return {"failure": failure.to_plain() if failure is not None else None,
+                "faults": fault_kinds(scenario)}
+
+
+FAULT_KINDS = ("crash", "restart", "pause", "partition", "one-way", "loss", "duplicate",
+               "reorder")
+"""The fault kinds a campaign counts seeds of (its fault coverage)."""
+
+
+def fault_kinds(scenario: Scenario) -> list[str]:
+    """The kinds of :data:`FAULT_KINDS` ``scenario`` has: its scheduled faults, and the
+    network's loss, duplication and reordering when not 0."""
+    kinds = {f.kind for f in scenario.faults if f.kind in FAULT_KINDS and f.kind != "loss"}
+    kinds |= {k for k in ("loss", "duplicate", "reorder") if scenario.network.get(k)}
+    return [k for k in FAULT_KINDS if k in kinds]
 
 
 def _by_value(*classes: type) -> list[type]:
