@@ -37,7 +37,7 @@ from .hookspecs import hookimpl
 if TYPE_CHECKING:
     from .node import Node
 
-__all__ = ["LATENCY_BUCKETS", "NodeCollector", "Recorder", "collect", "enable", "serve"]
+__all__ = ["LATENCY_BUCKETS", "NodeCollector", "Recorder", "collect", "enable", "on_loop", "serve"]
 
 LATENCY_BUCKETS: tuple[float, ...] = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                       0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
