@@ -31,6 +31,7 @@ from ..check import History, Spec, SpecCatalog, Violation, specs_for
 from ..errors import ConfigurationError
 from ..plugin import Component
 from ..sim import Fault, Scenario, Shrunk, SimCluster, default_jobs, shrink_scenario, sweep
+from ..sim._shrink import _undone
 from ..trace import dumps_line
 
 __all__ = [
@@ -90,8 +91,16 @@ class FaultMix:
     window: float = 3.0
     """Broadcasts and faults happen in [0.5, window] seconds."""
     quiet: float = 8.0
-    """Quiet seconds at the end, for messages to settle and detectors to time out; link
-    loss stops once partitions have healed, so the quiet period is synchronous."""
+    """The liveness bound: seconds of virtual time after the last fault and the last
+    broadcast, by when liveness properties must hold (the run ends there and they are
+    judged). Every partition has healed and loss has stopped by then (a pause has ended
+    too, in a :class:`RandomMix`), so the period is synchronous: a plugin that needs
+    longer than the bound to deliver or to detect fails, as it should."""
+
+    @property
+    def liveness_bound(self) -> float:
+        """:attr:`quiet`, by the name of what it is."""
+        return self.quiet
 
     def draw(self, seed: int) -> tuple[list[str], dict[str, Any], list[Fault], int]:
         """Node ids, network settings, faults and message count of ``seed``."""
@@ -329,6 +338,15 @@ class SeedFailure:
     """A one-line description of the seed's scenario."""
     profile: str = ""
     """The fault profile the seed drew (a :class:`RandomMix`), in one line."""
+    kind: str = "safety"
+    """The property's kind: ``"safety"`` (judged on every prefix) or ``"liveness"``
+    (judged at the end of the run)."""
+    stable: float | None = None
+    """Virtual time from which the run was stable: its last fault and broadcast were
+    over, every partition healed, every paused node resumed, no more loss."""
+    bound: float | None = None
+    """The liveness bound: liveness was judged this many seconds of virtual time after
+    :attr:`stable` (the mix's ``quiet``)."""
 
     def to_plain(self) -> dict[str, Any]:
         """Its fields as plain values (what a cluster worker sends back)."""
@@ -351,6 +369,11 @@ class SeedFailure:
         if self.profile:
             lines.append(f"  profile: {self.profile} (drawn from seed {self.seed}: the same "
                          f"mix and seed run it again)")
+        if self.kind == "liveness" and self.stable is not None and self.bound is not None:
+            lines.append(f"  liveness: judged at t={round(self.stable + self.bound, 6)}, the "
+                         f"bound of {self.bound}s of virtual time after t={self.stable}, from when "
+                         f"every partition had healed, every paused node resumed and no "
+                         f"message was lost any more")
         lines += [f"  {dumps_line(dict(line))}" for line in self.violation.lines]
         lines.append(f"  replay: netweave.testing.replay({self.plugin!r}, {self.seed}, "
                      f"trace_dir='trace-{self.seed}'), then: netweave check trace-{self.seed}")
@@ -407,9 +430,14 @@ def conformance_scenario(plugin: PluginRef, seed: int, *, mix: FaultMix = DEFAUL
     name = plugin if isinstance(plugin, str) else plugin.name
     ids, network, faults, messages = mix.draw(seed)
     selections = [(name, dict(options or {}))] + [(u, {}) for u in use]
-    return Scenario(nodes=ids, selections=selections, fill="defaults", network=network,
-                    faults=faults, quiet=mix.quiet, layer=name,
-                    workload={"messages": messages, "start": 0.5, "window": mix.window})
+    scenario = Scenario(nodes=ids, selections=selections, fill="defaults", network=network,
+                        faults=faults, quiet=mix.quiet, layer=name,
+                        workload={"messages": messages, "start": 0.5, "window": mix.window})
+    if not stabilized(scenario):
+        raise ConfigurationError(f"seed {seed} of this mix leaves a partition unhealed, a "
+                                 f"node paused or the network losing after its last fault: "
+                                 f"liveness cannot be judged (faults: {faults})")
+    return scenario
 
 
 def _describe(scenario: Scenario) -> str:
@@ -440,22 +468,46 @@ def _judge(name: str | None, judges: Sequence[Spec], scenario: Scenario, seed: i
     """Run ``scenario`` with ``seed``; its first violation (of property ``only``, given as
     ``(spec, property)``), or ``None``. ``name``: the plugin to blame; default: the one
     that ran the violated layer."""
-    history = History.from_records(scenario.run(seed, catalog=catalog).trace)
+    return _verdict(name, judges, scenario, seed, scenario.run(seed, catalog=catalog).trace,
+                    only)
+
+
+def _verdict(name: str | None, judges: Sequence[Spec], scenario: Scenario, seed: int,
+             trace: Sequence[Mapping[str, Any]],
+             only: tuple[str, str] | None = None) -> SeedFailure | None:
+    """The first violation in ``trace``, the run of ``scenario`` with ``seed`` (see
+    :func:`_judge`)."""
+    history = History.from_records(trace)
     for spec in judges:
         if only is None:
             found = spec.first_violation(history)
-            prop, violation = (found[0].name, found[1]) if found is not None else ("", None)
+            prop, violation = (found[0], found[1]) if found is not None else (None, None)
         elif spec.name == only[0]:
-            prop, violation = only[1], next(iter(spec.violations(only[1], history)), None)
+            prop = next((p for p in spec.properties if p.name == only[1]), None)
+            violation = next(iter(spec.violations(only[1], history)), None)
         else:
             continue
-        if violation is not None:
+        if violation is not None and prop is not None:
             if name is None:
                 name = next((str(p.layers[spec.layer]) for p in history.processes
                              if p.layers is not None and spec.layer in p.layers), "?")
-            return SeedFailure(name, seed, spec.name, spec.layer, prop, violation,
-                               _describe(scenario))
+            return SeedFailure(name, seed, spec.name, spec.layer, prop.name, violation,
+                               _describe(scenario), kind=prop.kind,
+                               stable=round(scenario.end - scenario.quiet, 6),
+                               bound=scenario.quiet)
     return None
+
+
+def stabilized(scenario: Scenario) -> bool:
+    """Whether, once ``scenario``'s faults are over, every partition has healed, every
+    paused node has resumed (or crashed) and the network no longer loses messages: the
+    condition under which liveness is judged, :attr:`FaultMix.quiet` seconds of virtual
+    time later."""
+    losing = bool(scenario.network.get("loss"))
+    for fault in scenario.faults:
+        if fault.kind == "loss":
+            losing = bool(fault.fields.get("probability"))
+    return not losing and _undone(list(scenario.faults))
 
 
 class _SeedJob:
