@@ -51,6 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--jobs", type=int, default=0, metavar="J",
                         help="processes to run seeds in (default 0: one per CPU)")
     add_cluster_argument(parser)
+    add_recheck_argument(parser, 0.0)
     parser.add_argument("--trace-dir", metavar="DIR",
                         help="on a failure, write the failing seed's whole trace here")
     parser.add_argument("--keep-going", action="store_true",
@@ -75,6 +76,26 @@ def add_cluster_argument(parser: argparse.ArgumentParser) -> None:
                         help="run the seeds in chunks on the workers of this running Dask "
                         "scheduler instead of local processes (--jobs is then ignored); "
                         "needs the cluster extra: pip install 'netweave[cluster]'")
+
+
+def recheck_fraction(text: str) -> float:
+    """``--recheck F``: a fraction from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"a fraction from 0 to 1, not {text}")
+    return value
+
+
+def add_recheck_argument(parser: argparse.ArgumentParser, default: float) -> None:
+    """``--recheck F`` (also ``netweave campaign``'s, with its own default)."""
+    parser.add_argument("--recheck", type=recheck_fraction, default=default, metavar="F",
+                        help=f"run this fraction of the passing seeds (drawn from each "
+                        f"seed) a second time and compare the digests of their traces; "
+                        f"every failing seed is run twice anyway, and two runs of a seed "
+                        f"that differ are a failure of their own (default {default:g})")
 
 
 class Progress:
@@ -166,7 +187,7 @@ def _write_view(plugin: str | type[Component], path: Path,
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..testing.conformance import MIXES, check_conformance, replay
+    from ..testing.conformance import DETERMINISM, MIXES, check_conformance, replay
 
     if args.seeds < 1 or args.first < 0:
         raise ConfigurationError("--seeds must be at least 1 and --first at least 0")
@@ -180,7 +201,8 @@ def run(args: argparse.Namespace) -> int:
     progress = Progress(len(seeds), args.cluster)
     result = check_conformance(plugin, seeds, mix=mix, use=args.use, options=options,
                                jobs=args.jobs, progress=progress, keep_going=args.keep_going,
-                               cluster=args.cluster, on_workers=progress.workers_now)
+                               cluster=args.cluster, on_workers=progress.workers_now,
+                               recheck=args.recheck)
     took = time.monotonic() - began
     where = (f" on {result.workers} cluster workers" if args.cluster else "")
     specs = ", ".join(result.specs)
@@ -212,10 +234,14 @@ def run(args: argparse.Namespace) -> int:
     again = " ".join(shlex.quote(a) for a in [
         "netweave", "conform", args.plugin, "--first", str(failure.seed), "--seeds", "1",
         "--mix", args.mix, *(x for u in args.use for x in ("--use", u)),
-        *(x for o in args.option for x in ("--option", o))])
+        *(x for o in args.option for x in ("--option", o)),
+        *(["--recheck", "1"] if failure.spec == DETERMINISM else [])])
     if not args.trace_dir:
         print(f"  again, with its trace: {again} --trace-dir trace-{failure.seed}")
-    if path is not None:
+    if failure.spec == DETERMINISM:
+        print("  not shrunk: a seed whose runs differ fails differently each time; make "
+              "the plugin draw from ctx.rng (seeded) and read ctx.now, then run it again")
+    elif path is not None:
         _shrink(args, plugin, failure, mix, options, path, view)
     else:
         print(f"  a smaller scenario that fails the same way: {again} "

@@ -15,11 +15,13 @@ from __future__ import annotations
 from ..sim import NetworkModel, Scenario, SimCluster
 from .conformance import (
     DEFAULT_MIX,
+    DETERMINISM,
     FAULT_KINDS,
     HARSH_MIX,
     MIXES,
     RANDOM_MIX,
     RESTART_MIX,
+    SAME_TRACE,
     ConformanceError,
     ConformanceResult,
     FaultMix,
@@ -33,18 +35,22 @@ from .conformance import (
     conformance_scenario,
     fault_kinds,
     find_violation,
+    rechecked,
     replay,
     shrink,
     shrink_violation,
+    trace_digest,
 )
 
 __all__ = [
     "DEFAULT_MIX",
+    "DETERMINISM",
     "FAULT_KINDS",
     "HARSH_MIX",
     "MIXES",
     "RANDOM_MIX",
     "RESTART_MIX",
+    "SAME_TRACE",
     "ConformanceError",
     "ConformanceResult",
     "FaultMix",
@@ -61,7 +67,9 @@ __all__ = [
     "conformance_scenario",
     "fault_kinds",
     "find_violation",
+    "rechecked",
     "replay",
     "shrink",
     "shrink_violation",
+    "trace_digest",
 ]

@@ -17,6 +17,7 @@ A failure names the seed, the property and a short excerpt of the trace;
 
 from __future__ import annotations
 
+import hashlib
 import random
 import shlex
 import time
@@ -36,6 +37,7 @@ from ..trace import dumps_line
 
 __all__ = [
     "DEFAULT_MIX",
+    "DETERMINISM",
     "FAULT_KINDS",
     "HARSH_MIX",
     "LATENCY_DISTS",
@@ -43,6 +45,7 @@ __all__ = [
     "PARTITION_SHAPES",
     "RANDOM_MIX",
     "RESTART_MIX",
+    "SAME_TRACE",
     "ConformanceError",
     "ConformanceResult",
     "FaultMix",
@@ -56,9 +59,11 @@ __all__ = [
     "conformance_scenario",
     "fault_kinds",
     "find_violation",
+    "rechecked",
     "replay",
     "shrink",
     "shrink_violation",
+    "trace_digest",
 ]
 
 PluginRef = str | type[Component]
@@ -347,11 +352,14 @@ class SeedFailure:
     bound: float | None = None
     """The liveness bound: liveness was judged this many seconds of virtual time after
     :attr:`stable` (the mix's ``quiet``)."""
+    digests: tuple[str, ...] = ()
+    """For a :data:`DETERMINISM` failure: the trace digests of the two runs of the seed."""
 
     def to_plain(self) -> dict[str, Any]:
         """Its fields as plain values (what a cluster worker sends back)."""
         out = attrs.asdict(self, recurse=False)
         out["violation"] = self.violation.as_dict()
+        out["digests"] = list(self.digests)
         return out
 
     @classmethod
@@ -359,6 +367,7 @@ class SeedFailure:
         """The failure :meth:`to_plain` describes."""
         fields = dict(data)
         violation = fields.pop("violation")
+        fields["digests"] = tuple(fields.get("digests", ()))
         return cls(violation=Violation(violation["message"], tuple(violation["lines"])),
                    **fields)
 
@@ -374,6 +383,9 @@ class SeedFailure:
                          f"bound of {self.bound}s of virtual time after t={self.stable}, from when "
                          f"every partition had healed, every paused node resumed and no "
                          f"message was lost any more")
+        if len(self.digests) == 2:
+            lines.append(f"  digests: {self.digests[0]} (first run), {self.digests[1]} "
+                         f"(second run)")
         lines += [f"  {dumps_line(dict(line))}" for line in self.violation.lines]
         lines.append(f"  replay: netweave.testing.replay({self.plugin!r}, {self.seed}, "
                      f"trace_dir='trace-{self.seed}'), then: netweave check trace-{self.seed}")
@@ -399,6 +411,11 @@ class ConformanceResult:
     workers: int = 1
     """Processes the seeds ran in: local ones, or the most workers of the Dask cluster
     seen during the run."""
+    rechecked: int = 0
+    """Seeds run twice to compare their trace digests (every failing one, and the
+    sampled fraction ``recheck`` of the others)."""
+    coverage: Mapping[str, int] = attrs.field(factory=dict)
+    """For each kind of :data:`FAULT_KINDS`, how many of the seeds run had it."""
 
     @property
     def ok(self) -> bool:
@@ -517,7 +534,8 @@ class _SeedJob:
 
     def __init__(self, plugin: PluginRef, mix: FaultMix, use: Sequence[str],
                  options: Mapping[str, Any] | None, specs: Sequence[type[Spec]] | None,
-                 catalog: Catalog | None = None) -> None:
+                 catalog: Catalog | None = None, recheck: float = 0.0) -> None:
+        self.recheck = recheck
         self.plugin = plugin
         self.mix = mix
         self.use = tuple(use)
@@ -544,13 +562,60 @@ class _SeedJob:
         cls, catalog, judges = self.prepare()
         scenario = conformance_scenario(cls, seed, mix=self.mix, use=self.use,
                                         options=self.options)
-        failure = _judge(cls.name, judges, scenario, seed, catalog)
+        trace = scenario.run(seed, catalog=catalog).trace
+        failure = _verdict(cls.name, judges, scenario, seed, trace)
+        again = failure is not None or rechecked(seed, self.recheck)
+        if again:
+            # The same seed twice must write the same trace, or no failure can be rerun.
+            first = trace_digest(trace)
+            other = scenario.run(seed, catalog=catalog).trace
+            second = trace_digest(other)
+            if first != second:
+                failure = _nondeterminism(cls, seed, scenario, trace, other, (first, second),
+                                          failure)
         if failure is not None:
             profile = self.mix.profile(seed)
             if profile is not None:
                 failure = attrs.evolve(failure, profile=str(profile))
         return {"failure": failure.to_plain() if failure is not None else None,
-                "faults": fault_kinds(scenario)}
+                "faults": fault_kinds(scenario), "rechecked": again}
+
+
+DETERMINISM = "determinism"
+"""The spec name of a failure to write the same trace twice for one seed."""
+
+SAME_TRACE = "same trace on every run"
+"""Its property."""
+
+
+def trace_digest(trace: Iterable[dict[str, Any]]) -> str:
+    """The first 16 hex digits of the SHA-256 of ``trace``'s lines as written to files."""
+    digest = hashlib.sha256()
+    for record in trace:
+        digest.update(dumps_line(record).encode() + b"\n")
+    return digest.hexdigest()[:16]
+
+
+def rechecked(seed: int, fraction: float) -> bool:
+    """Whether a passing ``seed`` is among the ``fraction`` run twice (drawn from the
+    seed: the same seeds wherever they run)."""
+    return fraction > 0 and random.Random(f"recheck/{seed}").random() < fraction
+
+
+def _nondeterminism(cls: type[Component], seed: int, scenario: Scenario,
+                    first: Sequence[dict[str, Any]], second: Sequence[dict[str, Any]],
+                    digests: tuple[str, str], failure: SeedFailure | None) -> SeedFailure:
+    at = next((i for i, (a, b) in enumerate(zip(first, second, strict=False))
+               if dumps_line(a) != dumps_line(b)), min(len(first), len(second)))
+    lines = [t[at] for t in (first, second) if at < len(t)]
+    also = (f"; the first run violated {failure.spec} {failure.property!r}"
+            if failure is not None else "")
+    message = (f"two runs of seed {seed} wrote different traces (digests {digests[0]} and "
+               f"{digests[1]}), parting at line {at + 1}: something reads what the seed does "
+               f"not fix (unseeded randomness, the wall clock, ...){also}")
+    return SeedFailure(cls.name, seed, DETERMINISM, cls.layer or "", SAME_TRACE,
+                       Violation(message, tuple(lines)), _describe(scenario),
+                       digests=digests)
 
 
 FAULT_KINDS = ("crash", "restart", "pause", "partition", "one-way", "loss", "duplicate",
@@ -590,7 +655,7 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
                       progress: Callable[[int], None] | None = None,
                       keep_going: bool = False, cluster: str | Any | None = None,
                       on_workers: Callable[[int], None] | None = None,
-                      chunk: int | None = None) -> ConformanceResult:
+                      chunk: int | None = None, recheck: float = 0.0) -> ConformanceResult:
     """Run ``plugin`` over ``seeds``; stop at the first seed that violates a property.
 
     :param plugin: a plugin name or a component class (registered for the run if needed).
@@ -609,11 +674,18 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
     :param on_workers: called with the number of processes or workers running seeds,
         at the start and whenever it changes.
     :param chunk: seeds per task (default: 16 locally, 32 on a cluster).
+    :param recheck: the fraction of passing seeds (drawn from each seed) run a second
+        time, their trace digests compared; every failing seed is. Two runs of a seed
+        that write different traces are a failure of their own (spec
+        :data:`DETERMINISM`, both digests in ``digests``).
     """
+    if not 0.0 <= recheck <= 1.0:
+        raise ConfigurationError(f"recheck is a fraction of the seeds, from 0 to 1, not "
+                                 f"{recheck}")
     cls, catalog = _resolve(plugin, catalog)
     judges = _specs(cls, catalog, specs)
     names = tuple(s.name for s in judges)
-    job = _SeedJob(plugin, mix, use, options, specs, catalog)
+    job = _SeedJob(plugin, mix, use, options, specs, catalog, recheck)
     job._prepared = cls, catalog, judges
     began = time.perf_counter()
     most = 0
@@ -633,11 +705,15 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
     else:
         seen(1 if jobs == 1 else (jobs or default_jobs()))
         results = sweep(job, seeds, jobs=jobs, chunk=chunk)
-    count = 0
+    count = again = 0
     failures: list[SeedFailure] = []
+    coverage = dict.fromkeys(FAULT_KINDS, 0)
     try:
         for _, outcome in results:
             count += 1
+            again += outcome["rechecked"]
+            for kind in outcome["faults"]:
+                coverage[kind] += 1
             if progress is not None:
                 progress(count)
             if outcome["failure"] is not None:
@@ -647,7 +723,8 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
     finally:
         results.close()
     return ConformanceResult(cls.name, names, count, failures[0] if failures else None,
-                             time.perf_counter() - began, tuple(failures), most)
+                             time.perf_counter() - began, tuple(failures), most, again,
+                             coverage)
 
 
 def assert_conforms(plugin: PluginRef, seeds: Iterable[int] = range(1000),
