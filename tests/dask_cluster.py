@@ -95,8 +95,10 @@ class DaskCluster:
             if proc.poll() is None:
                 os.kill(proc.pid, signal.SIGTERM)
         for proc in procs:
+            # A worker that lost a peer may hang while closing its connections to it:
+            # a short grace, then SIGKILL, by the same PID.
             try:
-                proc.wait(timeout=10)
+                proc.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(timeout=10)

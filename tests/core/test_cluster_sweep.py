@@ -4,17 +4,20 @@ worker is killed midway; without ``--cluster`` nothing of Dask is imported."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from dask_cluster import DaskCluster, require_distributed
 from netweave.cli import main
 from netweave.cli._launch import free_ports
 from netweave.errors import ConfigurationError
-from netweave.testing import check_conformance
+from netweave.testing import check_conformance, run_campaign
+from netweave.testing.campaign import TIMING
 from netweave.testing.pytest_plugin import Conformance
 from netweave_broadcast.beb import BestEffortBroadcast
 
@@ -79,7 +82,10 @@ def test_an_unreachable_scheduler_is_a_clear_error(monkeypatch: pytest.MonkeyPat
 
 def test_a_worker_killed_midway_loses_no_seed_and_counts_none_twice(
         dask_cluster: DaskCluster) -> None:
-    local = check_conformance(BebClaimingRb, SEEDS, jobs=1, keep_going=True)
+    # 500 seeds of a campaign (random mix, rechecks, shrinking) here, then on the cluster,
+    # where one of the two workers is killed by its PID after 150 seeds.
+    settings: dict[str, Any] = {"seeds": len(SEEDS), "shrink_limit": 2, "max_runs": 80}
+    local = run_campaign(BebClaimingRb, jobs=1, **settings)
     killed: list[int] = []
     workers: list[int] = []
 
@@ -87,15 +93,20 @@ def test_a_worker_killed_midway_loses_no_seed_and_counts_none_twice(
         if done == 150 and not killed:
             killed.append(dask_cluster.kill_worker(0))
 
-    remote = check_conformance(BebClaimingRb, SEEDS, keep_going=True, progress=progress,
-                               cluster=dask_cluster.address, on_workers=workers.append)
+    remote = run_campaign(BebClaimingRb, cluster=dask_cluster.address, progress=progress,
+                          on_workers=workers.append, **settings)
     assert killed, "the worker was not killed"
     assert dask_cluster.workers[0].poll() is not None
-    assert workers[0] == 2 and remote.workers == 2
-    assert remote.seeds == local.seeds == len(SEEDS)
-    assert remote.failures == local.failures and len(local.failures) > 10
-    assert remote.failure == local.failure
     assert "Remove worker" in dask_cluster.log("scheduler")
+    assert workers[0] == 2 and remote.workers == 2
+    assert remote.where == f"cluster {dask_cluster.address}"
+    assert remote.seeds == local.seeds == len(SEEDS)
+    a, b = local.summary(), remote.summary()
+    for key in TIMING:
+        a.pop(key), b.pop(key)
+    assert b == a
+    assert a["failures"] > 10 and a["failing_seeds"][0]["shrunk"] is not None
+    assert [f.failure for f in remote.failures] == [f.failure for f in local.failures]
 
 
 def test_a_planted_bug_is_found_at_the_same_first_seed(dask_cluster: DaskCluster) -> None:
@@ -135,3 +146,14 @@ def test_the_command_gives_the_same_verdict_on_the_cluster(
                  dask_cluster.address]) == 0
     out = capsys.readouterr().out
     assert "holds on seeds 0-99 (default mix)" in out and "cluster workers" in out
+    # netweave campaign: the same summary, here and there.
+    summaries = []
+    for where in (["--jobs", "1"], ["--cluster", dask_cluster.address]):
+        out_dir = tmp_path / where[0].strip("-")
+        assert main(["campaign", mutant, "--seeds", "200", "--shrink-limit", "1",
+                     "--max-runs", "50", "--out", str(out_dir), *where]) == 1
+        summary = json.loads((out_dir / "summary.json").read_text())
+        assert (out_dir / summary["failing_seeds"][0]["scenario_file"]).exists()
+        summaries.append({k: v for k, v in summary.items() if k not in TIMING})
+    assert summaries[0] == summaries[1]
+    assert f"workers of the cluster at {dask_cluster.address}" in capsys.readouterr().out

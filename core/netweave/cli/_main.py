@@ -20,6 +20,7 @@ __all__ = ["COMMANDS", "build_parser", "run"]
 COMMANDS = ["plugins", "sim", "node", "check", "timeline", "view", "export", "conform", "demo",
             "new_plugin", "bench"]
 """Sub-command modules, in the order ``netweave --help`` lists them."""
+COMMANDS.insert(COMMANDS.index("conform") + 1, "campaign")
 
 
 class _Parser(argparse.ArgumentParser):

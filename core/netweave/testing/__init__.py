@@ -13,6 +13,7 @@ netweave is installed) adds the ``sim_cluster`` and ``netweave_seeds`` fixtures 
 from __future__ import annotations
 
 from ..sim import NetworkModel, Scenario, SimCluster
+from .campaign import CampaignFailure, CampaignResult, run_campaign
 from .conformance import (
     DEFAULT_MIX,
     DETERMINISM,
@@ -51,6 +52,8 @@ __all__ = [
     "RANDOM_MIX",
     "RESTART_MIX",
     "SAME_TRACE",
+    "CampaignFailure",
+    "CampaignResult",
     "ConformanceError",
     "ConformanceResult",
     "FaultMix",
@@ -69,6 +72,7 @@ __all__ = [
     "find_violation",
     "rechecked",
     "replay",
+    "run_campaign",
     "shrink",
     "shrink_violation",
     "trace_digest",

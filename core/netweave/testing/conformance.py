@@ -655,7 +655,8 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
                       progress: Callable[[int], None] | None = None,
                       keep_going: bool = False, cluster: str | Any | None = None,
                       on_workers: Callable[[int], None] | None = None,
-                      chunk: int | None = None, recheck: float = 0.0) -> ConformanceResult:
+                      chunk: int | None = None, recheck: float = 0.0,
+                      max_failures: int | None = None) -> ConformanceResult:
     """Run ``plugin`` over ``seeds``; stop at the first seed that violates a property.
 
     :param plugin: a plugin name or a component class (registered for the run if needed).
@@ -678,6 +679,7 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
         time, their trace digests compared; every failing seed is. Two runs of a seed
         that write different traces are a failure of their own (spec
         :data:`DETERMINISM`, both digests in ``digests``).
+    :param max_failures: with ``keep_going``, stop after this many failing seeds.
     """
     if not 0.0 <= recheck <= 1.0:
         raise ConfigurationError(f"recheck is a fraction of the seeds, from 0 to 1, not "
@@ -718,7 +720,8 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
                 progress(count)
             if outcome["failure"] is not None:
                 failures.append(SeedFailure.from_plain(outcome["failure"]))
-                if not keep_going:
+                if not keep_going or (max_failures is not None
+                                      and len(failures) >= max_failures):
                     break
     finally:
         results.close()
