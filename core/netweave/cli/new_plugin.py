@@ -7,6 +7,16 @@ CI installs and tests it) and in the netweave wheel beside this module. Every na
 is derived from the word ``template``, so one substitution renames the distribution,
 the import package, the plugin, its layer, its abstraction, its message tags and its
 classes, and the result installs as it is.
+
+``--exercise NAME`` writes an exercise of the *Build it yourself* track instead: a small
+plugin project whose component is a skeleton of a textbook algorithm (lazy reliable
+broadcast, all-ack uniform reliable broadcast, FIFO reliable broadcast), with the book's
+pseudocode in its docstring and the key lines left as ``TODO``. It imports and runs, and
+``netweave conform`` finds the property it does not yet keep. The exercises live beside
+this module, in ``_exercises``: ``_common`` holds the files every exercise has, each
+``EXERCISE/project`` the skeleton and its README, each ``EXERCISE/solution`` the reference
+solution, which ``--solution`` writes instead of the skeleton. Their Python files end in
+``.py-tpl`` (written as ``.py``), so that no tool takes them for modules of netweave.
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ from __future__ import annotations
 import argparse
 import keyword
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import attrs
@@ -23,12 +33,44 @@ from .._registry import Catalog
 from ..errors import ConfigurationError, PluginError
 
 NAME = "new-plugin"
-HELP = "Create a ready-to-install plugin distribution (component, spec, tests) from a template."
+HELP = ("Create a ready-to-install plugin distribution (component, spec, tests) from a "
+        "template, or an exercise to complete (--exercise).")
 
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 _WORDS = re.compile(r"netweave_template|netweave-template|Template|template")
 _SKIP = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", "build", "dist",
          ".venv"}
+_STORED = "-tpl"
+"""Suffix of a stored file written without it (``component.py-tpl`` -> ``component.py``)."""
+_SECTION = re.compile(r"^[ \t]*# -+8<-+ \[(?:start|end):[a-z][-_0-9a-z]*\][ \t]*\n", re.M)
+"""A line marking a section the documentation includes (``# --8<-- [start:NAME]``)."""
+
+
+@attrs.frozen
+class Exercise:
+    """One exercise of the *Build it yourself* track."""
+
+    name: str
+    """What ``--exercise`` takes: ``lazy-rb``."""
+    title: str
+    """The algorithm, and where the book has it."""
+    abstraction: str
+    """What the component provides, whose specification judges it."""
+    layer: str
+    """The layer its trace lines are on."""
+    property: str
+    """The property the skeleton breaks, which the exercise is about."""
+
+
+EXERCISES: dict[str, Exercise] = {e.name: e for e in (
+    Exercise("lazy-rb", "lazy reliable broadcast (CGR Algorithm 3.2)", "reliable-broadcast",
+             "rb", "agreement"),
+    Exercise("uniform-rb", "all-ack uniform reliable broadcast (CGR Algorithm 3.4)",
+             "uniform-reliable-broadcast", "urb", "uniform agreement"),
+    Exercise("fifo-rb", "FIFO reliable broadcast (CGR Algorithm 3.12)",
+             "fifo-reliable-broadcast", "fifo", "fifo delivery"),
+)}
+"""The exercises, by name."""
 
 
 @attrs.frozen
@@ -92,6 +134,28 @@ def template_dir() -> Path:
     raise ConfigurationError("the plugin template is missing from this netweave installation")
 
 
+def exercises_dir() -> Path:
+    """Where the exercises are: beside this module, in the wheel as in the source tree."""
+    return Path(__file__).resolve().parent / "_exercises"
+
+
+def exercise_sources(name: str, *, solution: bool = False) -> list[Path]:
+    """The folders an exercise is written from, in order: a file of a later one replaces
+    the file of the same path in an earlier one."""
+    if name not in EXERCISES:
+        raise ConfigurationError(f"no exercise named {name!r} (there are: "
+                                 f"{', '.join(EXERCISES)})")
+    root = exercises_dir()
+    sources = [root / "_common", root / name / "project"]
+    if solution:
+        sources.append(root / name / "solution")
+    missing = [s for s in sources if not s.is_dir()]
+    if missing:
+        raise ConfigurationError(f"exercise {name!r} is missing from this netweave "
+                                 f"installation ({missing[0]})")
+    return sources
+
+
 def template_files(root: Path) -> Iterator[Path]:
     """The template's files, relative to ``root``, without caches and build output."""
     for path in sorted(root.rglob("*")):
@@ -101,18 +165,31 @@ def template_files(root: Path) -> Iterator[Path]:
             yield rel
 
 
-def scaffold(names: PluginNames, dest: Path, *, source: Path | None = None) -> list[Path]:
-    """Write the renamed template into ``dest`` (absent or empty); returns the files."""
+def scaffold(names: PluginNames, dest: Path, *,
+             source: Path | Sequence[Path] | None = None) -> list[Path]:
+    """Write the renamed template into ``dest`` (absent or empty); returns the files.
+
+    ``source``: the template's folder (default: :func:`template_dir`), or several, whose
+    files are written together, a later folder's file replacing an earlier one's of the
+    same path. A file stored as ``NAME-tpl`` is written as ``NAME``, and without the lines
+    that mark the sections the documentation shows of it."""
     if dest.exists() and (not dest.is_dir() or any(dest.iterdir())):
         raise ConfigurationError(f"{dest} already exists and is not an empty directory")
-    source = source or template_dir()
+    sources = [source] if isinstance(source, Path) else list(source or [template_dir()])
+    chosen: dict[Path, Path] = {}
+    for root in sources:
+        for rel in template_files(root):
+            chosen[rel.with_name(rel.name.removesuffix(_STORED))] = root / rel
     written = []
-    for rel in template_files(source):
+    for rel, path in sorted(chosen.items()):
         target = dest / names.render_path(rel)
         target.parent.mkdir(parents=True, exist_ok=True)
-        data = (source / rel).read_bytes()
+        data = path.read_bytes()
         try:
-            target.write_text(names.render(data.decode("utf-8")), encoding="utf-8")
+            text = data.decode("utf-8")
+            if path.name.endswith(_STORED):
+                text = _SECTION.sub("", text)
+            target.write_text(names.render(text), encoding="utf-8")
         except UnicodeDecodeError:
             target.write_bytes(data)
         written.append(target)
@@ -120,15 +197,34 @@ def scaffold(names: PluginNames, dest: Path, *, source: Path | None = None) -> l
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", help="the plugin name users will select, e.g. 'gossip' or "
-                        "'my-clock' (lowercase letters, digits, dashes)")
+    parser.add_argument("name", nargs="?",
+                        help="the plugin name users will select, e.g. 'gossip' or "
+                        "'my-clock' (lowercase letters, digits, dashes); with --exercise "
+                        "E it may be left out: my-E (E-solution with --solution)")
     parser.add_argument("directory", nargs="?", type=Path,
                         help="where to create the distribution (default: ./netweave-NAME); "
                         "it must not exist or be empty")
+    parser.add_argument("--exercise", choices=list(EXERCISES), metavar="EXERCISE",
+                        help="write an exercise instead of the template: a skeleton of a "
+                        "textbook algorithm to complete, which netweave conform fails until "
+                        f"it is done; one of {', '.join(EXERCISES)}")
+    parser.add_argument("--solution", action="store_true",
+                        help="with --exercise: write the exercise's reference solution "
+                        "instead of its skeleton")
+
+
+def _name(args: argparse.Namespace) -> str:
+    if args.solution and not args.exercise:
+        raise ConfigurationError("--solution goes with --exercise")
+    if args.name is not None:
+        return str(args.name)
+    if not args.exercise:
+        raise ConfigurationError("give the plugin's NAME (or --exercise EXERCISE)")
+    return f"{args.exercise}-solution" if args.solution else f"my-{args.exercise}"
 
 
 def run(args: argparse.Namespace) -> int:
-    names = PluginNames.from_name(args.name)
+    names = PluginNames.from_name(_name(args))
     try:
         installed = Catalog.discover().plugins.get(names.kebab)
     except PluginError:  # a broken installed plugin must not prevent scaffolding
@@ -137,6 +233,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigurationError(f"a plugin named {names.kebab!r} is already installed (from "
                                  f"{installed.distribution}); choose another name")
     dest: Path = args.directory or Path(names.distribution)
+    if args.exercise:
+        return _write_exercise(EXERCISES[args.exercise], names, dest, solution=args.solution)
     files = scaffold(names, dest)
     print(f"created {names.distribution} in {dest} ({len(files)} files):")
     for path in files:
@@ -147,4 +245,29 @@ def run(args: argparse.Namespace) -> int:
     print(f"  pip install -e '{dest}[test]'")
     print(f"  pytest {dest / 'tests'}")
     print(f"  netweave sim --use {names.kebab} --seed 1 --trace-dir run && netweave check run")
+    return 0
+
+
+def _write_exercise(exercise: Exercise, names: PluginNames, dest: Path, *,
+                    solution: bool) -> int:
+    files = scaffold(names, dest, source=exercise_sources(exercise.name, solution=solution))
+    print(f"created {names.distribution} in {dest} ({len(files)} files):")
+    for path in files:
+        print(f"  {path}")
+    component = dest / names.package / "component.py"
+    what = "the reference solution of" if solution else "exercise"
+    print(f"{what} {exercise.name!r}: {exercise.title}, plugin {names.kebab!r} on layer "
+          f"{exercise.layer!r}, judged as {exercise.abstraction}")
+    if not solution:
+        print(f"the lines to write are marked TODO in {component}")
+    ref = f"{names.package}.component:{names.camel}"
+    print("next steps:")
+    print(f"  cd {dest}")
+    if solution:
+        print(f"  netweave conform {ref}")
+    else:
+        print(f"  netweave conform {ref}                      "
+              f"# {exercise.property!r} fails until it is done")
+        print(f"  netweave conform {ref} --shrink small.toml  # a small failing run, "
+              f"and its view small.html")
     return 0
