@@ -24,6 +24,8 @@
     ca = "tls/ca.pem"                 # mutual TLS: the cluster CA,
     cert = "tls/{id}.pem"             # each node's certificate ({id} is the node id)
     key = "tls/{id}.key"              # and key
+    keyring = "keys/keyring.toml"     # per-node keys: every member's public key
+    private_key = "keys/{id}.key"     # (or an inline keys = { n1 = "ed25519:..." }) and its own
 
 Every mistake is a :class:`~netweave.errors.ConfigurationError` naming the file and key.
 """
@@ -39,6 +41,7 @@ from typing import Any
 import attrs
 
 from .errors import ConfigurationError
+from .keyring import Keyring, parse_public_key, read_keyring_file, read_private_key
 from .link import LinkOptions
 from .node import Node
 from .transport.options import Security, TransportOptions
@@ -47,8 +50,8 @@ from .transport.tcp import parse_address
 __all__ = ["ClusterConfig"]
 
 _TOP = {"cluster", "members", "plugins", "links", "transport", "security", "fill"}
-_SECURITY = {"secret", "secret_file", "ca", "cert", "key"}
-_PATHS = ("secret_file", "ca", "cert", "key")
+_SECURITY = {"secret", "secret_file", "ca", "cert", "key", "keyring", "keys", "private_key"}
+_PATHS = ("secret_file", "ca", "cert", "key", "keyring", "private_key")
 
 
 def _fields(cls: type[Any]) -> set[str]:
@@ -138,13 +141,16 @@ class ClusterConfig:
         for key in _PATHS:
             if key in security:
                 security[key] = str(Path(base) / str(security[key]))
+        _check_security(security, source)
         fill = data.get("fill", "implicit")
         if fill not in ("implicit", "defaults", "none"):
             raise ConfigurationError(f"{source}: fill must be implicit, defaults or none")
         config = cls(name, dict(members), tuple((k, dict(v)) for k, v in plugins.items()),
                      links, dict(transport), security, fill, source)
+        config.public_keys()  # every member has a usable public key
         for node_id in members:
-            config.transport_options(node_id)  # every node's security settings are usable
+            # Every node's settings are usable; its private key is read when it starts.
+            config.transport_options(node_id, private=False)
         return config
 
     def _check_member(self, node_id: str) -> None:
@@ -152,8 +158,39 @@ class ClusterConfig:
             raise ConfigurationError(f"{self.source}: {node_id!r} is not a member; members: "
                                      f"{', '.join(self.members)}")
 
-    def transport_options(self, node_id: str) -> TransportOptions:
-        """The transport options of ``node_id`` (its own certificate paths filled in)."""
+    def public_keys(self) -> dict[str, bytes] | None:
+        """Every member's Ed25519 public key, from ``keys`` or the ``keyring`` file;
+        ``None`` without per-node keys."""
+        sec = self.security
+        if "keys" in sec:
+            written = sec["keys"]
+            where = f"{self.source} [security] keys"
+        elif "keyring" in sec:
+            written = read_keyring_file(sec["keyring"])
+            where = f"keyring {sec['keyring']}"
+        else:
+            return None
+        missing = [m for m in self.members if m not in written]
+        if missing:
+            raise ConfigurationError(f"{where}: no public key for {', '.join(missing)}")
+        return {m: parse_public_key(written[m], f"{where}: {m}") for m in self.members}
+
+    def keyring(self, node_id: str) -> Keyring | None:
+        """The keyring of ``node_id``: every member's public key and its own private key
+        (``private_key``, ``{id}`` replaced by the node id); ``None`` without one."""
+        self._check_member(node_id)
+        public = self.public_keys()
+        if public is None:
+            return None
+        path = str(self.security["private_key"]).replace("{id}", node_id)
+        try:
+            return Keyring(public, node=node_id, private=read_private_key(path))
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{self.source}: {exc}") from None
+
+    def transport_options(self, node_id: str, *, private: bool = True) -> TransportOptions:
+        """The transport options of ``node_id`` (its own certificate paths and keys filled
+        in; ``private=False`` leaves its private key unread, the keyring out)."""
         self._check_member(node_id)
         sec = self.security
         secret: bytes | None = None
@@ -171,7 +208,9 @@ class ClusterConfig:
             value = sec.get(key)
             return Path(str(value).replace("{id}", node_id)) if value else None
 
-        security = Security(secret=secret, ca=path("ca"), cert=path("cert"), key=path("key"))
+        keyring = self.keyring(node_id) if private else None
+        security = Security(secret=secret, keyring=keyring, ca=path("ca"), cert=path("cert"),
+                            key=path("key"))
         options: TransportOptions = _options(
             TransportOptions, self.transport, f"{self.source} [transport]", security=security)
         return options
@@ -208,6 +247,20 @@ class ClusterConfig:
         return "\n".join(lines) + "\n"
 
 
+def _check_security(sec: dict[str, Any], source: str) -> None:
+    where = f"{source} [security]"
+    if "keys" in sec and "keyring" in sec:
+        raise ConfigurationError(f"{where}: give keys or keyring, not both")
+    if "keys" in sec and not (isinstance(sec["keys"], dict) and all(
+            isinstance(v, str) for v in sec["keys"].values())):
+        raise ConfigurationError(f"{where}: keys must be a table of node id = "
+                                 "\"ed25519:<base64 public key>\"")
+    keyed = "keys" in sec or "keyring" in sec
+    if keyed != ("private_key" in sec):
+        raise ConfigurationError(f"{where}: per-node keys need both the public keys (keyring "
+                                 "or keys) and each node's private_key")
+
+
 def _key(key: str) -> str:
     return key if key.replace("-", "").replace("_", "").isalnum() else _value(key)
 
@@ -220,4 +273,6 @@ def _value(value: Any) -> str:
     if isinstance(value, str):
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
         return f'"{escaped}"'
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
     raise ConfigurationError(f"cannot write {value!r} to a cluster file")

@@ -131,3 +131,60 @@ def test_refuse_carries_the_peers_reason() -> None:
     with pytest.raises(HandshakeError) as err:
         d.receive(Refuse("bad-proof"))
     assert err.value.reason == "refused-by-peer" and "bad-proof" in str(err.value)
+
+
+# -- per-node keys ---------------------------------------------------------------------
+
+
+def keyrings() -> dict[str, Any]:
+    keyring = pytest.importorskip("netweave.keyring")
+    pytest.importorskip("cryptography", reason="the keyring needs the 'secure' extra")
+    return keyring.seeded_keyrings(sorted(MEMBERS), 3)  # type: ignore[no-any-return]
+
+
+def test_keyring_proofs_tie_each_side_to_its_node_id() -> None:
+    rings = keyrings()
+    d, a = pair(d_keyring=rings["n1"], a_keyring=rings["n2"])
+    run(d, a)
+    assert d.done and a.done and (a.peer, d.peer) == ("n1", "n2")
+    # with the shared secret too, both proofs are checked
+    d, a = pair(d_keyring=rings["n1"], a_keyring=rings["n2"], d_secret=SECRET, a_secret=SECRET)
+    run(d, a)
+    assert d.done and a.done
+
+
+def test_a_member_cannot_claim_another_members_id_with_its_own_key() -> None:
+    rings = keyrings()
+    # n3 holds a valid key, and the secret, and claims to be n1: its signature is n3's.
+    d = Handshake("c", "n1", 5, "dial", MEMBERS, expected="n2", keyring=rings["n3"],
+                  secret=SECRET)
+    _, a = pair(a_keyring=rings["n2"], a_secret=SECRET)
+    with pytest.raises(HandshakeError) as err:
+        run(d, a)
+    assert err.value.reason == "bad-signature" and not a.done
+
+
+def test_a_proof_without_signature_is_refused() -> None:
+    rings = keyrings()
+    _, a = pair(a_keyring=rings["n2"])
+    nonce = b"n" * 32
+    a.receive(Hello("c", "n1", PROTOCOL_VERSION, 5, nonce, "n2"))
+    with pytest.raises(HandshakeError) as err:
+        a.receive(Proof(b""))
+    assert err.value.reason == "bad-signature"
+
+
+def test_the_acceptor_signs_only_after_the_dialers_proof() -> None:
+    rings = keyrings()
+    _, a = pair(a_keyring=rings["n2"])
+    replies = a.receive(Hello("c", "n1", PROTOCOL_VERSION, 5, b"n" * 32, "n2"))
+    assert [type(m) for m in replies] == [Hello]
+
+
+def test_a_node_without_a_key_is_refused() -> None:
+    rings = keyrings()
+    small = type(rings["n2"])({k: v for k, v in rings["n2"].public.items() if k != "n3"})
+    _, a = pair(a_keyring=small)
+    with pytest.raises(HandshakeError) as err:
+        a.receive(Hello("c", "n3", PROTOCOL_VERSION, 5, b"n" * 32))
+    assert err.value.reason == "no-key"

@@ -8,6 +8,7 @@ import contextlib
 import random
 import shutil
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from netweave.transport import (
     Security,
     TransportOptions,
 )
-from netweave.transport.handshake import PROTOCOL_VERSION, proof_mac
+from netweave.transport.handshake import PROTOCOL_VERSION, proof_mac, proof_text
 from tls_files import cluster_tls, make_ca, make_cert
 
 SECRET = b"cluster-secret-0123456789"
@@ -66,12 +67,14 @@ async def closed_by_peer(reader: asyncio.StreamReader, timeout: float = 8.0) -> 
 
 
 async def handshake(address: str, *, node: str = "n4", secret: bytes = SECRET,
-                    cluster: str = "test", inc: int = 5, **kw: Any
+                    cluster: str = "test", inc: int = 5, to: str = "n3",
+                    keyring: Any = None, **kw: Any
                     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, Message]:
-    """Speak the dialer's side; returns the node's last handshake message."""
+    """Speak the dialer's side; returns the node's last handshake message. ``keyring``:
+    sign the proof with it (the key of the node it holds, whatever ``node`` claims)."""
     reader, writer = await connect(address, **kw)
     nonce = b"N" * 32
-    writer.write(ENC.frame(Hello(cluster, node, PROTOCOL_VERSION, inc, nonce, "n3")))
+    writer.write(ENC.frame(Hello(cluster, node, PROTOCOL_VERSION, inc, nonce, to)))
     dec = FrameDecoder()
     while True:
         data = await asyncio.wait_for(reader.read(4096), 3)
@@ -82,9 +85,11 @@ async def handshake(address: str, *, node: str = "n4", secret: bytes = SECRET,
     reply = msgspec.msgpack.decode(bodies[0], type=Hello | Refuse)
     if isinstance(reply, Refuse):
         return reader, writer, reply
-    writer.write(ENC.frame(Proof(proof_mac(
-        secret, prover=node, verifier=reply.node, cluster=cluster, incarnation=inc,
-        prover_nonce=nonce, verifier_nonce=reply.nonce))))
+    fields = dict(prover=node, verifier=reply.node, cluster=cluster, incarnation=inc,
+                  prover_nonce=nonce, verifier_nonce=reply.nonce)
+    writer.write(ENC.frame(Proof(
+        proof_mac(secret, **fields) if secret else b"",  # type: ignore[arg-type]
+        keyring.sign(proof_text(**fields)) if keyring is not None else b"")))  # type: ignore[arg-type]
     await writer.drain()
     last: Message = reply
     rest = bodies[1:]
@@ -391,3 +396,67 @@ def test_truncated_headers_wait_for_the_handshake_timeout(size: int) -> None:
 
     # A frame timeout as short as the handshake's would race it for the same connection.
     hostile_run([("handshake-timeout", partial, 1)], options={"frame_timeout": 2.0})
+
+
+# -- a member claiming another member's id -----------------------------------------------
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+async def feed(c: LiveCluster, good: list[str], sent: set[str], stop: asyncio.Event) -> None:
+    k = 0
+    while not stop.is_set():
+        for i in good:
+            if c.nodes[i].running and not c.nodes[i].congested:
+                sent.add(c.nodes[i].broadcast("beb", f"{i}-{k}"))
+        k += 1
+        await asyncio.sleep(0.01)
+
+
+def keyring_options(rings: dict[str, Any]) -> Callable[[str], TransportOptions]:
+    return lambda node_id: TransportOptions(
+        security=Security(secret=SECRET, keyring=rings[node_id]), **FAST)
+
+
+def test_keyring_an_impostor_is_refused_at_the_handshake() -> None:
+    # The same attack with per-node keys: n4 holds the secret and its own valid key, but
+    # only n3's key signs n3's proof. Refused before anything replaces n3's connection.
+    pytest.importorskip("cryptography", reason="the keyring needs the 'secure' extra")
+    from netweave.keyring import seeded_keyrings
+
+    rings = seeded_keyrings(MEMBERS, 11)
+    c = LiveCluster(MEMBERS, options=keyring_options(rings))
+    good = ["n1", "n2", "n3"]
+
+    async def main() -> None:
+        await c.start(good)
+        sent: set[str] = set()
+        stop = asyncio.Event()
+        feeder = asyncio.create_task(feed(c, good, sent, stop))
+        transport = c.transport("n2")
+        assert await c.wait_for(lambda: len(transport.connections) == 2 and all(
+            conn.established for conn in transport.connections), 5)
+        before = transport.channels["n3"].conn
+        closed = dict(transport.stats.closed)
+        for _ in range(5):
+            _r, writer, last = await handshake(c.addresses["n2"], node="n3", to="n2",
+                                               inc=now_ms() + 60_000, keyring=rings["n4"])
+            assert last == Refuse("bad-signature")
+            writer.close()
+        # n4 as itself, with its own key, is a member like any other
+        _r, writer, last = await handshake(c.addresses["n2"], node="n4", to="n2",
+                                           keyring=rings["n4"])
+        assert isinstance(last, Proof)
+        writer.close()
+        stop.set()
+        await feeder
+        assert transport.stats.closed["bad-signature"] == 5
+        assert transport.channels["n3"].conn is before  # never replaced
+        for reason in ("replaced", "duplicate", "identity-conflict", "stale-incarnation"):
+            assert transport.stats.closed[reason] == closed.get(reason, 0), reason
+        assert await c.wait_for(lambda: c.complete(sent, good), 10)
+        await c.stop()
+
+    run(main(), 60)

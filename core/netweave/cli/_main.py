@@ -17,8 +17,8 @@ from ..errors import MissingRequirementError, NetweaveError
 
 __all__ = ["COMMANDS", "build_parser", "run"]
 
-COMMANDS = ["plugins", "sim", "node", "check", "timeline", "view", "export", "conform", "demo",
-            "new_plugin", "bench"]
+COMMANDS = ["plugins", "sim", "node", "keys", "check", "timeline", "view", "export", "conform",
+            "demo", "new_plugin", "bench"]
 """Sub-command modules, in the order ``netweave --help`` lists them."""
 COMMANDS.insert(COMMANDS.index("conform") + 1, "campaign")
 

@@ -152,9 +152,11 @@ class Connection(asyncio.Protocol):
         certified = None
         if tcp.server_tls is not None:
             certified = certificate_names(transport.get_extra_info("peercert"))
+        security = tcp.options.security
         self.handshake = Handshake(
             tcp.cluster, tcp.node_id, tcp.incarnation, self.role, tcp.members,
-            expected=self.expected, secret=tcp.options.security.secret, certified=certified)
+            expected=self.expected, secret=security.secret, certified=certified,
+            keyring=security.keyring)
         self._write_now(self.handshake.initiate())
         if self._early:
             early, self._early = bytes(self._early), bytearray()

@@ -4,12 +4,18 @@ Theory of operation. The dialer speaks first: ``Hello`` binds the connection to 
 name, the sender's node id and incarnation, the protocol version, the node it meant to
 reach, and a fresh nonce. The acceptor checks it (same cluster and version, a known
 member, not itself, and, under mutual TLS, the id its certificate names) and answers
-with its own ``Hello``. With a shared cluster secret each side then proves it holds the
-secret: ``Proof`` is an HMAC-SHA256 over both nonces, both ids, the cluster and the
-prover's incarnation, with the prover's id first so a proof cannot be reflected back to
-its author; the verifier compares in constant time. The dialer proves first, so a
-stranger who connects to a node never obtains a MAC computed with the secret; the
-acceptor proves itself after checking the dialer's proof.
+with its own ``Hello``. Then each side proves who it is in a ``Proof``, the dialer first,
+so a stranger who connects never obtains a proof computed by the node it reached; the
+acceptor proves itself after checking the dialer's proof. A proof covers both nonces,
+both ids, the cluster and the prover's incarnation, with the prover's id first so it
+cannot be reflected back to its author. It carries one or both of:
+
+- ``mac``, with a shared cluster secret: an HMAC-SHA256 under the secret, compared in
+  constant time. It proves membership, not identity: every holder of the secret can
+  compute the proof of any member id;
+- ``sig``, with a keyring: an Ed25519 signature by the private key of the node id the
+  prover claims, checked with that id's public key. Only that node can make it, so the
+  connection is tied to one node id, as a certificate does under mutual TLS.
 
 A refusal raises :class:`HandshakeError` whose ``reason`` is a short counter key; the
 front-end sends the peer a ``Refuse`` with the reason, closes, logs and counts. After the
@@ -24,13 +30,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import attrs
 import msgspec
 
 from ..errors import RemoteProtocolError
 from ..message import Message
+
+if TYPE_CHECKING:
+    from ..keyring import Keyring
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -41,6 +50,7 @@ __all__ = [
     "Proof",
     "Refuse",
     "proof_mac",
+    "proof_text",
 ]
 
 PROTOCOL_VERSION = 1
@@ -62,9 +72,11 @@ class Hello(Message, tag="nw.hello"):
 
 
 class Proof(Message, tag="nw.proof"):
-    """HMAC-SHA256 proof that the sender holds the cluster secret."""
+    """The sender's proof: an HMAC-SHA256 under the cluster secret (``mac``) and/or an
+    Ed25519 signature by the private key of the node it claims to be (``sig``)."""
 
     mac: bytes
+    sig: bytes = b""
 
 
 class Refuse(Message, tag="nw.refuse"):
@@ -93,6 +105,14 @@ def proof_mac(secret: bytes, *, prover: str, verifier: str, cluster: str, incarn
     return hmac.new(secret, text, hashlib.sha256).digest()
 
 
+def proof_text(*, prover: str, verifier: str, cluster: str, incarnation: int,
+               prover_nonce: bytes, verifier_nonce: bytes) -> bytes:
+    """What a prover signs with its private key (keyring mode); its own domain, so no
+    other signature of netweave's (an origin's) can pass for it."""
+    return msgspec.msgpack.encode(("netweave-identity", PROTOCOL_VERSION, prover, verifier,
+                                   cluster, incarnation, prover_nonce, verifier_nonce))
+
+
 _EXPECT: dict[tuple[Role, str], type[Message]] = {
     ("accept", "hello"): Hello,
     ("dial", "hello"): Hello,
@@ -111,6 +131,8 @@ class Handshake:
     :param members: the cluster's node ids; anyone else is refused.
     :param secret: the shared cluster secret, or ``None`` for no challenge-response.
     :param certified: under mutual TLS, the names the peer's certificate carries.
+    :param keyring: the members' public keys and this node's private key: each side
+        signs its proof and the other checks it with the claimed id's public key.
     """
 
     cluster: str
@@ -121,6 +143,7 @@ class Handshake:
     expected: str | None = None
     secret: bytes | None = None
     certified: frozenset[str] | None = None
+    keyring: Keyring | None = None
     nonce: bytes = attrs.field(factory=lambda: os.urandom(32))
     state: str = attrs.field(default="hello", init=False)
     """``hello``, ``proof`` or ``done``."""
@@ -130,18 +153,36 @@ class Handshake:
 
     @property
     def done(self) -> bool:
-        """Whether the peer is identified (and proven, with a secret)."""
+        """Whether the peer is identified (and proven, with a secret or a keyring)."""
         return self.state == "done"
 
     def _hello(self) -> Hello:
         return Hello(self.cluster, self.node, PROTOCOL_VERSION, self.incarnation, self.nonce,
                      self.peer or (self.expected or ""))
 
+    @property
+    def proving(self) -> bool:
+        """Whether the sides exchange proofs (a secret, a keyring or both)."""
+        return self.secret is not None or self.keyring is not None
+
     def _proof(self) -> Proof:
+        mine = (self.node, self.peer, self.incarnation, self.nonce, self._peer_nonce)
+        mac = self._mac(*mine) if self.secret is not None else b""
+        sig = self.keyring.sign(self._text(*mine)) if self.keyring is not None else b""
+        return Proof(mac, sig)
+
+    def _mac(self, prover: str, verifier: str, incarnation: int, prover_nonce: bytes,
+             verifier_nonce: bytes) -> bytes:
         assert self.secret is not None
-        return Proof(proof_mac(self.secret, prover=self.node, verifier=self.peer,
-                               cluster=self.cluster, incarnation=self.incarnation,
-                               prover_nonce=self.nonce, verifier_nonce=self._peer_nonce))
+        return proof_mac(self.secret, prover=prover, verifier=verifier, cluster=self.cluster,
+                         incarnation=incarnation, prover_nonce=prover_nonce,
+                         verifier_nonce=verifier_nonce)
+
+    def _text(self, prover: str, verifier: str, incarnation: int, prover_nonce: bytes,
+              verifier_nonce: bytes) -> bytes:
+        return proof_text(prover=prover, verifier=verifier, cluster=self.cluster,
+                          incarnation=incarnation, prover_nonce=prover_nonce,
+                          verifier_nonce=verifier_nonce)
 
     def initiate(self) -> list[Message]:
         """What to send as soon as the connection is open."""
@@ -163,7 +204,7 @@ class Handshake:
             out: list[Message] = []
             if self.role == "accept":
                 out.append(self._hello())
-            if self.secret is None:
+            if not self.proving:
                 self.state = "done"
             else:
                 self.state = "proof"
@@ -171,12 +212,16 @@ class Handshake:
                     out.append(self._proof())
             return out
         assert isinstance(msg, Proof)
-        assert self.secret is not None
-        good = proof_mac(self.secret, prover=self.peer, verifier=self.node,
-                         cluster=self.cluster, incarnation=self.peer_incarnation,
-                         prover_nonce=self._peer_nonce, verifier_nonce=self.nonce)
-        if not hmac.compare_digest(good, msg.mac):
-            raise HandshakeError("bad-proof", f"{self.peer} does not hold the cluster secret")
+        theirs = (self.peer, self.node, self.peer_incarnation, self._peer_nonce, self.nonce)
+        if self.secret is not None:
+            good = self._mac(*theirs)
+            if type(msg.mac) is not bytes or not hmac.compare_digest(good, msg.mac):
+                raise HandshakeError("bad-proof",
+                                     f"{self.peer} does not hold the cluster secret")
+        if self.keyring is not None and not self.keyring.verify(
+                self.peer, self._text(*theirs), msg.sig):
+            raise HandshakeError("bad-signature",
+                                 f"the proof is not signed by {self.peer}'s key")
         self.state = "done"
         return [self._proof()] if self.role == "accept" else []
 
@@ -199,6 +244,8 @@ class Handshake:
             raise HandshakeError("certificate-mismatch",
                                  f"certificate names {sorted(self.certified)}, hello "
                                  f"claims {hello.node!r}")
+        if self.keyring is not None and hello.node not in self.keyring:
+            raise HandshakeError("no-key", f"the keyring has no key for {hello.node!r}")
         if hello.incarnation <= 0:
             raise HandshakeError("bad-incarnation", f"incarnation {hello.incarnation}")
         if len(hello.nonce) < 16:

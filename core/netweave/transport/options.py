@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ..errors import ConfigurationError
 from .framing import DEFAULT_MAX_FRAME
+
+if TYPE_CHECKING:
+    from ..keyring import Keyring
 
 __all__ = ["Security", "TransportOptions"]
 
@@ -20,14 +23,19 @@ def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
 
 @attrs.frozen
 class Security:
-    """How a node keeps strangers out. Both mechanisms may be combined.
+    """How a node keeps strangers out. The mechanisms may be combined.
 
-    With neither set, any process that can reach the port and names a member id in its
-    handshake is taken for that member: fine on loopback, not on a shared network.
+    With none set, any process that can reach the port and names a member id in its
+    handshake is taken for that member: fine on loopback, not on a shared network. A
+    shared secret keeps strangers out, but not members: each of them can claim any id.
+    A keyring or mutual TLS ties each connection to one node id (*proven* identities).
     """
 
     secret: bytes | None = None
     """Shared cluster secret for the HMAC-SHA256 challenge-response."""
+    keyring: Keyring | None = None
+    """The members' Ed25519 public keys and this node's private key
+    (:class:`netweave.keyring.Keyring`): each side of a connection signs its proof."""
     ca: Path | None = None
     """Cluster CA certificate (PEM); setting it turns on mutual TLS."""
     cert: Path | None = None
@@ -50,9 +58,16 @@ class Security:
         """Whether mutual TLS is on."""
         return self.ca is not None
 
+    @property
+    def proven(self) -> bool:
+        """Whether a connection is tied to one node id (a keyring or mutual TLS)."""
+        return self.keyring is not None or self.tls
+
     def describe(self) -> str:
         """A short human description (never the secret)."""
-        parts = (["hmac"] if self.secret is not None else []) + (["mtls"] if self.tls else [])
+        parts = ((["hmac"] if self.secret is not None else [])
+                 + (["keyring"] if self.keyring is not None else [])
+                 + (["mtls"] if self.tls else []))
         return "+".join(parts) or "none"
 
 
@@ -83,5 +98,6 @@ class TransportOptions:
     connection is closed as ``slow-reader`` (the links resend on the next one)."""
     backlog_buffer: int = attrs.field(default=4 * 1024 * 1024, validator=_positive)
     """Bytes queued for a peer while not connected; beyond, frames are dropped."""
+
     security: Security = attrs.field(factory=Security)
     """Authentication settings."""
