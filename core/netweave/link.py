@@ -75,8 +75,8 @@ class _Peer:
     """What one endpoint knows of one peer (send and receive state of the session)."""
 
     __slots__ = ("ack_due", "backlog", "dropping", "fenced", "forgotten", "heard_at", "hello_at",
-                 "inc", "next_seq", "outbox", "received", "rto", "rx_ahead", "rx_upto",
-                 "told_at", "unacked", "waiting")
+                 "inc", "next_seq", "outbox", "past", "received", "resync_rx", "resync_tx",
+                 "rto", "rx_ahead", "rx_upto", "told_at", "unacked", "waiting")
 
     def __init__(self, rto: float, heard_at: float) -> None:
         self.inc = 0
@@ -96,6 +96,13 @@ class _Peer:
         self.fenced = 0  # this incarnation and older ones are refused (declared crashed)
         self.outbox: list[tuple[int, Any, Any]] = []  # reliable: sent when the step ends
         self.told_at = -1.0  # when the fenced process was last told so
+        # A session taken up again (``connected(proven=False)``): the numbers it continues
+        # at come from the peer's first data (rx) and its first acknowledgement (tx).
+        self.resync_rx = False
+        self.resync_tx = False
+        # The session the last restart ended: (inc, rx_upto, rx_ahead, next_seq, unacked).
+        self.past: tuple[int, int, set[int], int, dict[int, tuple[Any, Any, float]]] | None
+        self.past = None
 
 
 class PerfectLinks:
@@ -189,7 +196,7 @@ class PerfectLinks:
         if len(p.unacked) + len(p.waiting) >= self._hard_limit and self._gone(p):
             self._drop(peer, p, "silent for stall_after with hard_limit messages queued")
             return
-        if p.inc == 0:
+        if p.inc == 0 or p.resync_tx:
             self._headroom -= 1
             p.waiting.append((body, meta))
             self._hello(peer, p)
@@ -390,6 +397,8 @@ class PerfectLinks:
             else:
                 self._recover(peer, p)
         p.received = p.heard_at
+        if (p.resync_rx or p.resync_tx) and dst == self.incarnation:
+            self._resync(peer, p, m)
         if kind is LinkData:
             if dst != self.incarnation:
                 self.stale += 1
@@ -456,6 +465,10 @@ class PerfectLinks:
         # A peer declared crashed that speaks again is a new process, even when its crashed
         # incarnation never reached us (it died before its first message arrived).
         restarted = p.inc != 0 or p.forgotten
+        # Kept until the next restart: a restart claimed without proof may be undone
+        # (connected(proven=False)), and then the session goes on exactly where it was.
+        p.past = (p.inc, p.rx_upto, p.rx_ahead, p.next_seq, dict(p.unacked)) \
+            if p.inc else None
         p.inc = inc
         p.rx_upto = 0
         p.rx_ahead = set()
@@ -477,16 +490,28 @@ class PerfectLinks:
             self._on_peer_restart(peer, inc)
         self._arm_timer()
 
-    def connected(self, peer: str, incarnation: int) -> None:
+    def connected(self, peer: str, incarnation: int, proven: bool = True) -> None:
         """A new connection to ``peer``'s process ``incarnation`` is up (reliable transports).
 
         What the old connection held may be lost with it: everything unacknowledged goes
         out again, with our acknowledgement (the peer's copy of it may be lost too). A
         newer incarnation is a restart, learnt here before its first message.
+
+        ``proven=False``: the transport does not prove which node a connection is (a
+        shared secret), so the higher incarnation known may have been claimed by another
+        member under the peer's name; a lower one, connected now (and not fenced), is
+        then the peer's process, with a new session, rather than refused for ever.
         """
         p = self._peer(peer)
         if incarnation <= p.fenced:
             self._tell_fenced(peer, p, incarnation)
+            return
+        if incarnation < p.inc and not proven:
+            log.warning("%s: %s connects as incarnation %d, lower than %d seen before; its "
+                        "identity is not proven (no keyring or mutual TLS), so %d may have "
+                        "been another member's claim: taking %d as %s's process",
+                        self.node_id, peer, incarnation, p.inc, p.inc, incarnation, peer)
+            self._rebind(peer, p, incarnation)
             return
         if incarnation < p.inc or (incarnation == p.inc and p.forgotten):
             return
@@ -500,6 +525,67 @@ class PerfectLinks:
             self._transmit(peer, LinkData(self.incarnation, p.inc, seq, body, meta))
         if p.rx_upto or p.rx_ahead:
             self._transmit(peer, self._ack_for(p))
+
+    def _rebind(self, peer: str, p: _Peer, inc: int) -> None:
+        """Take up a session with process ``inc`` of ``peer``, lower than the one we knew,
+        which was claimed without proof. If ``inc`` is the process that newer one replaced,
+        its session goes on where it was (both sides' numbers, what it had not
+        acknowledged), with what was sent since. Otherwise that process goes on numbering
+        where it was, which only it knows: its first data says where its numbers continue,
+        its first acknowledgement (asked for with a hello) where ours do, and what we send
+        waits until then, as for a peer not yet heard of."""
+        later = [(body, meta) for _, (body, meta, _) in sorted(p.unacked.items())]
+        if p.backlog is not None:
+            later.extend(p.backlog)
+            p.backlog = None
+        later.extend(p.waiting)
+        p.waiting.clear()
+        p.outbox = []
+        p.forgotten = False
+        p.rto = self._rto
+        past = p.past
+        p.past = None
+        p.inc = inc
+        if past is not None and past[0] == inc:
+            _, p.rx_upto, p.rx_ahead, p.next_seq, p.unacked = past
+            kept = {id(body) for body, _, _ in p.unacked.values()}
+            now = self._now()
+            for seq, (body, meta, _) in sorted(p.unacked.items()):
+                p.unacked[seq] = (body, meta, now)
+                self._transmit(peer, LinkData(self.incarnation, inc, seq, body, meta))
+            for body, meta in later:
+                if id(body) not in kept:
+                    self._send_data(peer, p, body, meta)
+            self._transmit(peer, self._ack_for(p))
+        else:
+            p.unacked = {}
+            p.waiting.extend(later)
+            p.rx_upto = 0
+            p.rx_ahead = set()
+            p.next_seq = 1
+            p.resync_rx = p.resync_tx = True
+            p.hello_at = -1.0
+            self._hello(peer, p)
+        self._on_peer_restart(peer, inc)
+        self._arm_timer()
+
+    def _resync(self, peer: str, p: _Peer, m: Any) -> None:
+        kind = type(m)
+        if p.resync_rx and (kind is LinkData or kind is LinkBatch):
+            p.resync_rx = False
+            first: int = m.seq
+            p.rx_upto = max(0, first - 1)  # what came before was delivered here
+        if p.resync_tx and kind is LinkAck:
+            p.resync_tx = False
+            after: int = m.upto + 1
+            for seq in m.sacks:  # numbers it holds above its watermark are taken too
+                if seq >= after:
+                    after = seq + 1
+            p.next_seq = after
+            waiting = list(p.waiting)
+            p.waiting.clear()
+            for body, meta in waiting:
+                self._send_data(peer, p, body, meta)
 
     def _tell_fenced(self, peer: str, p: _Peer, inc: int) -> None:
         """Something from process ``inc`` of ``peer``, declared crashed: tell it (rarely)."""
@@ -616,7 +702,7 @@ class PerfectLinks:
         busy = False
         wait = self._max_rto
         for name, p in self._peers.items():
-            if p.inc == 0:
+            if p.inc == 0 or p.resync_tx:
                 if p.waiting or not p.forgotten:
                     busy = True
                     if now - p.hello_at >= p.rto:

@@ -376,10 +376,14 @@ class Node:
         if self.state == "running" and self.links is not None:
             self.links.on_receive(sender, message)
 
-    def connected(self, peer: str, incarnation: int) -> None:
-        """A new connection to ``peer`` is up (reliable transports): the links resend."""
+    def connected(self, peer: str, incarnation: int, proven: bool = True) -> None:
+        """A new connection to ``peer`` is up (reliable transports): the links resend.
+
+        ``proven``: whether the transport proves which node a connection is (a keyring,
+        mutual TLS); where it does not, a lower incarnation than the one known is taken as
+        the peer's process (the higher one may have been another member's claim)."""
         if self.state == "running" and self.links is not None:
-            self.links.connected(peer, incarnation)
+            self.links.connected(peer, incarnation, proven)
 
     # -- real runs (asyncio + TCP; see netweave.runtime.asyncio) -----------------------
 

@@ -387,3 +387,95 @@ def test_over_a_reliable_transport_a_queue_that_grows_in_time_pushes_back():
     pb.send("a", "still here")
     plain.run(1.21)
     assert pa.pending("b") == 1 and not pa.congested()
+
+
+# -- a transport that does not prove identities (a shared secret) ----------------------
+# A higher incarnation claimed by another member under a peer's name must not lock the
+# real process out, and taking the real one back loses and duplicates nothing.
+
+
+def claimed(wire: ReliableWire, inc: int) -> None:
+    """Another member connects to ``a`` as ``b`` with incarnation ``inc`` and says hello
+    (it acknowledges nothing): ``a`` takes it for a restart of ``b``."""
+    wire.ends["a"].connected("b", inc, False)
+    wire.run(wire.now + 1)
+
+
+def test_the_real_process_is_taken_back_with_its_session_as_it_was() -> None:
+    wire = ReliableWire()
+    a, b = wire.ends["a"], wire.ends["b"]
+    for i in range(3):
+        a.send("b", f"a{i}")
+        b.send("a", f"b{i}")
+    wire.run(1)
+    wire.blocked.add(("a", "b"))  # a's frames now go to the impostor's connection
+    claimed(wire, 99)
+    assert wire.restarts == [("b", 99)]
+    a.send("b", "during")  # for the impostor, which never acknowledges it
+    b.send("a", "refused")  # the real b speaks: stale, as incarnation 1 < 99
+    wire.run(wire.now + 1)
+    assert a.stale >= 1 and "refused" not in wire.delivered["a"]
+    wire.blocked.clear()
+    a.connected("b", 1, False)  # the real b connects again, the impostor is gone
+    b.connected("a", 1)
+    wire.run(wire.now + 2)
+    assert wire.restarts[-1] == ("b", 1)
+    assert wire.delivered["b"] == ["a0", "a1", "a2", "during"]
+    assert wire.delivered["a"] == ["b0", "b1", "b2", "refused"]
+    a.send("b", "after")
+    b.send("a", "after")
+    wire.run(wire.now + 1)
+    assert wire.delivered["b"][-1] == "after" == wire.delivered["a"][-1]
+    assert a.pending() == b.pending() == 0 and a.duplicates == b.duplicates == 0
+
+
+def test_a_session_not_kept_is_taken_up_where_the_peer_numbers() -> None:
+    # Two claims in a row: the real process's session was not the last one given up. Its
+    # numbers come from its first data and its first acknowledgement.
+    wire = ReliableWire()
+    a, b = wire.ends["a"], wire.ends["b"]
+    for i in range(5):
+        a.send("b", f"a{i}")
+        b.send("a", f"b{i}")
+    wire.run(1)
+    wire.blocked.add(("a", "b"))
+    claimed(wire, 50)
+    claimed(wire, 60)
+    a.send("b", "during")
+    wire.blocked.clear()
+    a.connected("b", 1, False)
+    b.connected("a", 1)
+    wire.run(wire.now + 2)
+    b.send("a", "later")
+    a.send("b", "later")
+    wire.run(wire.now + 2)
+    assert wire.delivered["b"] == ["a0", "a1", "a2", "a3", "a4", "during", "later"]
+    assert wire.delivered["a"] == ["b0", "b1", "b2", "b3", "b4", "later"]
+    assert a.pending() == b.pending() == 0
+
+
+def test_with_proven_identities_a_lower_incarnation_stays_refused() -> None:
+    wire = ReliableWire()
+    a = wire.ends["a"]
+    a.send("b", "one")
+    wire.run(1)
+    a.connected("b", 99)  # proven: a real restart
+    a.connected("b", 1)  # a late connection of the old process changes nothing
+    wire.run(2)
+    assert wire.restarts == [("b", 99)]
+    wire.ends["b"].send("a", "stale")
+    wire.run(3)
+    assert "stale" not in wire.delivered["a"] and a.stale >= 1
+
+
+def test_a_fenced_process_stays_fenced_even_unproven() -> None:
+    wire = ReliableWire()
+    a = wire.ends["a"]
+    a.send("b", "one")
+    wire.run(1)
+    a.forget("b")  # declared crashed: incarnation 1 is fenced
+    sent = []
+    a._transmit = lambda peer, msg: sent.append(msg)  # type: ignore[method-assign]
+    a.connected("b", 1, False)
+    assert wire.restarts == [] and type(sent[-1]).__name__ == "LinkFenced"
+    assert not any(type(m) is LinkData for m in sent)

@@ -188,3 +188,14 @@ def test_a_node_without_a_key_is_refused() -> None:
     with pytest.raises(HandshakeError) as err:
         a.receive(Hello("c", "n3", PROTOCOL_VERSION, 5, b"n" * 32))
     assert err.value.reason == "no-key"
+
+
+def test_an_incarnation_beyond_the_bound_is_refused() -> None:
+    # Where identities are not proven, the transport bounds a claimed incarnation (the
+    # clock plus incarnation_ahead): a false claim cannot lie far in the future.
+    _, a = pair(a_max_incarnation=1_000)
+    with pytest.raises(HandshakeError) as err:
+        a.receive(Hello("c", "n1", PROTOCOL_VERSION, 1_001, b"n" * 32))
+    assert err.value.reason == "bad-incarnation"
+    _, a = pair(a_max_incarnation=1_000)
+    assert a.receive(Hello("c", "n1", PROTOCOL_VERSION, 1_000, b"n" * 32))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
 import shutil
 import ssl
@@ -415,6 +416,102 @@ async def feed(c: LiveCluster, good: list[str], sent: set[str], stop: asyncio.Ev
         await asyncio.sleep(0.01)
 
 
+def test_shared_secret_an_impostor_never_locks_the_real_node_out(
+        caplog: pytest.LogCaptureFixture) -> None:
+    # n4 holds the cluster secret and claims to be n3 to n2, with a fresh incarnation,
+    # again and again for a while, holding each connection it gets. The secret cannot tell
+    # it from n3: each time both live connections are a conflict, closed and counted, and
+    # once it stops, n3 is n2's peer again and nothing was lost or delivered twice.
+    caplog.set_level(logging.WARNING, logger="netweave")
+    opts = TransportOptions(security=Security(secret=SECRET), **FAST)
+    c = LiveCluster(MEMBERS, options=opts)
+    good = ["n1", "n2", "n3"]
+
+    async def impostor(address: str, inc: int, until: float) -> int:
+        accepted = 0
+        while time.monotonic() < until:
+            try:
+                reader, writer, last = await handshake(address, node="n3", inc=inc, to="n2")
+            except (ConnectionError, AssertionError, TimeoutError):
+                await asyncio.sleep(0.02)
+                continue
+            if isinstance(last, Proof):
+                accepted += 1
+                with contextlib.suppress(TimeoutError, ConnectionError):
+                    await closed_by_peer(reader, timeout=0.2)  # held until n2 closes it
+            writer.close()
+            await asyncio.sleep(0.01)
+        return accepted
+
+    async def main() -> None:
+        await c.start(good)
+        sent: set[str] = set()
+        stop = asyncio.Event()
+        feeder = asyncio.create_task(feed(c, good, sent, stop))
+        await asyncio.sleep(0.3)
+        real = c.nodes["n3"].incarnation
+        transport = c.transport("n2")
+        # An incarnation far ahead of the clock is refused outright: it would outlast
+        # every restart of the real node.
+        _r, writer, last = await handshake(c.addresses["n2"], node="n3", to="n2",
+                                           inc=now_ms() + 7_200_000)
+        assert last == Refuse("bad-incarnation")
+        writer.close()
+        accepted = await impostor(c.addresses["n2"], now_ms() + 60_000,
+                                  time.monotonic() + 1.5)
+        assert accepted >= 1
+        assert transport.stats.conflicts >= 1
+        assert transport.stats.closed["identity-conflict"] >= 2
+        await asyncio.sleep(0.3)
+        stop.set()
+        await feeder
+
+        def n3_back() -> bool:
+            conn = transport.channels["n3"].conn
+            return conn is not None and conn.peer_incarnation == real
+
+        assert await c.wait_for(n3_back, 10), dict(transport.stats.closed)
+        assert await c.wait_for(lambda: c.complete(sent, good), 15), {
+            i: len(c.delivered[i]) for i in good}
+        after = {c.nodes[i].broadcast("beb", f"{i}-after") for i in good}
+        assert await c.wait_for(lambda: c.complete(sent | after, good), 10)
+        await c.stop()
+
+    run(main(), 90)
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert any("two connections claim to be n3" in w for w in warnings), warnings
+
+
+def test_shared_secret_a_node_restarted_below_a_false_claim_is_taken() -> None:
+    # While n3 is down, n4 (with the secret) connects to n2 as n3 with an incarnation
+    # ahead of the clock, then leaves. The real n3 starts again with a lower incarnation:
+    # n2 takes it (nothing proved the other claim), instead of refusing it as stale.
+    opts = TransportOptions(security=Security(secret=SECRET), **FAST)
+    c = LiveCluster(MEMBERS, options=opts)
+    good = ["n1", "n2", "n3"]
+
+    async def main() -> None:
+        await c.start(good)
+        await c.nodes["n3"].stop()
+        claim = now_ms() + 60_000
+        _reader, writer, last = await handshake(c.addresses["n2"], node="n3", inc=claim,
+                                                to="n2")
+        assert isinstance(last, Proof)
+        links = c.nodes["n2"].links
+        assert links is not None
+        assert await c.wait_for(lambda: links._peers["n3"].inc == claim, 5)
+        writer.close()
+        await asyncio.sleep(0.2)
+        await c.start(["n3"])
+        assert c.nodes["n3"].incarnation < claim
+        sent = {c.nodes[i].broadcast("beb", f"{i}-x{k}") for i in good for k in range(5)}
+        assert await c.wait_for(lambda: all(
+            set(c.ids_delivered(i)) >= sent for i in good), 10)
+        await c.stop()
+
+    run(main(), 60)
+
+
 def keyring_options(rings: dict[str, Any]) -> Callable[[str], TransportOptions]:
     return lambda node_id: TransportOptions(
         security=Security(secret=SECRET, keyring=rings[node_id]), **FAST)
@@ -457,6 +554,62 @@ def test_keyring_an_impostor_is_refused_at_the_handshake() -> None:
         for reason in ("replaced", "duplicate", "identity-conflict", "stale-incarnation"):
             assert transport.stats.closed[reason] == closed.get(reason, 0), reason
         assert await c.wait_for(lambda: c.complete(sent, good), 10)
+        await c.stop()
+
+    run(main(), 60)
+
+
+# -- how many connections --------------------------------------------------------------
+
+
+def test_max_connections_caps_open_connections_of_every_kind() -> None:
+    # max_pending is high: only max_connections can refuse here. n3 holds its two peers'
+    # connections; strangers that connect and say nothing fill the rest until their
+    # handshake times out; every one beyond the cap is closed at once, and the peers'
+    # connections and traffic are untouched.
+    cap = 6
+    opts = TransportOptions(security=Security(secret=SECRET), max_connections=cap,
+                            **{**FAST, "max_pending": 64})
+    c = LiveCluster(MEMBERS, options=opts)
+    good = ["n1", "n2", "n3"]
+
+    async def main() -> None:
+        await c.start(good)
+        transport = c.transport("n3")
+        assert await c.wait_for(lambda: sum(
+            1 for conn in transport.connections if conn.established) == 2, 5)
+        peak = 0
+
+        async def watch(stop: asyncio.Event) -> None:
+            nonlocal peak
+            while not stop.is_set():
+                peak = max(peak, len(transport.connections))
+                await asyncio.sleep(0.005)
+
+        done = asyncio.Event()
+        watcher = asyncio.create_task(watch(done))
+        conns = await asyncio.gather(*(connect(c.addresses["n3"]) for _ in range(20)),
+                                     return_exceptions=True)
+        opened = [x for x in conns if not isinstance(x, BaseException)]
+        closed = transport.stats.closed
+        assert await c.wait_for(lambda: closed["connection-cap"] >= 20 - (cap - 2), 5), (
+            dict(closed))
+        sent = {c.nodes[i].broadcast("beb", i) for i in good for _ in range(10)}
+        assert await c.wait_for(lambda: c.complete(sent, good), 10)
+        # the admitted strangers time out; then there is room again
+        assert await c.wait_for(lambda: len(transport.connections) == 2, 5)
+        done.set()
+        await watcher
+        assert peak == cap
+        assert closed["connection-cap"] == 20 - (cap - 2)
+        assert closed["handshake-timeout"] == cap - 2
+        for _, w in opened:
+            w.close()
+        reader, writer = await connect(c.addresses["n3"])
+        await closed_by_peer(reader)
+        writer.close()
+        assert closed["handshake-timeout"] == cap - 1  # admitted this time
+        assert closed["connection-cap"] == 20 - (cap - 2)
         await c.stop()
 
     run(main(), 60)

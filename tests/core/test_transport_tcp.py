@@ -194,3 +194,79 @@ def test_uvloop_when_installed(tmp_path: Path) -> None:
         return ok
 
     assert uvloop.run(asyncio.wait_for(main(), 30))
+
+
+# -- an unworkable stack binds nothing ---------------------------------------------------
+
+UNWORKABLE = ("eventually-perfect-fd", "all-ack-urb")
+"""all-ack-urb needs a perfect detector: the registry refuses this stack."""
+
+
+def nobody_listens(port: int) -> bool:
+    """Nothing accepts on ``port`` and it can be bound (without SO_REUSEADDR)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            return False
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))
+    return True
+
+
+def test_node_start_with_an_unworkable_stack_raises_the_registry_error_first() -> None:
+    import socket
+
+    from netweave.cli._launch import free_ports
+    from netweave.errors import MissingRequirementError
+
+    async def main() -> None:
+        (port, other) = free_ports(2)
+        node = Node("n1", peers={"n1": f"127.0.0.1:{port}", "n2": f"127.0.0.1:{other}"})
+        for name in UNWORKABLE:
+            node.use(name)
+        with pytest.raises(MissingRequirementError, match="perfect-failure-detector"):
+            await node.start()
+        assert node.state == "new" and node._runtime is None
+        assert nobody_listens(port)
+        # The port taken by someone else: still the registry's error, not "cannot listen"
+        # (the stack is checked before any socket is opened).
+        with socket.socket() as holder:
+            holder.bind(("127.0.0.1", port))
+            holder.listen()
+            again = Node("n1", peers={"n1": f"127.0.0.1:{port}", "n2": f"127.0.0.1:{other}"})
+            for name in UNWORKABLE:
+                again.use(name)
+            with pytest.raises(MissingRequirementError):
+                await again.start()
+
+    run(main())
+
+
+def test_netweave_node_with_an_unworkable_stack_exits_before_binding(tmp_path: Path) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    from netweave.cli._launch import free_ports
+
+    (port, other) = free_ports(2)
+    config = tmp_path / "cluster.toml"
+    config.write_text(f'[members]\nn1 = "127.0.0.1:{port}"\nn2 = "127.0.0.1:{other}"\n'
+                      "[plugins]\n" + "".join(f"{name} = {{}}\n" for name in UNWORKABLE))
+    argv = [sys.executable, "-c", "import sys; from netweave.cli import main; "
+            "sys.exit(main(sys.argv[1:]))", "node", "--config", str(config), "--id", "n1"]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 2, done.stderr
+    assert "requires 'perfect-failure-detector'" in done.stderr
+    assert not any(line.startswith(("ready ", "stats ")) for line in done.stderr.splitlines())
+    assert nobody_listens(port)
+    with socket.socket() as holder:  # taken: the same error, not "cannot listen"
+        holder.bind(("127.0.0.1", port))
+        holder.listen()
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=60,
+                              stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and "requires 'perfect-failure-detector'" in done.stderr
+    assert "cannot listen" not in done.stderr

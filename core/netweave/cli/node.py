@@ -320,6 +320,10 @@ async def _serve(config: ClusterConfig, args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     if args.trace_messages and args.trace_dir is None:
         _err("netweave node: warning: --trace-messages writes nothing without --trace-dir")
+    # Every configuration mistake (the stack, the keys) surfaces here, before anything
+    # is opened: no port, no trace file, no output thread.
+    config.node(args.id).build()
+    options = config.transport_options(args.id)
     sink = None
     if args.trace_dir is not None:
         sink = LoopFlushedSink(args.trace_dir / f"{args.id}.jsonl", loop)
@@ -327,7 +331,6 @@ async def _serve(config: ClusterConfig, args: argparse.Namespace) -> int:
     console = _Console(node, loop, args.output_buffer)
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, console.stop.set)
-    options = config.transport_options(args.id)
     reader: asyncio.Task[None] | None = None
     code = 0
     server = None

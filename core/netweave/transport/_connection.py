@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+import time
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal, Protocol, cast
 
@@ -153,10 +154,14 @@ class Connection(asyncio.Protocol):
         if tcp.server_tls is not None:
             certified = certificate_names(transport.get_extra_info("peercert"))
         security = tcp.options.security
+        # Where nothing proves which member a connection is, a claimed incarnation is
+        # bounded: a false one far ahead would outlast every restart of the real node.
+        ahead = None if security.proven else int(
+            (time.time() + tcp.options.incarnation_ahead) * 1000)
         self.handshake = Handshake(
             tcp.cluster, tcp.node_id, tcp.incarnation, self.role, tcp.members,
             expected=self.expected, secret=security.secret, certified=certified,
-            keyring=security.keyring)
+            keyring=security.keyring, max_incarnation=ahead)
         self._write_now(self.handshake.initiate())
         if self._early:
             early, self._early = bytes(self._early), bytearray()

@@ -133,6 +133,8 @@ class Handshake:
     :param certified: under mutual TLS, the names the peer's certificate carries.
     :param keyring: the members' public keys and this node's private key: each side
         signs its proof and the other checks it with the claimed id's public key.
+    :param max_incarnation: refuse a peer claiming a higher incarnation (set where the
+        claim is not proven: there it bounds how far ahead a false one can be).
     """
 
     cluster: str
@@ -144,6 +146,7 @@ class Handshake:
     secret: bytes | None = None
     certified: frozenset[str] | None = None
     keyring: Keyring | None = None
+    max_incarnation: int | None = None
     nonce: bytes = attrs.field(factory=lambda: os.urandom(32))
     state: str = attrs.field(default="hello", init=False)
     """``hello``, ``proof`` or ``done``."""
@@ -248,6 +251,10 @@ class Handshake:
             raise HandshakeError("no-key", f"the keyring has no key for {hello.node!r}")
         if hello.incarnation <= 0:
             raise HandshakeError("bad-incarnation", f"incarnation {hello.incarnation}")
+        if self.max_incarnation is not None and hello.incarnation > self.max_incarnation:
+            raise HandshakeError("bad-incarnation",
+                                 f"incarnation {hello.incarnation} is ahead of this node's "
+                                 f"clock (at most {self.max_incarnation})")
         if len(hello.nonce) < 16:
             raise HandshakeError("bad-nonce", f"nonce of {len(hello.nonce)} bytes")
         self.peer = hello.node

@@ -60,7 +60,8 @@ class Security:
 
     @property
     def proven(self) -> bool:
-        """Whether a connection is tied to one node id (a keyring or mutual TLS)."""
+        """Whether a connection is tied to one node id (a keyring or mutual TLS): only
+        then may a connection claiming a new incarnation replace a live one."""
         return self.keyring is not None or self.tls
 
     def describe(self) -> str:
@@ -98,6 +99,10 @@ class TransportOptions:
     connection is closed as ``slow-reader`` (the links resend on the next one)."""
     backlog_buffer: int = attrs.field(default=4 * 1024 * 1024, validator=_positive)
     """Bytes queued for a peer while not connected; beyond, frames are dropped."""
-
+    incarnation_ahead: float = attrs.field(default=600.0, validator=_positive)
+    """Without a keyring or mutual TLS (nothing proves which member a connection is): a
+    peer's incarnation may be at most this many seconds ahead of this node's wall clock,
+    in milliseconds as netweave counts incarnations, so a false claim cannot lock the
+    real node out for longer."""
     security: Security = attrs.field(factory=Security)
     """Authentication settings."""

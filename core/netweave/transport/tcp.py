@@ -53,7 +53,8 @@ __all__ = ["TcpTransport", "TransportStats", "parse_address"]
 
 log = logging.getLogger("netweave.transport")
 
-_QUIET = frozenset({"peer-closed", "connection-error", "replaced", "duplicate", "shutdown"})
+_QUIET = frozenset({"peer-closed", "connection-error", "replaced", "duplicate", "shutdown",
+                    "identity-conflict"})
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -81,6 +82,9 @@ class TransportStats:
     """Frames dropped while their peer was not connected: beyond ``backlog_buffer``, or
     waiting when a connection came up (the links resend them on that connection)."""
     bad_payloads: int = 0
+    conflicts: int = 0
+    """Times two live connections claimed the same member without proof (both closed,
+    each counted as ``identity-conflict`` in ``closed``)."""
     closed: Counter[str] = attrs.field(factory=Counter)
     """Closed connections by reason (``frame-too-large``, ``bad-proof``, ...)."""
 
@@ -109,7 +113,8 @@ class TcpTransport:
                  members: tuple[str, ...], addresses: dict[str, str], listen: str,
                  receive: Callable[[str, Message], None], options: TransportOptions,
                  loop: asyncio.AbstractEventLoop, rng: random.Random,
-                 connected: Callable[[str, int], None] = lambda peer, inc: None) -> None:
+                 connected: Callable[[str, int, bool], None] = lambda peer, inc, proven: None
+                 ) -> None:
         self.node_id = node_id
         self.cluster = cluster
         self.incarnation = incarnation
@@ -118,7 +123,8 @@ class TcpTransport:
         self.listen = listen
         self.receive = receive
         self.connected = connected
-        """Called with ``(peer, incarnation)`` when a connection to a peer is up."""
+        """Called with ``(peer, incarnation, proven)`` when a connection to a peer is up;
+        ``proven``: whether the transport proves node ids (keyring or mutual TLS)."""
         self.options = options
         self.loop = loop
         self.rng = rng
@@ -135,6 +141,8 @@ class TcpTransport:
         """Whether accepted connections start plain and upgrade with ``start_tls`` (stdlib
         loops), so that failed TLS handshakes are counted. Other loops (uvloop) do TLS in
         the server; their failed handshakes are only logged by the loop."""
+        self.proven = security.proven
+        """Whether connections are tied to one node id (keyring or mutual TLS)."""
         self.channels = {p: _Channel(p) for p in sorted(self.members - {node_id})}
         self.connections: set[Connection] = set()
         self.pending = 0
@@ -282,15 +290,14 @@ class TcpTransport:
         self.pending -= 1
         ch = self.channels[conn.peer]
         old = ch.conn
-        ch.conn = conn
-        conn.channel = ch
         self.stats.established += 1
         log.info("%s: connected to %s (incarnation %d) at %s, %s", self.node_id, conn.peer,
                  conn.peer_incarnation, conn.address, conn.role)
         if old is not None and old is not conn:
+            if not self.proven and not self._race(old, conn):
+                self._conflict(old, conn)
+                return
             if not self._prefer(old, conn):
-                ch.conn = old
-                conn.channel = None
                 if conn.peer_incarnation < old.peer_incarnation:
                     conn.close("stale-incarnation", f"incarnation {conn.peer_incarnation} is "
                                f"lower than {old.peer_incarnation}, connected: incarnations "
@@ -299,10 +306,12 @@ class TcpTransport:
                     conn.close("duplicate", f"keeping {old}", level=logging.INFO)
                 return
             old.close("replaced", f"new connection from {conn.address}", level=logging.INFO)
+        ch.conn = conn
+        conn.channel = ch
         if ch.out:
             # Frames that waited for a connection: the links send again all that matters.
             ch.out = bytearray()
-        self.connected(conn.peer, conn.peer_incarnation)
+        self.connected(conn.peer, conn.peer_incarnation, self.proven)
         if ch.out and not ch.flush_armed:
             ch.flush_armed = True
             self.loop.call_soon(self.flush, ch)
@@ -316,6 +325,28 @@ class TcpTransport:
         if old_dialer == new_dialer:
             return True  # the same side dialed again: it saw the old one die
         return new_dialer == min(self.node_id, new.peer)
+
+    def _race(self, old: Connection, new: Connection) -> bool:
+        """Whether ``new`` and the live ``old`` are the two ends of one pair dialing each
+        other at once: same incarnation, each side dialed one (the tie-break decides)."""
+        return new.peer_incarnation == old.peer_incarnation and old.role != new.role
+
+    def _conflict(self, old: Connection, new: Connection) -> None:
+        """Two live connections claim the same member, and nothing proves which one is
+        it (a shared secret lets every member claim every id): believe neither. Closing
+        both, rather than keeping the first or the newest, leaves no claim in place that
+        would lock the real node out; it dials again, and so may the other claimant, which
+        is a conflict again, logged and counted each time."""
+        self.stats.conflicts += 1
+        log.warning("%s: two connections claim to be %s: incarnation %d at %s (%s) and "
+                    "incarnation %d at %s (%s); nothing proves which one is %s (a shared "
+                    "secret lets every member claim every id; a keyring or mutual TLS "
+                    "would tell): closing both", self.node_id, new.peer,
+                    old.peer_incarnation, old.address, old.role, new.peer_incarnation,
+                    new.address, new.role, new.peer)
+        detail = f"another live connection claims {new.peer}"
+        new.close("identity-conflict", detail, level=logging.INFO)
+        old.close("identity-conflict", detail, level=logging.INFO)
 
     def closed(self, conn: Connection, reason: str, detail: str, level: int) -> None:
         self.stats.closed[reason] += 1
