@@ -156,4 +156,4 @@ def test_the_command_gives_the_same_verdict_on_the_cluster(
         assert (out_dir / summary["failing_seeds"][0]["scenario_file"]).exists()
         summaries.append({k: v for k, v in summary.items() if k not in TIMING})
     assert summaries[0] == summaries[1]
-    assert f"workers of the cluster at {dask_cluster.address}" in capsys.readouterr().out
+    assert f"of the cluster at {dask_cluster.address}" in capsys.readouterr().out

@@ -119,8 +119,10 @@ class Progress:
         if now - self.last >= PROGRESS_EVERY and (self.total is None or done < self.total):
             self.last = now
             of = f"/{self.total}" if self.total is not None else ""
+            where = (self.where if self.workers != 1
+                     else {"processes": "process", "workers": "worker"}[self.where])
             print(f"  {done}{of} seeds, {done / (now - self.began):,.0f} seeds/s, "
-                  f"{self.workers} {self.where}", file=sys.stderr, flush=True)
+                  f"{self.workers} {where}", file=sys.stderr, flush=True)
 
 
 def _options(pairs: list[str]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from ..errors import ConfigurationError
+from ._sweep import GC_THRESHOLD
 
 __all__ = ["CLUSTER_CHUNK", "ClusterSweepError", "cluster_sweep", "run_chunk"]
 
@@ -129,18 +130,26 @@ def run_chunk(payload: bytes, seeds: list[int],
     if job is None:
         job = _JOBS[payload] = pickle.loads(payload)
     out: list[tuple[int, bool, Any]] = []
-    for seed in seeds:
-        try:
-            out.append((seed, True, job(seed)))
-        except Exception as exc:
+    # As in a local sweep's worker (see netweave.sim._sweep): the young generation is
+    # collected once after each seed, not several times during it; the worker's own
+    # settings come back when the chunk ends.
+    thresholds = gc.get_threshold()
+    gc.set_threshold(GC_THRESHOLD, 10, 10)
+    try:
+        for seed in seeds:
             try:
-                pickle.dumps(exc)
-            except Exception:
-                exc = RuntimeError(f"{type(exc).__name__}: {exc}")
-            out.append((seed, False, exc))
-            break
-        finally:
-            gc.collect(0)
+                out.append((seed, True, job(seed)))
+            except Exception as exc:
+                try:
+                    pickle.dumps(exc)
+                except Exception:
+                    exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+                out.append((seed, False, exc))
+                break
+            finally:
+                gc.collect(0)
+    finally:
+        gc.set_threshold(*thresholds)
     return out
 
 

@@ -155,8 +155,9 @@ class CampaignResult:
         last = self.first + self.seeds - 1
         ended = {"seeds": "all the seeds asked for", "duration": "the time was up",
                  "failures": "enough seeds had failed"}[self.stopped]
-        ran = ("local processes" if self.where == "local"
-               else f"workers of the {self.where.replace('cluster ', 'cluster at ')}")
+        plural = "s" * (self.workers != 1)
+        ran = (f"local process{'es' * (self.workers != 1)}" if self.where == "local"
+               else f"worker{plural} of the {self.where.replace('cluster ', 'cluster at ')}")
         lines = [f"campaign: {self.plugin} ({', '.join(self.specs)}), {self.mix} mix, "
                  f"seeds {self.first}-{last} (it ended: {ended})",
                  f"  {self.seeds:,} seeds in {self.elapsed:.1f}s: "
