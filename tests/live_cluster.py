@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from netweave import Deliver, LinkOptions, Node
@@ -27,14 +27,18 @@ class LiveCluster:
     """``ids`` are members; only those passed to :meth:`start` run (others stay absent)."""
 
     def __init__(self, ids: Iterable[str], *,
-                 plugins: Iterable[tuple[str, dict[str, Any]]] = (("beb", {}),),
+                 plugins: Iterable[tuple[Any, dict[str, Any]]]
+                 | Callable[[str], Iterable[tuple[Any, dict[str, Any]]]] = (("beb", {}),),
                  options: TransportOptions | Callable[[str], TransportOptions] | None = None,
                  cluster: str = "test", link_options: LinkOptions | None = None,
-                 layer: str = "beb") -> None:
+                 layer: str = "beb", origin_keys: Mapping[str, Any] | None = None) -> None:
+        """``plugins``: the stack, or a function of the node id giving its stack;
+        ``origin_keys``: each node's keyring, to sign origins (``Node(origin_keys=...)``)."""
         self.ids = list(ids)
         ports = free_ports(len(self.ids))
         self.addresses = {i: f"127.0.0.1:{p}" for i, p in zip(self.ids, ports, strict=True)}
-        self.plugins = list(plugins)
+        self.plugins = plugins if callable(plugins) else list(plugins)
+        self.origin_keys = dict(origin_keys or {})
         self.options = options or TransportOptions()
         self.cluster = cluster
         self.link_options = link_options or LinkOptions(rto=0.05, max_rto=0.4)
@@ -48,8 +52,10 @@ class LiveCluster:
     async def start(self, ids: Iterable[str] | None = None) -> None:
         for node_id in ids if ids is not None else self.ids:
             node = Node(node_id, peers=self.addresses, cluster=self.cluster,
-                        link_options=self.link_options, strict=True)
-            for name, opts in self.plugins:
+                        link_options=self.link_options, strict=True,
+                        origin_keys=self.origin_keys.get(node_id))
+            stack = self.plugins(node_id) if callable(self.plugins) else self.plugins
+            for name, opts in stack:
                 node.use(name, **opts)
             got = self.delivered.setdefault(node_id, [])
             node.on_deliver(self.layer, got.append)

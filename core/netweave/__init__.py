@@ -30,6 +30,7 @@ from .incarnations import GapWaited, GapWaits, Incarnations, forward_relays, rej
 from .link import LinkOptions
 from .message import Message, revive
 from .node import BackpressureError, FencedError, Node, NodeStateError
+from .origins import OriginMessage
 from .plugin import Component, NoOptions, upon, upon_deliver, upon_message
 
 
@@ -70,6 +71,7 @@ __all__ = [
     "NoOptions",
     "Node",
     "NodeStateError",
+    "OriginMessage",
     "PeerRestarted",
     "PluginError",
     "PluginInfo",

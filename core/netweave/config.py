@@ -26,6 +26,8 @@
     key = "tls/{id}.key"              # and key
     keyring = "keys/keyring.toml"     # per-node keys: every member's public key
     private_key = "keys/{id}.key"     # (or an inline keys = { n1 = "ed25519:..." }) and its own
+    signed_origins = true             # origins sign what they broadcast (needs the keyring)
+    profile = "secure"                # "standard" (default) or "secure" (keyring + signatures)
 
 Every mistake is a :class:`~netweave.errors.ConfigurationError` naming the file and key.
 """
@@ -50,8 +52,12 @@ from .transport.tcp import parse_address
 __all__ = ["ClusterConfig"]
 
 _TOP = {"cluster", "members", "plugins", "links", "transport", "security", "fill"}
-_SECURITY = {"secret", "secret_file", "ca", "cert", "key", "keyring", "keys", "private_key"}
+_SECURITY = {"secret", "secret_file", "ca", "cert", "key", "keyring", "keys", "private_key",
+             "signed_origins", "profile"}
 _PATHS = ("secret_file", "ca", "cert", "key", "keyring", "private_key")
+PROFILES = ("standard", "secure")
+"""``standard``: every mechanism as configured. ``secure``: per-node keys (a keyring) are
+required and origins sign what they broadcast."""
 
 
 def _fields(cls: type[Any]) -> set[str]:
@@ -158,6 +164,13 @@ class ClusterConfig:
             raise ConfigurationError(f"{self.source}: {node_id!r} is not a member; members: "
                                      f"{', '.join(self.members)}")
 
+    @property
+    def signed_origins(self) -> bool:
+        """Whether origins sign what they broadcast (``signed_origins``, or the secure
+        profile)."""
+        sec = self.security
+        return bool(sec.get("signed_origins", sec.get("profile") == "secure"))
+
     def public_keys(self) -> dict[str, bytes] | None:
         """Every member's Ed25519 public key, from ``keys`` or the ``keyring`` file;
         ``None`` without per-node keys."""
@@ -218,8 +231,10 @@ class ClusterConfig:
     def node(self, node_id: str) -> Node:
         """A new, unbuilt :class:`~netweave.Node` for ``node_id`` with the cluster's stack."""
         self._check_member(node_id)
+        keys = self.keyring(node_id) if self.signed_origins else None
         node = Node(node_id, peers=self.members, cluster=self.name,
-                    link_options=self.links, fill=self.fill)  # type: ignore[arg-type]
+                    link_options=self.links, fill=self.fill,  # type: ignore[arg-type]
+                    origin_keys=keys)
         for plugin, options in self.plugins:
             node.use(plugin, **options)
         return node
@@ -259,6 +274,24 @@ def _check_security(sec: dict[str, Any], source: str) -> None:
     if keyed != ("private_key" in sec):
         raise ConfigurationError(f"{where}: per-node keys need both the public keys (keyring "
                                  "or keys) and each node's private_key")
+    profile = sec.get("profile", "standard")
+    if profile not in PROFILES:
+        raise ConfigurationError(f"{where}: profile must be one of {', '.join(PROFILES)}, "
+                                 f"not {profile!r}")
+    signed = sec.get("signed_origins")
+    if signed is not None and not isinstance(signed, bool):
+        raise ConfigurationError(f"{where}: signed_origins must be true or false")
+    if profile == "secure":
+        if not keyed:
+            raise ConfigurationError(
+                f"{where}: the secure profile needs per-node keys: keyring (or keys) and "
+                "private_key (netweave keys --out DIR n1 n2 ... writes them)")
+        if signed is False:
+            raise ConfigurationError(f"{where}: the secure profile signs origins; drop "
+                                     "signed_origins = false or the profile")
+    if signed and not keyed:
+        raise ConfigurationError(f"{where}: signed_origins needs per-node keys: keyring (or "
+                                 "keys) and private_key")
 
 
 def _key(key: str) -> str:

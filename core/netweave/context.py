@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["Context", "RandomSource", "TimerId"]
 
 T = TypeVar("T")
+M = TypeVar("M")
 TimerId = int
 """Opaque handle returned by :meth:`Context.set_timer`."""
 
@@ -121,6 +122,22 @@ class Context(Protocol):
         has that abstraction's interface type, so mypy checks the calls made on it; given
         a plain name, it is a :class:`~netweave.Component`.
         """
+        ...
+
+    def sign(self, message: M) -> M:
+        """``message``, an :class:`~netweave.origins.OriginMessage` this process
+        originates, signed with this node's key when the node signs origins (returned
+        unchanged when it does not). A layer builds its data messages through it where it
+        broadcasts; checking is the node's business (see :mod:`netweave.origins`)."""
+        ...
+
+    def verify(self, message: object) -> bool:
+        """Whether ``message`` may be taken as its origin's: ``True`` unless the node signs
+        origins and ``message`` is an :class:`~netweave.origins.OriginMessage` without its
+        origin's signature (then counted and logged as dropped). The node already checks
+        every such message a lower layer delivers, a link delivers, or
+        :func:`~netweave.forward_relays` hands back; a layer calls this only for one it
+        receives another way (inside a message of its own, say)."""
         ...
 
     def trace(self, ev: str, **fields: Any) -> None:

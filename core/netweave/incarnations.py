@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from .message import revive
+
 if TYPE_CHECKING:
     from .context import Context
 
@@ -145,10 +147,18 @@ def rejoin_entries(ctx: Context, recent: Iterable[tuple[Any, ...]]
 def forward_relays(ctx: Context, relays: Sequence[Any]) -> bool:
     """Hand a JOIN's ``relays`` to this node's reliable broadcast, which delivers each
     once and relays it as any of its messages: were the JOIN's sender to crash before
-    they reach everyone, they still do. ``False`` if that layer cannot take them."""
+    they reach everyone, they still do. ``False`` if that layer cannot take them.
+
+    With signed origins, a relay without its origin's signature is dropped here (counted
+    by the node), like any message a lower layer or a link would deliver."""
     forward = getattr(ctx.component("reliable-broadcast"), "forward", None)
     if forward is None:
         return False
     for relayed in relays:
-        forward(relayed)
+        try:
+            message = revive(relayed)
+        except ValueError:  # not a message: the layer counts it as malformed
+            message = relayed
+        if ctx.verify(message):
+            forward(message)
     return True

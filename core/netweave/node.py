@@ -30,6 +30,7 @@ from .events import Crashed, Deliver, PeerRestarted, Started, Stopping
 from .interfaces import PORTS, Port
 from .link import LinkOptions, PerfectLinks
 from .message import Message
+from .origins import OriginGuard, OriginKeys, OriginMessage
 from .plugin import Component
 from .trace import Tracer
 
@@ -117,12 +118,24 @@ class _ComponentContext:
 
     def deliver(self, message_id: str, origin: str, payload: Any) -> None:
         if isinstance(payload, Message):
+            guard = self._node.origins
+            if guard is not None and isinstance(payload, OriginMessage) \
+                    and not guard.check(payload):
+                return  # not its origin's: the layer above never sees it
             self._node.bus.publish_to(("deliver", type(payload)), (message_id, origin, payload))
         else:
             self._node._app_deliver(self._layer or "?", message_id, origin, payload)
 
     def component(self, abstraction: str) -> Any:
         return self._node.component(abstraction)
+
+    def sign(self, message: Any) -> Any:
+        guard = self._node.origins
+        return guard.sign(message) if guard is not None else message
+
+    def verify(self, message: Any) -> bool:
+        guard = self._node.origins
+        return guard is None or not isinstance(message, OriginMessage) or guard.check(message)
 
     def trace(self, ev: str, **fields: Any) -> None:
         self._node.tracer.emit(ev, **fields)
@@ -146,6 +159,10 @@ class Node:
         plugins marked implicit, like best-effort broadcast), ``"defaults"``, ``"none"``.
     :param trace_messages: also trace a ``send`` line for every component message sent
         to another node and a ``recv`` line where it is delivered (for diagrams).
+    :param origin_keys: sign the messages this node originates and check every other
+        origin's signature before a layer sees its message (signed origins, see
+        :mod:`netweave.origins`); a :class:`netweave.keyring.Keyring` signing for this
+        node. Default: no signatures.
     """
 
     def __init__(
@@ -161,6 +178,7 @@ class Node:
         link_options: LinkOptions | None = None,
         strict: bool = False,
         trace_messages: bool = False,
+        origin_keys: OriginKeys | None = None,
     ) -> None:
         if not node_id or "/" in node_id:
             raise ConfigurationError(f"invalid node id {node_id!r}: non-empty, without '/'")
@@ -176,6 +194,10 @@ class Node:
         self.fill: Fill = fill
         self.strict = strict
         self.link_options = link_options or DEFAULT_LINK_OPTIONS
+        self.origins: OriginGuard | None = (
+            OriginGuard(node_id, cluster, origin_keys) if origin_keys is not None else None)
+        """Signed origins: this node's signing and checking, and their counters (``None``
+        when the node does not sign origins)."""
         self.trace_messages = trace_messages
         """Whether the trace gets a ``send`` and a ``recv`` line per component message that
         crosses a link (for diagrams; off by default: it is a line per message)."""
@@ -531,6 +553,9 @@ class Node:
         self.links.send(peer, message, meta)
 
     def _link_deliver(self, sender: str, body: Any, meta: dict[str, Any] | None) -> None:
+        origins = self.origins
+        if origins is not None and isinstance(body, OriginMessage) and not origins.check(body):
+            return  # a relay sent to this node alone, not signed by its origin
         if self.hooks.has_link_meta:
             self.hooks.link_incoming(sender, body, meta or {})
         if meta and self.trace_messages and self.tracer.sinks:

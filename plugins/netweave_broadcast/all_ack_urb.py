@@ -52,7 +52,7 @@ import attrs
 from netweave import (
     Component,
     Crashed,
-    Message,
+    OriginMessage,
     PeerRestarted,
     hookimpl,
     revive,
@@ -71,7 +71,7 @@ Key = tuple[str, int, int]
 """(origin, incarnation, seq) of a message."""
 
 
-class UrbData(Message, tag="urb.data"):
+class UrbData(OriginMessage, tag="urb.data"):
     """[DATA, s, m]: message ``id`` of its origin, the origin's ``seq``-th on this layer."""
 
     id: str
@@ -113,7 +113,7 @@ class AllAckUniformReliableBroadcast(Component):
 
     def broadcast(self, message_id: str, payload: Any) -> None:
         self._seq += 1
-        msg = UrbData(message_id, self._seq, payload)
+        msg = self.ctx.sign(UrbData(message_id, self._seq, payload))
         self.pending[(self.ctx.node_id, self.ctx.incarnation, self._seq)] = Pending(msg)
         self._beb(message_id, msg)
 

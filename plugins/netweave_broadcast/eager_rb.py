@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from netweave import Component, Message, hookimpl, revive, upon_deliver
+from netweave import Component, OriginMessage, hookimpl, revive, upon_deliver
 from netweave.interfaces import BEST_EFFORT_BROADCAST
 
 from ._delivered import DeliveredLog, forwarded_or_drop, origin_or_drop
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from netweave import Context
 
 
-class EagerRbData(Message, tag="eager-rb.data"):
+class EagerRbData(OriginMessage, tag="eager-rb.data"):
     """[DATA, s, m]: message ``id`` of its origin, the origin's ``seq``-th on this layer."""
 
     id: str
@@ -63,7 +63,7 @@ class EagerReliableBroadcast(Component):
     def broadcast(self, message_id: str, payload: Any) -> EagerRbData:
         """Broadcast ``payload``; returns the message sent, which :meth:`forward` takes."""
         self._seq += 1
-        msg = EagerRbData(message_id, self._seq, payload)
+        msg = self.ctx.sign(EagerRbData(message_id, self._seq, payload))
         self._beb(message_id, msg)
         return msg
 

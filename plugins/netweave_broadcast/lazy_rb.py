@@ -43,6 +43,7 @@ from netweave import (
     Component,
     Crashed,
     Message,
+    OriginMessage,
     PeerRestarted,
     Restore,
     Suspect,
@@ -60,7 +61,7 @@ if TYPE_CHECKING:
     from netweave import Context
 
 
-class LazyRbData(Message, tag="lazy-rb.data"):
+class LazyRbData(OriginMessage, tag="lazy-rb.data"):
     """[DATA, s, m]: message ``id`` of its origin, the origin's ``seq``-th on this layer."""
 
     id: str
@@ -132,7 +133,7 @@ class LazyReliableBroadcast(Component):
     def broadcast(self, message_id: str, payload: Any) -> LazyRbData:
         """Broadcast ``payload``; returns the message sent, which :meth:`forward` takes."""
         self._seq += 1
-        msg = LazyRbData(message_id, self._seq, payload)
+        msg = self.ctx.sign(LazyRbData(message_id, self._seq, payload))
         self._beb(message_id, msg)
         return msg
 

@@ -97,15 +97,20 @@ def test_the_cluster_file_names_the_keyring_and_each_nodes_key(tmp_path: Path) -
     security = cfg.transport_options("n2").security
     assert security.keyring is not None and security.keyring.node == "n2"
     assert security.proven and security.describe() == "keyring"
-    # the same keys inline
+    assert not cfg.signed_origins and cfg.node("n1").origins is None
+    # the same keys inline, and the secure profile: origins sign with the node's key
     public = cfg.public_keys()
     assert public is not None
     inline = ", ".join(f'{m} = "{format_key(k)}"' for m, k in public.items())
     cfg = ClusterConfig.from_toml(cluster_file(
-        tmp_path, f'keys = {{ {inline} }}\nprivate_key = "keys/{{id}}.key"'))
+        tmp_path, f'keys = {{ {inline} }}\nprivate_key = "keys/{{id}}.key"\n'
+                  'profile = "secure"'))
+    assert cfg.signed_origins
+    node = cfg.node("n1")
+    assert node.origins is not None and node.origins.node_id == "n1"
     (tmp_path / "again.toml").write_text(cfg.to_toml())
     again = ClusterConfig.from_toml(tmp_path / "again.toml")
-    assert again.public_keys() == public
+    assert again.public_keys() == public and again.signed_origins
 
 
 def test_a_node_reads_only_its_own_private_key(tmp_path: Path) -> None:
@@ -125,6 +130,11 @@ def test_a_node_reads_only_its_own_private_key(tmp_path: Path) -> None:
     ('keyring = "keys/keyring.toml"\nkeys = {}\nprivate_key = "k"', "not both"),
     ('keyring = "nowhere.toml"\nprivate_key = "keys/{id}.key"', "keyring file not found"),
     ('keys = { n1 = "ed25519:AAAA" }\nprivate_key = "keys/{id}.key"', "no public key for n2"),
+    ('profile = "secure"', "needs per-node keys"),
+    ('signed_origins = true\nsecret = "0123456789abcdef"', "signed_origins needs"),
+    ('profile = "paranoid"', "profile must be one of"),
+    ('keyring = "keys/keyring.toml"\nprivate_key = "keys/{id}.key"\nprofile = "secure"\n'
+     'signed_origins = false', "secure profile signs origins"),
 ])
 def test_key_mistakes_are_configuration_errors(tmp_path: Path, security: str,
                                               message: str) -> None:

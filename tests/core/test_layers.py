@@ -30,7 +30,7 @@ KERNEL = {"netweave.events", "netweave.message", "netweave.errors",
           "netweave.bus", "netweave.plugin", "netweave.interfaces", "netweave.context",
           "netweave._hooks", "netweave.hookspecs", "netweave._registry", "netweave.link",
           "netweave._link_types", "netweave.trace", "netweave.node", "netweave._runtime",
-          "netweave.incarnations"}
+          "netweave.incarnations", "netweave.origins"}
 IO = ("asyncio", "socket", "ssl", "selectors", "threading", "subprocess")
 RUNTIMES = ("netweave.runtime", "netweave.transport", "netweave.sim")
 TOOLS = ("netweave.cli", "netweave.bench", "netweave.check", "netweave.timeline",

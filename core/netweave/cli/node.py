@@ -246,6 +246,8 @@ class _Console:
                                           "commands_waiting": len(self.waiting)}}
         if runtime is not None and hasattr(runtime, "transport"):
             out["transport"] = runtime.transport.stats.as_dict()
+        if self.node.origins is not None:
+            out["origins"] = self.node.origins.stats()
         if links is not None:
             out["links"] = {"pending": links.pending(), "held": links.held(),
                             "duplicates": links.duplicates, "stale": links.stale,
@@ -347,8 +349,10 @@ async def _serve(config: ClusterConfig, args: argparse.Namespace) -> int:
             await node.start(transport=options, state_dir=args.state_dir)
             runtime: Any = node._runtime
             host, port = runtime.transport.address
+            signed = "+signed-origins" if node.origins is not None else ""
             _err(f"ready {node.id} listening on {host}:{port} incarnation {node.incarnation} "
-                 f"security {options.security.describe()} layers {','.join(node.layers)}")
+                 f"security {options.security.describe()}{signed} "
+                 f"layers {','.join(node.layers)}")
             if reader is None:
                 reader = loop.create_task(console.read_stdin())
             console.drain_soon()

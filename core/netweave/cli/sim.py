@@ -57,6 +57,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trace-messages", action="store_true",
                         help="also trace a send and a recv line for every component message "
                              "that crosses a link (for netweave timeline)")
+    parser.add_argument("--signed-origins", action="store_true",
+                        help="origins sign what they broadcast and every node checks, with "
+                             "keys derived from the seed (as signed_origins = true in a "
+                             "scenario file; needs the 'secure' extra)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
             messages=args.messages, crash=args.crash, loss=args.loss, partition=args.partition,
             duplicate=args.duplicate, reorder=args.reorder, quiet=args.quiet,
             lossy_quiet=args.lossy_quiet)
+    if args.signed_origins:
+        scenario.signed_origins = True
     began = time.perf_counter()
     extra = [load_component(ref) for ref in args.plugin]
     classes = [c for c in extra if isinstance(c, type)]

@@ -20,7 +20,7 @@ import random
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -32,6 +32,9 @@ from ..trace import ListSink, dumps_line
 from . import _draw
 from ._clock import Scheduled, VirtualClock
 from ._network import Latency, NetworkModel
+
+if TYPE_CHECKING:
+    from ..keyring import Keyring
 
 __all__ = ["SimCluster"]
 
@@ -112,6 +115,9 @@ class SimCluster:
         payloads that would not cross a real network).
     :param trace_messages: also trace a ``send`` and a ``recv`` line for every component
         message that crosses a link (``netweave timeline`` shows them as arrows).
+    :param signed_origins: every node signs the messages it originates and checks the
+        others' (:mod:`netweave.origins`), with Ed25519 keys derived from ``seed``
+        (:func:`netweave.keyring.seeded_keyrings`; needs the ``secure`` extra).
     """
 
     def __init__(
@@ -127,6 +133,7 @@ class SimCluster:
         strict: bool = True,
         fill: str = "implicit",
         trace_messages: bool = False,
+        signed_origins: bool = False,
     ) -> None:
         ids = [f"n{i}" for i in range(1, nodes + 1)] if isinstance(nodes, int) else list(nodes)
         if len(set(ids)) != len(ids) or not ids:
@@ -144,6 +151,12 @@ class SimCluster:
         self.strict = strict
         self.fill = fill
         self.trace_messages = trace_messages
+        self.keyrings: dict[str, Keyring] = {}
+        """Each node's keys, with ``signed_origins`` (derived from the seed)."""
+        if signed_origins:
+            from ..keyring import seeded_keyrings
+
+            self.keyrings = seeded_keyrings(ids, seed)
         self.nodes: dict[str, Node] = {}
         self._runtimes: dict[str, _SimRuntime] = {}
         self._incarnations: dict[str, int] = dict.fromkeys(ids, 0)
@@ -163,7 +176,8 @@ class SimCluster:
         self._incarnations[node_id] += 1
         node = Node(node_id, peers=self.ids, catalog=self.catalog,
                     incarnation=self._incarnations[node_id], strict=self.strict,
-                    fill=self.fill, trace_messages=self.trace_messages)  # type: ignore[arg-type]
+                    fill=self.fill, trace_messages=self.trace_messages,  # type: ignore[arg-type]
+                    origin_keys=self.keyrings.get(node_id))
         self.configure(node)
         node.build()
         if self.sink is not None:

@@ -6,6 +6,7 @@ A scenario file::
     nodes = 5                      # or ids = ["a", "b", "c"]
     layer = "urb"                  # requirements filled with default providers
     # use = ["perfect-fd", "all-ack-urb"]   # or exactly these plugins, nothing added
+    # signed_origins = true        # origins sign, everyone checks (keys from the seed)
 
     [plugins.perfect-fd]           # options of a plugin
     timeout = 2.0
@@ -103,6 +104,8 @@ class Scenario:
     workload: dict[str, Any] = attrs.field(factory=dict)
     quiet: float = 20.0
     layer: str | None = None
+    signed_origins: bool = False
+    """Origins sign what they broadcast, every node checks (keys derived from the seed)."""
     end: float = attrs.field(default=0.0, init=False, eq=False)
     """Virtual time the run ends at (set by :meth:`build`)."""
 
@@ -156,10 +159,13 @@ class Scenario:
         broadcasts = [Broadcast(float(b["at"]), str(b["node"]), b.get("payload", ""),
                                 b.get("layer")) for b in data.get("broadcast", [])]
         run = dict(data.get("run", {}))
+        signed = cluster.get("signed_origins", False)
+        if not isinstance(signed, bool):
+            raise ConfigurationError(f"{origin}: signed_origins must be true or false")
         return cls(nodes=nodes, selections=selections, fill=fill,
                    network=dict(data.get("network", {})), broadcasts=broadcasts, faults=faults,
                    workload=dict(data.get("workload", {})), quiet=float(run.get("quiet", 20.0)),
-                   layer=layer)
+                   layer=layer, signed_origins=signed)
 
     @classmethod
     def random(cls, *, nodes: int, seed: int, layer: str | None = None,
@@ -224,7 +230,8 @@ class Scenario:
             raise ConfigurationError(f"invalid [network]: {exc}") from None
         cluster = SimCluster(self.nodes, self.configure, seed=seed, network=network,
                              catalog=catalog, trace=trace, encode=encode, strict=strict,
-                             fill=self.fill, trace_messages=trace_messages)
+                             fill=self.fill, trace_messages=trace_messages,
+                             signed_origins=self.signed_origins)
         layer = self._workload_layer(next(iter(cluster.nodes.values())))
         # (time, sender, layer, payload): drawn first, so equal times keep that order.
         plan = ([(at, node, layer, payload) for at, node, payload in self._workload(seed)]
@@ -311,6 +318,8 @@ class Scenario:
             raise ConfigurationError(f"a scenario file cannot select plugins with "
                                      f"fill={self.fill!r}: 'layer' means 'defaults', 'use' "
                                      f"means 'none'")
+        if self.signed_origins:
+            out.append("signed_origins = true")
         for i, (name, options) in enumerate(self.selections):
             # With a layer, a table is what selects a further plugin, even an empty one.
             if options or (self.fill == "defaults" and i > 0):
