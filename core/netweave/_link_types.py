@@ -57,10 +57,12 @@ class LinkAck(Message, tag="link.ack"):
 
 class LinkFenced(Message, tag="link.fenced"):
     """Tells process ``dst`` that the sender declared it crashed: it is refused from now on
-    and must end (a new incarnation may join)."""
+    and must end (a new incarnation may join). ``alive`` counts the processes the sender
+    still takes for alive, itself included (0: not said); it settles mutual detections."""
 
     inc: int
     dst: int
+    alive: int = 0
 
 
 @attrs.frozen

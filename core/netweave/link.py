@@ -335,6 +335,8 @@ class PerfectLinks:
         p.waiting.clear()
         p.outbox = []
         p.forgotten = True
+        if self.reliable and p.fenced:
+            self._arm_timer()  # tells the fenced process, until a new one joins
 
     def _hold(self, p: _Peer, items: Iterable[tuple[Any, Any]]) -> None:
         """Keep ``items`` for a crashed peer's next process; the oldest beyond
@@ -519,10 +521,15 @@ class PerfectLinks:
             self._learn(peer, p, incarnation)
             return
         p.hello_at = -1.0
-        p.outbox = []  # all of it is in unacked, sent again just below
+        now = self._now()
+        # All of it is in unacked, sent again in batches when this step ends.
+        p.outbox = []
         for seq, (body, meta, _) in sorted(p.unacked.items()):
-            p.unacked[seq] = (body, meta, self._now())
-            self._transmit(peer, LinkData(self.incarnation, p.inc, seq, body, meta))
+            p.unacked[seq] = (body, meta, now)
+            p.outbox.append((seq, body, meta))
+        if p.outbox and not self._outbox_armed:
+            self._outbox_armed = True
+            self._call_soon(self._flush_outboxes)
         if p.rx_upto or p.rx_ahead:
             self._transmit(peer, self._ack_for(p))
 
@@ -596,14 +603,31 @@ class PerfectLinks:
                 log.info("%s: %s incarnation %d speaks after it was declared crashed: "
                          "telling it that it is fenced", self.node_id, peer, inc)
             p.told_at = now
-            self._transmit(peer, LinkFenced(self.incarnation, inc))
+            self._transmit(peer, LinkFenced(self.incarnation, inc, self._alive()))
+
+    def _alive(self) -> int:
+        """Processes this one takes for alive: itself and every peer not declared crashed."""
+        return 1 + sum(1 for p in self._peers.values() if not p.forgotten)
 
     def _fenced_by(self, peer: str, m: Any) -> None:
-        if m.dst == self.incarnation:
-            log.warning("%s (incarnation %d) was declared crashed by %s and is fenced: it "
-                        "must end; a new incarnation may join", self.node_id,
-                        self.incarnation, peer)
-            self._on_fenced(peer)
+        if m.dst != self.incarnation:
+            return
+        p = self._peers.get(peer)
+        if p is not None and p.forgotten and m.inc <= p.fenced:
+            # Both declared each other crashed (a partition both ways, or a one-way cut
+            # that silenced the cut side's view of everyone): the side that takes fewer
+            # processes for alive ends, the lower id winning a tie, so a cut-off minority
+            # cannot fence the rest of the cluster.
+            mine, theirs = self._alive(), int(m.alive)
+            if not (theirs > mine or (theirs == mine and peer < self.node_id)):
+                log.info("%s: %s (which this node declared crashed) says this node is "
+                         "fenced; it takes %d processes for alive, this node %d: ignored",
+                         self.node_id, peer, theirs, mine)
+                return
+        log.warning("%s (incarnation %d) was declared crashed by %s and is fenced: it "
+                    "must end; a new incarnation may join", self.node_id,
+                    self.incarnation, peer)
+        self._on_fenced(peer)
 
     def _lower(self, peer: str, inc: int, current: int) -> None:
         if (peer, inc) not in self._lower_seen and len(self._lower_seen) < 1024:
@@ -709,6 +733,16 @@ class PerfectLinks:
                         self._hello(name, p)
                         p.rto = min(p.rto * 2, self._max_rto)
                     wait = min(wait, p.rto)
+                continue
+            if p.forgotten and p.fenced and self.reliable:
+                # Keep telling a process declared crashed, at a slow pace: after a
+                # partition heals it may have nothing to say to this node (it declared
+                # this node crashed too), and only this notice ends the split.
+                busy = True
+                if p.told_at < 0 or now - p.told_at >= self._max_rto:
+                    p.told_at = now
+                    self._transmit(name, LinkFenced(self.incarnation, p.fenced,
+                                                    self._alive()))
                 continue
             if not p.unacked or self.reliable:
                 continue

@@ -66,14 +66,18 @@ class PerfectFailureDetectorSpec(_FailureDetectorSpec):
         A process that was *fenced* (its trace ends with ``crash`` and ``reason:
         fenced``: its peers refused it once it was detected, and it ended when it learnt
         so) counts as crashed from its first detection: fencing is what makes the
-        detection true when the process was only paused or slow.
+        detection true when the process was only paused or slow. So its own detections
+        made after that moment are a crashed process's, and do not count either.
         """
+        fenced_from = _fenced_from(h, self.layer)
         for e in h.fd_events(self.layer):
             peer = e.get("peer")
             if e.ev == "suspect" and peer in h.by_node and not h.crashed_by(peer, e.t):
                 alive = _process_at(h, peer, e.t)
-                if alive is not None and alive.crashed and alive.end_line is not None \
-                        and alive.end_line.get("reason") == "fenced":
+                if alive is not None and alive in fenced_from:
+                    continue
+                since = fenced_from.get(e.process)
+                if since is not None and e.t >= since:
                     continue
                 yield Violation(f"{e.process} detected {alive or peer}, which had not crashed",
                                 (alive.start_line if alive else None, e.record))
@@ -107,6 +111,21 @@ def _still_suspected(h: History, layer: str) -> Iterator[Violation]:
         if p.correct:
             yield Violation(f"correct {q} still suspects {node} at the end, and {p} is correct",
                             (p.start_line, last.record))
+
+
+def _fenced_from(h: History, layer: str) -> dict[Process, float]:
+    """Each fenced process, with the time it was first detected (from then on it counts as
+    crashed)."""
+    first: dict[Process, float] = {}
+    for e in h.fd_events(layer):
+        peer = e.get("peer")
+        if e.ev != "suspect" or peer not in h.by_node:
+            continue
+        p = _process_at(h, peer, e.t)
+        if p is not None and p.crashed and p.end_line is not None \
+                and p.end_line.get("reason") == "fenced" and p not in first:
+            first[p] = e.t
+    return first
 
 
 def _process_at(h: History, node: str, t: float) -> Process | None:

@@ -497,3 +497,15 @@ def test_a_fenced_process_counts_as_crashed_from_its_first_detection() -> None:
     report = check_trace(_fd_trace(fenced=True))
     assert report.ok, report.format()
     assert report.broken_assumptions == []
+
+
+def test_what_a_fenced_process_detects_after_its_own_detection_does_not_count() -> None:
+    lines = _fd_trace(fenced=True)
+    # n3, cut off, stopped hearing from the others and detected n1 before learning that
+    # it was fenced: a crashed process's detection
+    lines.insert(-1, {"t": 2.8, "node": "n3", "ev": "suspect", "layer": "fd", "peer": "n1"})
+    report = check_trace(lines)
+    assert report.ok, report.format()
+    early = _fd_trace(fenced=True)  # but a detection before anyone detected it counts
+    early.insert(3, {"t": 0.5, "node": "n3", "ev": "suspect", "layer": "fd", "peer": "n1"})
+    assert [r.name for r in check_trace(early).violated][:1] == ["strong accuracy"]

@@ -7,7 +7,15 @@ import random
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from netweave.link import LinkAck, LinkBatch, LinkData, LinkHello, LinkOptions, PerfectLinks
+from netweave.link import (
+    LinkAck,
+    LinkBatch,
+    LinkData,
+    LinkFenced,
+    LinkHello,
+    LinkOptions,
+    PerfectLinks,
+)
 
 
 class Wire:
@@ -479,3 +487,42 @@ def test_a_fenced_process_stays_fenced_even_unproven() -> None:
     a.connected("b", 1, False)
     assert wire.restarts == [] and type(sent[-1]).__name__ == "LinkFenced"
     assert not any(type(m) is LinkData for m in sent)
+
+
+def test_a_mutual_detection_ends_on_the_side_that_sees_fewer_processes_alive():
+    # A partition both ways: each side declared the other crashed and has nothing more to
+    # say to it. Over a reliable transport, each keeps telling the other it is fenced;
+    # the side that takes fewer processes for alive ends (here a tie: the lower id wins).
+    wire = ReliableWire()
+    a, b = wire.ends["a"], wire.ends["b"]
+    fenced = {"a": [], "b": []}
+    a._on_fenced = fenced["a"].append
+    b._on_fenced = fenced["b"].append
+    a.send("b", "hello")
+    b.send("a", "hello")
+    wire.run(1)
+    wire.blocked |= {("a", "b"), ("b", "a")}
+    a.forget("b")
+    b.forget("a")
+    wire.run(5)
+    assert fenced == {"a": [], "b": []}  # nothing crosses the partition
+    wire.blocked.clear()  # it heals: only the notices cross it
+    wire.run(10)
+    # b is told until it ends (a node ends at the first; these links are left running)
+    assert fenced["a"] == [] and set(fenced["b"]) == {"a"}
+
+
+def test_a_notice_from_a_process_this_one_declared_crashed_counts_what_it_sees():
+    wire = ReliableWire()
+    a, b = wire.ends["a"], wire.ends["b"]
+    ended = []
+    a._on_fenced = ended.append
+    a.send("b", "hello")
+    wire.run(1)
+    a.forget("b")
+    # b declared a crashed too and sees three processes alive, a only itself: a ends
+    a.on_receive("b", LinkFenced(b.incarnation, a.incarnation, 3))
+    assert ended == ["b"]
+    ended.clear()
+    a.on_receive("b", LinkFenced(b.incarnation, a.incarnation, 1))  # a tie: "a" < "b"
+    assert ended == []
