@@ -67,7 +67,7 @@ def ensure_env() -> None:
     if STAMP.exists() and STAMP.read_text() == fingerprint():
         return
     run(PY, "-m", "pip", "install", "-q", "--upgrade", "pip")
-    editable = ["-e", ".[test,lint,docs,metrics,cluster]"]
+    editable = ["-e", ".[test,lint,docs,metrics,cluster,baselines]"]
     for c in CONTRIB:
         if (ROOT / c / "pyproject.toml").exists():
             editable += ["-e", c]
