@@ -26,7 +26,6 @@ from __future__ import annotations
 import bisect
 import threading
 import time
-import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
@@ -139,8 +138,16 @@ class Recorder:
         self.suspected.discard(event.peer)
 
 
-_RECORDERS: weakref.WeakKeyDictionary[Node, Recorder] = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
+
+
+def _recorder_of(node: Node) -> Recorder | None:
+    # The recorder is one of the node's trace sinks, so it lives as long as the node (no
+    # registry keyed by nodes: a compiled Node takes no weak reference).
+    for sink in node.tracer.sinks:
+        if isinstance(sink, Recorder):
+            return sink
+    return None
 
 
 def enable(node: Node) -> Recorder:
@@ -151,11 +158,11 @@ def enable(node: Node) -> Recorder:
     hooks and two bus subscriptions.
     """
     with _LOCK:
-        found = _RECORDERS.get(node)
+        found = _recorder_of(node)
         if found is not None:
             return found
-        recorder = _RECORDERS[node] = Recorder(node)
-    node.tracer.sinks.append(recorder)
+        recorder = Recorder(node)
+        node.tracer.sinks.append(recorder)
     node.register(recorder)
     node.bus.subscribe(Crashed, recorder.on_crashed)
     node.bus.subscribe(PeerRestarted, recorder.on_restarted)
