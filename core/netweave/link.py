@@ -154,6 +154,9 @@ class PerfectLinks:
         already held its ``crashed_backlog`` newest messages. Never a live peer's."""
         self.duplicates = 0
         """Data messages received more than once (and delivered once)."""
+        self.resent: dict[str, int] = {}
+        """Data messages sent again, per peer: on a timer over a lossy transport, on a new
+        connection over a reliable one."""
         self.stale = 0
         """Messages from or for another incarnation, dropped."""
         self.malformed = 0
@@ -353,6 +356,11 @@ class PerfectLinks:
                 p.dropping += 1
             backlog.append(item)
 
+    def peer_incarnation(self, peer: str) -> int | None:
+        """The incarnation of ``peer``'s process these links talk to (``None``: not known)."""
+        state = self._peers.get(peer)
+        return state.inc or None if state is not None else None
+
     def heard_from(self, peer: str) -> float | None:
         """When a message of ``peer``'s current process last arrived, or ``None``."""
         state = self._peers.get(peer)
@@ -527,6 +535,8 @@ class PerfectLinks:
         for seq, (body, meta, _) in sorted(p.unacked.items()):
             p.unacked[seq] = (body, meta, now)
             p.outbox.append((seq, body, meta))
+        if p.outbox:
+            self.resent[peer] = self.resent.get(peer, 0) + len(p.outbox)
         if p.outbox and not self._outbox_armed:
             self._outbox_armed = True
             self._call_soon(self._flush_outboxes)
@@ -669,6 +679,7 @@ class PerfectLinks:
             if now - sent >= p.rto:
                 p.unacked[seq] = (body, meta, now)
                 self._transmit(peer, LinkData(self.incarnation, p.inc, seq, body, meta))
+                self.resent[peer] = self.resent.get(peer, 0) + 1
                 resent = True
         return resent
 
@@ -769,5 +780,6 @@ class PerfectLinks:
                 del p.unacked[seq]
                 p.unacked[seq] = (body, meta, now)
                 self._transmit(peer, LinkData(self.incarnation, p.inc, seq, body, meta))
+                self.resent[peer] = self.resent.get(peer, 0) + 1
                 return True
         return False

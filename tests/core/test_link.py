@@ -526,3 +526,26 @@ def test_a_notice_from_a_process_this_one_declared_crashed_counts_what_it_sees()
     ended.clear()
     a.on_receive("b", LinkFenced(b.incarnation, a.incarnation, 1))  # a tie: "a" < "b"
     assert ended == []
+
+
+def test_resends_are_counted_per_peer_and_the_peer_incarnation_is_known():
+    wire = Wire(loss=0.5, seed=3)  # a lossy network: the timer resends
+    a = wire.ends["a"]
+    assert a.peer_incarnation("b") is None
+    for i in range(10):
+        a.send("b", i)
+    wire.run(60)
+    assert sorted(wire.delivered["b"]) == list(range(10))
+    assert a.resent["b"] > 0 and a.peer_incarnation("b") == 1
+    reliable = ReliableWire()
+    r = reliable.ends["a"]
+    r.send("b", "x")
+    reliable.run(1)
+    reliable.blocked.add(("a", "b"))
+    r.send("b", "lost")
+    reliable.run(5)
+    assert r.resent == {}  # nothing on a timer over a live connection
+    reliable.blocked.clear()
+    reliable.reconnect()
+    reliable.run(6)
+    assert r.resent == {"b": 1} and reliable.delivered["b"] == ["x", "lost"]
