@@ -42,14 +42,12 @@ from netweave import (
     Component,
     Message,
     PeerRestarted,
-    Restore,
-    Suspect,
     hookimpl,
     upon,
     upon_message,
 )
 
-from ._options import check_period, positive
+from ._options import check_period, positive, restore, suspect
 
 
 class HeartbeatRequest(Message, tag="epfd.request"):
@@ -115,8 +113,7 @@ class EventuallyPerfectFailureDetector(Component):
         for p in self.ctx.peers:
             if p not in self.suspected and now - self.last_heard[p] >= self.timeout[p]:
                 self.suspected.add(p)
-                self.ctx.trace("suspect", layer="fd", peer=p)
-                self.ctx.publish(Suspect(p))
+                suspect(self.ctx, p)
             if p not in self.awaiting:
                 self.awaiting.add(p)
                 self.ctx.send(p, HeartbeatRequest())
@@ -151,5 +148,4 @@ class EventuallyPerfectFailureDetector(Component):
 
     def _restore(self, p: str) -> None:
         self.suspected.discard(p)
-        self.ctx.trace("restore", layer="fd", peer=p)
-        self.ctx.publish(Restore(p))
+        restore(self.ctx, p)

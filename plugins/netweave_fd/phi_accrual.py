@@ -48,14 +48,12 @@ from netweave import (
     Component,
     Message,
     PeerRestarted,
-    Restore,
-    Suspect,
     hookimpl,
     upon,
     upon_message,
 )
 
-from ._options import positive
+from ._options import at_least_one, not_negative, positive, restore, suspect
 
 __all__ = ["PhiAccrualFDOptions", "PhiAccrualFailureDetector", "phi", "phi_limit"]
 
@@ -114,16 +112,6 @@ def phi_limit(threshold: float) -> float:
     return hi
 
 
-def _at_least_one(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if value < 1:
-        raise ValueError(f"{attribute.name} must be >= 1, not {value!r}")
-
-
-def _not_negative(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must be >= 0, not {value!r}")
-
-
 @attrs.frozen
 class PhiAccrualFDOptions:
     """Options of the phi accrual failure detector (defaults: Akka's)."""
@@ -138,7 +126,7 @@ class PhiAccrualFDOptions:
                   "next heartbeat is still to come, exceeds this: 1 means a 10% chance of a "
                   "wrong suspicion, 8 one in 10^8. Higher: fewer mistakes, slower detection."})
     max_samples: int = attrs.field(
-        default=1000, converter=int, validator=_at_least_one,
+        default=1000, converter=int, validator=at_least_one,
         metadata={"doc": "Heartbeat intervals kept per peer for the mean and the deviation; "
                   "fewer adapt sooner to a changed network and forget a long silence sooner."})
     min_std_deviation: float = attrs.field(
@@ -147,7 +135,7 @@ class PhiAccrualFDOptions:
                   "network the measured one is tiny, and a little jitter would then raise "
                   "phi past any threshold."})
     acceptable_pause: float = attrs.field(
-        default=3.0, converter=float, validator=_not_negative,
+        default=3.0, converter=float, validator=not_negative,
         metadata={"doc": "Seconds added to the mean interval: silences this much longer "
                   "than usual (garbage collection, a loaded machine, a retransmission) are "
                   "not yet surprising. Most of the detection time comes from it."})
@@ -276,15 +264,13 @@ class PhiAccrualFailureDetector(Component):
         # last + limit - now + now, which must not make it wait again for nothing.
         if self.last[p] + self.suspect_after(p) - self.ctx.now() <= 1e-9:
             self.suspected.add(p)
-            self.ctx.trace("suspect", layer="fd", peer=p)
-            self.ctx.publish(Suspect(p))
+            suspect(self.ctx, p)
         else:
             self._arm(p)
 
     def _restore(self, p: str) -> None:
         self.suspected.discard(p)
-        self.ctx.trace("restore", layer="fd", peer=p)
-        self.ctx.publish(Restore(p))
+        restore(self.ctx, p)
         self._arm(p)
 
 

@@ -60,14 +60,12 @@ from netweave import (
     Component,
     Message,
     PeerRestarted,
-    Restore,
-    Suspect,
     hookimpl,
     upon,
     upon_message,
 )
 
-from ._options import positive
+from ._options import not_negative, positive, restore, suspect
 
 __all__ = ["SwimFDOptions", "SwimFailureDetector"]
 
@@ -129,11 +127,6 @@ class _NackDue:
     asked: float
 
 
-def _not_negative_int(_: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if value < 0:
-        raise ValueError(f"{attribute.name} must be >= 0, not {value!r}")
-
-
 @attrs.frozen
 class SwimFDOptions:
     """Options of the SWIM failure detector."""
@@ -147,7 +140,7 @@ class SwimFDOptions:
         metadata={"doc": "Seconds to wait for the direct ack before asking k peers to "
                   "probe the target (a round trip and a retransmission); below period."})
     k: int = attrs.field(
-        default=3, converter=int, validator=_not_negative_int,
+        default=3, converter=int, validator=not_negative,
         metadata={"doc": "Peers asked to ping an unanswering target (ping-req); 0 probes "
                   "directly only."})
     suspicion_timeout: float = attrs.field(
@@ -160,7 +153,7 @@ class SwimFDOptions:
                   "fail or helpers' nacks go missing, stretch period and probe_timeout by "
                   "1 + LHM (LHM from 0 to lifeguard_max)."})
     lifeguard_max: int = attrs.field(
-        default=8, converter=int, validator=_not_negative_int,
+        default=8, converter=int, validator=not_negative,
         metadata={"doc": "Highest local health multiplier LHM (Lifeguard's S)."})
 
     def __attrs_post_init__(self) -> None:
@@ -296,8 +289,7 @@ class SwimFailureDetector(Component):
             return  # it answered meanwhile
         del self.failing[p]
         self.suspected.add(p)
-        self.ctx.trace("suspect", layer="fd", peer=p)
-        self.ctx.publish(Suspect(p))
+        suspect(self.ctx, p)
 
     # -- answers ------------------------------------------------------------------------
 
@@ -355,5 +347,4 @@ class SwimFailureDetector(Component):
         self.failing.pop(p, None)
         if p in self.suspected:
             self.suspected.discard(p)
-            self.ctx.trace("restore", layer="fd", peer=p)
-            self.ctx.publish(Restore(p))
+            restore(self.ctx, p)
