@@ -41,11 +41,7 @@ import asyncio
 import contextlib
 import importlib.util
 import json
-import os
-import queue
-import subprocess
 import sys
-import threading
 import time
 from typing import TYPE_CHECKING, Any, cast
 
@@ -54,6 +50,7 @@ import msgspec
 from ._node_worker import emit, sleep_until
 from ._procs import Worker, Workers
 from ._report import Histogram, peak_rss_bytes, rss_bytes
+from ._worker import run_spec
 
 if TYPE_CHECKING:
     from .broadcast import PhaseFigures
@@ -420,39 +417,14 @@ async def serve(spec: dict[str, Any]) -> None:
 
 
 def main() -> None:
-    spec = json.loads(sys.argv[1])
-    factory = None
-    if spec.get("loop") == "uvloop":
-        import uvloop
-
-        factory = uvloop.new_event_loop
-    with asyncio.Runner(loop_factory=factory) as runner:
-        runner.run(serve(spec))
+    run_spec(serve)
 
 
 # -- the driver side ------------------------------------------------------------------
 
 
-class _Process(Worker):
-    """A baseline process, spoken to as the benchmark workers are."""
-
-    def __init__(self, name: str, spec: dict[str, Any]) -> None:  # no super(): other argv
-        self.name = name
-        self.spec = spec
-        env = dict(os.environ)
-        env["PYTHONUNBUFFERED"] = "1"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "netweave.bench._baselines", json.dumps(spec)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-            start_new_session=True)
-        self.pid = self.proc.pid
-        self.events = queue.Queue()
-        self.stderr = []
-        self.listeners = []
-        self._threads = [threading.Thread(target=self._read_out, daemon=True),
-                         threading.Thread(target=self._read_err, daemon=True)]
-        for t in self._threads:
-            t.start()
+_MODULE = "netweave.bench._baselines"
+"""What a baseline process runs: spoken to as the benchmark workers are."""
 
 
 def _settle(procs: list[Worker], timeout: float, lossy: bool) -> tuple[list[dict[str, Any]],
@@ -493,9 +465,10 @@ def measure(kind: str, nodes: int, *, warmup: float, duration: float, batch: int
     with Workers() as ws:
         procs: list[Worker] = []
         for i in range(nodes):
-            proc = _Process(f"{kind}-{i + 1}", {"role": kind, "index": i,
-                                                 "members": members, "loop": loop,
-                                                 "lifetime": warmup + duration + 120})
+            proc = Worker(f"{kind}-{i + 1}", {"role": kind, "index": i, "members": members,
+                                              "loop": loop,
+                                              "lifetime": warmup + duration + 120},
+                          module=_MODULE)
             ws.all.append(proc)
             procs.append(proc)
             if pids is not None:

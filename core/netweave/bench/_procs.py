@@ -30,15 +30,17 @@ class BenchError(RuntimeError):
 
 
 class Worker:
-    """One worker process (``python -m netweave.bench._worker SPEC``)."""
+    """One worker process (``python -m MODULE SPEC``: ``netweave.bench._worker`` by default;
+    the baselines run ``netweave.bench._baselines``, which speaks the same JSON lines)."""
 
-    def __init__(self, name: str, spec: dict[str, Any]) -> None:
+    def __init__(self, name: str, spec: dict[str, Any],
+                 module: str = "netweave.bench._worker") -> None:
         self.name = name
         self.spec = spec
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "netweave.bench._worker", json.dumps(spec)],
+            [sys.executable, "-m", module, json.dumps(spec)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
             start_new_session=True)
         self.pid = self.proc.pid

@@ -15,7 +15,7 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from ._node_worker import NodeWorker, emit, sleep_until
@@ -133,7 +133,9 @@ async def serve(spec: dict[str, Any]) -> None:
             await asyncio.wait_for(worker.stop(), 3.0)
 
 
-def main() -> None:
+def run_spec(serve: Callable[[dict[str, Any]], Coroutine[Any, Any, None]]) -> None:
+    """Run ``serve(spec)`` for the JSON spec in ``argv[1]``, on uvloop if it asks for it
+    (the main of every benchmark process)."""
     spec = json.loads(sys.argv[1])
     factory = None
     if spec.get("loop") == "uvloop":
@@ -142,6 +144,10 @@ def main() -> None:
         factory = uvloop.new_event_loop
     with asyncio.Runner(loop_factory=factory) as runner:
         runner.run(serve(spec))
+
+
+def main() -> None:
+    run_spec(serve)
 
 
 if __name__ == "__main__":
