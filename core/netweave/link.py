@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ._link_types import (
@@ -409,35 +409,15 @@ class PerfectLinks:
         p.received = p.heard_at
         if (p.resync_rx or p.resync_tx) and dst == self.incarnation:
             self._resync(peer, p, m)
-        if kind is LinkData:
+        if kind is LinkData or kind is LinkBatch:
             if dst != self.incarnation:
                 self.stale += 1
                 self._transmit(peer, LinkHello(self.incarnation, p.inc))
                 return
-            seq: int = m.seq
-            if seq <= p.rx_upto or seq in p.rx_ahead:
-                self.duplicates += 1
+            if kind is LinkData:
+                self._receive_data(peer, p, m.inc, m.seq, (m.body,), (m.meta,))
             else:
-                if seq == p.rx_upto + 1:
-                    p.rx_upto = seq
-                    ahead = p.rx_ahead
-                    while p.rx_upto + 1 in ahead:
-                        p.rx_upto += 1
-                        ahead.discard(p.rx_upto)
-                else:
-                    p.rx_ahead.add(seq)
-                self._schedule_ack(p)
-                body = m.body
-                # Only what came through a codec can be a map that names a message class.
-                self._deliver(peer, revive(body) if type(body) is dict else body, m.meta)
-                return
-            self._schedule_ack(p)
-        elif kind is LinkBatch:
-            if dst != self.incarnation:
-                self.stale += 1
-                self._transmit(peer, LinkHello(self.incarnation, p.inc))
-                return
-            self._receive_batch(peer, p, m)
+                self._receive_data(peer, p, m.inc, m.seq, m.bodies, m.metas)
         elif kind is LinkAck:
             if dst == self.incarnation:
                 self._acked(p, m.upto, m.sacks)
@@ -448,12 +428,13 @@ class PerfectLinks:
             # peer our incarnation, and if it was lost the peer asks again after its timeout.
             self._transmit(peer, self._ack_for(p))
 
-    def _receive_batch(self, peer: str, p: _Peer, m: Any) -> None:
-        seq: int = m.seq
-        metas = m.metas
-        deliver = self._deliver
+    def _receive_data(self, peer: str, p: _Peer, inc: int, seq: int, bodies: Sequence[Any],
+                      metas: Sequence[dict[str, Any] | None] | None) -> None:
+        """Deliver the payloads numbered ``seq``, ``seq + 1``... once each (a link.data
+        carries one, a link.batch several), and acknowledge them."""
         self._schedule_ack(p)
-        for i, body in enumerate(m.bodies):
+        deliver = self._deliver
+        for i, body in enumerate(bodies):
             s = seq + i
             if s <= p.rx_upto or s in p.rx_ahead:
                 self.duplicates += 1
@@ -467,8 +448,9 @@ class PerfectLinks:
             else:
                 p.rx_ahead.add(s)
             meta = metas[i] if metas is not None and i < len(metas) else None
+            # Only what came through a codec can be a map that names a message class.
             deliver(peer, revive(body) if type(body) is dict else body, meta)
-            if p.inc != m.inc:
+            if p.inc != inc:
                 return  # a delivery made us learn a newer process of the peer: stop here
 
     def _learn(self, peer: str, p: _Peer, inc: int) -> None:
