@@ -68,6 +68,9 @@ def test_a_node_that_starts_late_gets_what_was_sent_before() -> None:
         await asyncio.sleep(0.5)
         await c.start(["n3"])
         assert await c.wait_for(lambda: set(c.ids_delivered("n3")) == early)
+        # what waited for n3's connection was discarded, counted, and sent again by the links
+        assert c.transport("n1").stats.discarded > 0
+        assert c.transport("n1").stats.dropped == 0
         await c.stop()
 
     run(main())

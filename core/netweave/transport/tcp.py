@@ -79,8 +79,12 @@ class TransportStats:
     writes: int = 0
     """Socket writes on peer channels (``frames_out / writes`` is the batching factor)."""
     dropped: int = 0
-    """Frames dropped while their peer was not connected: beyond ``backlog_buffer``, or
-    waiting when a connection came up (the links resend them on that connection)."""
+    """Frames dropped while their peer was not connected, beyond ``backlog_buffer``, or
+    when a peer that read nothing had its connection closed (the links resend them on
+    the next connection)."""
+    discarded: int = 0
+    """Frames that waited for a connection and were discarded when it came up: the links
+    send again, on it, everything the peer has not acknowledged."""
     bad_payloads: int = 0
     conflicts: int = 0
     """Times two live connections claimed the same member without proof (both closed,
@@ -102,6 +106,8 @@ class _Channel:
     peer: str
     conn: Connection | None = None
     out: bytearray = attrs.field(factory=bytearray)
+    waiting: int = 0
+    """Frames in ``out`` queued while no connection was up."""
     flush_armed: bool = False
     dialer: asyncio.Task[None] | None = None
 
@@ -241,6 +247,8 @@ class TcpTransport:
             return
         _pack_length_into(out, start, size)
         self.stats.frames_out += 1
+        if conn is None:
+            ch.waiting += 1
         if conn is not None and not ch.flush_armed:
             ch.flush_armed = True
             self.loop.call_soon(self.flush, ch)
@@ -310,7 +318,12 @@ class TcpTransport:
         conn.channel = ch
         if ch.out:
             # Frames that waited for a connection: the links send again all that matters.
+            if ch.waiting:
+                self.stats.discarded += ch.waiting
+                log.debug("%s: %d frames that waited for %s discarded; the links resend "
+                          "what it has not acknowledged", self.node_id, ch.waiting, conn.peer)
             ch.out = bytearray()
+            ch.waiting = 0
         self.connected(conn.peer, conn.peer_incarnation, self.proven)
         if ch.out and not ch.flush_armed:
             ch.flush_armed = True
