@@ -252,6 +252,8 @@ _TRANSPORT = (
      "Connections that completed the handshake."),
     ("dropped", "netweave_transport_frames_dropped_total",
      "Frames dropped while their peer was not connected (the links resend them)."),
+    ("discarded", "netweave_transport_frames_discarded_total",
+     "Frames that waited for a connection, discarded when it came up (the links resend)."),
     ("bad_payloads", "netweave_transport_bad_payloads_total",
      "Frames whose body could not be decoded."),
 )
