@@ -23,6 +23,7 @@ from .conform import (
     _catalog,
     _options,
     add_cluster_argument,
+    add_plugin_arguments,
     add_recheck_argument,
 )
 
@@ -40,8 +41,7 @@ HELP = ("Run a plugin over seeds of a fault mix (each seed its own fault profile
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..testing.conformance import MIXES
 
-    parser.add_argument("plugin", help="an installed plugin's name, or module:Class for a "
-                        "component that is not installed (yet)")
+    add_plugin_arguments(parser)
     parser.add_argument("--seeds", type=int, metavar="N",
                         help="stop after N seeds (give --seeds, --duration or both)")
     parser.add_argument("--duration", type=float, metavar="SECONDS",
@@ -51,11 +51,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mix", choices=sorted(MIXES), default="random",
                         help="how each seed's faults are drawn (default: random, a fault "
                         "profile per seed)")
-    parser.add_argument("--use", action="append", default=[], metavar="PLUGIN",
-                        help="select this plugin too (repeatable), e.g. another detector")
-    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                        help="an option of the plugin (repeatable); VALUE is read as JSON "
-                        "when it can be, else as text")
     parser.add_argument("--jobs", type=int, default=0, metavar="J",
                         help="local processes to run seeds in (default 0: one per CPU)")
     add_cluster_argument(parser)

@@ -35,19 +35,13 @@ HELP = ("Run a plugin in the simulator over many seeds of a fault mix and check 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from ..testing.conformance import MIXES
 
-    parser.add_argument("plugin", help="an installed plugin's name, or module:Class for a "
-                        "component that is not installed (yet)")
+    add_plugin_arguments(parser)
     parser.add_argument("--seeds", type=int, default=1000, metavar="N",
                         help="how many seeds to run (default 1000)")
     parser.add_argument("--first", type=int, default=0, metavar="S",
                         help="the first seed (default 0): seeds S .. S+N-1")
     parser.add_argument("--mix", choices=sorted(MIXES), default="default",
                         help="how each seed's faults are drawn (default: default)")
-    parser.add_argument("--use", action="append", default=[], metavar="PLUGIN",
-                        help="select this plugin too (repeatable), e.g. another detector")
-    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
-                        help="an option of the plugin (repeatable); VALUE is read as JSON "
-                        "when it can be, else as text")
     parser.add_argument("--jobs", type=int, default=0, metavar="J",
                         help="processes to run seeds in (default 0: one per CPU)")
     add_cluster_argument(parser)
@@ -68,6 +62,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                       "trace-SEED.html)")
     view.add_argument("--no-view", action="store_true",
                       help="on a failure, write no view page")
+
+
+def add_plugin_arguments(parser: argparse.ArgumentParser) -> None:
+    """The plugin under test, the plugins beside it and its options (also ``netweave
+    campaign``'s)."""
+    parser.add_argument("plugin", help="an installed plugin's name, or module:Class for a "
+                        "component that is not installed (yet)")
+    parser.add_argument("--use", action="append", default=[], metavar="PLUGIN",
+                        help="select this plugin too (repeatable), e.g. another detector")
+    parser.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                        help="an option of the plugin (repeatable); VALUE is read as JSON "
+                        "when it can be, else as text")
 
 
 def add_cluster_argument(parser: argparse.ArgumentParser) -> None:
