@@ -143,8 +143,6 @@ class PerfectLinks:
         self._outbox_armed = False
         self._headroom = 0  # sends left before a cached "not congested" must be checked
         self._clear_until = 0.0
-        self.on_progress: Callable[[], None] | None = None
-        """Called after an acknowledgement frees queued messages (wakes waiting senders)."""
         # Bound once: every acknowledgement and every timer schedules one of them.
         self._flush: Callable[[], None] = self._flush_acks
         self._tick: Callable[[], None] = self._on_timer
@@ -677,8 +675,6 @@ class PerfectLinks:
                     progress = True
         if progress:
             p.rto = self._rto
-            if self.on_progress is not None:
-                self.on_progress()
 
     def _ack_for(self, p: _Peer) -> LinkAck:
         sacks = tuple(sorted(p.rx_ahead)[:32]) if p.rx_ahead else ()

@@ -356,16 +356,6 @@ def test_withheld_acks_make_the_sender_push_back_until_released():
     assert not a.congested() and a.pending() == 0 and a.dropped == 0
 
 
-def test_progress_callback_fires_when_an_ack_frees_messages():
-    wire = ReliableWire()
-    a = wire.ends["a"]
-    calls = []
-    a.on_progress = lambda: calls.append(a.pending("b"))
-    a.send("b", 1)
-    wire.run(1)
-    assert calls == [0]
-
-
 def test_over_a_reliable_transport_a_queue_that_grows_in_time_pushes_back():
     wire = ReliableWire(jitter=0.0)
     a, b = wire.ends["a"], wire.ends["b"]

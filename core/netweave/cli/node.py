@@ -99,6 +99,8 @@ class _Output:
         self.on_room = on_room
         self.full = False
         self.broken = False
+        self.lost = 0
+        """Delivery lines not written because standard output was closed by its reader."""
         self._chunks: deque[bytes] = deque()
         self._waiting = 0
         self._cond = threading.Condition()
@@ -114,6 +116,7 @@ class _Output:
     def write(self, data: bytes) -> None:
         with self._cond:
             if self.broken:
+                self.lost += 1
                 return
             self._chunks.append(data)
             self._waiting += len(data)
@@ -137,11 +140,15 @@ class _Output:
             try:
                 out.write(batch)
                 out.flush()
-            except (BrokenPipeError, OSError, ValueError):
+            except (BrokenPipeError, OSError, ValueError) as exc:
                 with self._cond:
                     self.broken = True
+                    self.lost += batch.count(b"\n") + len(self._chunks)
                     self._chunks.clear()
                     self._waiting = 0
+                logging.getLogger("netweave.node").warning(
+                    "standard output closed by its reader (%s): deliveries are no longer "
+                    "written; counted in the stats as output.lost", exc)
             with self._cond:
                 self._waiting = max(0, self._waiting - len(batch))
                 room = self.full and self._waiting <= self.low
@@ -242,6 +249,7 @@ class _Console:
         out: dict[str, Any] = {"node": self.node.id, "errors": self.node.errors,
                                "incarnation": self.node.incarnation, "fenced": self.fenced,
                                "output": {"waiting": self.output.waiting,
+                                          "lost": self.output.lost,
                                           "throttled": self.throttled,
                                           "commands_waiting": len(self.waiting)}}
         if runtime is not None and hasattr(runtime, "transport"):
