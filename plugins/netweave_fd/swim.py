@@ -39,18 +39,22 @@ Assumptions and what differs from the paper:
 
 Lifeguard (Dadgar, Phillips, Currey, 2018), off by default (``lifeguard``): a node that
 is itself slow (overloaded, paused, on a bad link) sees its probes fail and blames its
-peers. With it on, helpers answer a ping-req whose target is still silent at 80% of the
-time left with a NACK, and a *local health multiplier* LHM in ``[0, lifeguard_max]``
-shrinks by one for each successful probe and grows, for a failed probe, by the number of
-helpers that answered neither ack nor nack (as memberlist does: helpers that answered
-show that this node hears its peers, so the target is to blame), or by one when no
-helper could be asked. The period and the probe timeout are multiplied by ``1 + LHM``.
-A healthy node probes at full speed; a sick one slows down and gives its peers more time
-before blaming them. The price: a helper that crashed sends no nack either, so crashes
-raise LHM for a while and are detected later (up to ``1 + lifeguard_max`` times the
-bound above). (Lifeguard's other two parts, the
-suspicion timeout that shrinks with independent confirmations and the buddy system, need
-dissemination, which this detector does not do.)
+peers. With it on, helpers answer a ping-req whose target is still silent at half the
+time left in the probe with a NACK, and a *local health multiplier* LHM in
+``[0, lifeguard_max]`` shrinks by one for each successful probe and grows, for a failed
+probe, by the number of helpers that answered neither ack nor nack (as memberlist does:
+helpers that answered show that this node hears its peers, so the target is to blame),
+or by one when no helper could be asked. The period and the probe timeout are
+multiplied by ``1 + LHM``. A healthy node probes at full speed; a sick one slows down and
+gives its peers more time before blaming them. Half the time left, because a nack takes
+two one-way delays (ping-req, nack) and a forwarded ack four (ping-req, ping, ack,
+ind-ack): both arrive before the probe ends when a one-way delay is below a quarter of
+the time left, so a healthy node is not blamed for a network that would have carried
+the ack (at 80%, a nack needed delays below a tenth of it: 30 ms with the defaults).
+The price: a helper that crashed sends no nack either, so crashes raise LHM for a while
+and are detected later (up to ``1 + lifeguard_max`` times the bound above). (Lifeguard's
+other two parts, the suspicion timeout that shrinks with independent confirmations and
+the buddy system, need dissemination, which this detector does not do.)
 """
 
 from __future__ import annotations
@@ -255,8 +259,10 @@ class SwimFailureDetector(Component):
                       and p not in self.awaiting]
         nack_after = 0.0
         if self.options.lifeguard:
+            # Half the time left: the nack is back when a forwarded ack would be (see
+            # the module's documentation).
             left = (self.options.period - self.options.probe_timeout) * self.multiplier
-            nack_after = 0.8 * left
+            nack_after = left / 2
         for _ in range(min(self.options.k, len(candidates))):
             helper = candidates.pop(self.ctx.rng.randrange(len(candidates)))
             self.asked += 1

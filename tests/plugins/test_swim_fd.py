@@ -6,7 +6,7 @@ from collections import Counter
 
 import pytest
 from netweave import InvalidOptionError, Node
-from netweave.sim import SimCluster
+from netweave.sim import NetworkModel, SimCluster
 from netweave_fd.swim import SwimFailureDetector, SwimPing, SwimPingReq
 
 
@@ -129,6 +129,33 @@ def test_lifeguard_slows_a_node_whose_own_probes_fail_and_recovers():
     c.run(120.0)
     assert fd(c, "n1").lhm == 0
     assert all(not fd(c, n).suspected for n in c.ids)
+
+
+def test_lifeguard_helpers_nacks_come_back_before_the_probe_ends():
+    # One-way delay 40 ms: a forwarded ack (ping-req, ping, ack, ind-ack: 160 ms) fits in
+    # the 300 ms after the probe timeout, and so must a live helper's nack (ping-req,
+    # half the time left, nack). Nacks sent at 80% of it came back 20 ms after the probe
+    # ended: every failed probe of the crashed n5 raised a healthy prober's LHM by its
+    # three live helpers (what delayed n2's detection of n3 past the default mix's
+    # liveness bound in seed 689 of swim-fd with lifeguard).
+    c = SimCluster(5, lambda node: node.use("swim-fd", lifeguard=True), seed=3,
+                   network=NetworkModel(latency=0.04))
+    c.start()
+    c.at(1.0, c.crash, "n5")
+    highest = dict.fromkeys(["n1", "n2", "n3", "n4"], 0)
+
+    def sample() -> None:
+        for node in highest:
+            highest[node] = max(highest[node], fd(c, node).lhm)
+
+    for k in range(1, 300):
+        c.at(k * 0.1, sample)
+    c.run(30.0)
+    failed = [fd(c, node).probes_failed for node in highest]
+    assert all(f >= 2 for f in failed), failed  # n5's probes failed, with helpers asked
+    assert highest == dict.fromkeys(highest, 0)
+    for node in highest:
+        assert len(events(c, "suspect", node, "n5")) == 1
 
 
 def test_lifeguard_spares_the_peers_of_a_sick_node():
