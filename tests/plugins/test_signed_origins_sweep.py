@@ -5,10 +5,11 @@ crashes of a minority, loss, duplication, reordering, a partition that heals) ru
 ``signed_origins`` on: every node signs what it originates with a key derived from the
 seed and checks every other origin's signature before a layer sees the message. The
 properties of the layer's specs must hold, and no genuine message may be refused (a
-refusal here would be a layer that forgot to sign, or a signature a relay broke). The
-normal suite runs a tenth of ``--netweave-seeds`` per layer (100 by default), and a
-fiftieth where crashed nodes restart (JOINs hand relays back to the reliable broadcast,
-which checks them too).
+refusal here would be a layer that forgot to sign, or a signature a relay broke): what
+``check_conformance(..., signed_origins=True)`` and ``netweave conform --signed-origins``
+judge. The normal suite runs a tenth of ``--netweave-seeds`` per layer (100 by default),
+and a fiftieth where crashed nodes restart (JOINs hand relays back to the reliable
+broadcast, which checks them too).
 
 The doors a forged message could use are tried in the simulator too: a relay through
 best-effort broadcast, a relay sent to one process (all-ack's own door), and a FIFO JOIN's
@@ -17,16 +18,26 @@ relays; each forgery is delivered without signed origins and by nobody with them
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-import attrs
+import msgspec
 import pytest
 from netweave import Catalog, Component
-from netweave.check import History, SpecCatalog
+from netweave.check import SpecCatalog
 from netweave.interfaces import BEST_EFFORT_BROADCAST
-from netweave.sim import SimCluster, sweep
-from netweave.testing import DEFAULT_MIX, RESTART_MIX, conformance_scenario
+from netweave.sim import SimCluster
+from netweave.testing import (
+    DEFAULT_MIX,
+    NONE_REFUSED,
+    RESTART_MIX,
+    SIGNED_ORIGINS,
+    assert_conforms,
+    check_conformance,
+    conformance_scenario,
+)
 from netweave.testing.pytest_plugin import job_count
+from netweave_broadcast.eager_rb import EagerRbData, EagerReliableBroadcast
 
 pytest.importorskip("cryptography", reason="signed origins need the 'secure' extra")
 
@@ -38,27 +49,10 @@ BROADCASTS = sorted(name for name, info in CATALOG.plugins.items()
 OWN = [name for name in BROADCASTS if CATALOG.plugins[name].distribution == "netweave"]
 
 
-def signed_run(plugin: str, seed: int, mix: Any) -> tuple[str, int] | None:
-    """The first violated (spec, property) of the seed, else ``None``; and the origins'
-    refusals, which must be none."""
-    cls = CATALOG.plugins[plugin].cls
-    judges = [spec(cls.layer) for spec in SPECS.for_plugin(plugin)]
-    scenario = attrs.evolve(conformance_scenario(plugin, seed, mix=mix), signed_origins=True)
-    cluster = scenario.run(seed, catalog=CATALOG)
-    history = History.from_records(cluster.trace)
-    for judge in judges:
-        found = judge.first_violation(history)
-        if found is not None:
-            return (f"seed {seed}: {judge.name} {found[0].name}: {found[1].message}", 0)
-    refused = sum(sum(n.origins.dropped.values()) for n in cluster.nodes.values()
-                  if n.origins is not None)
-    signed = sum(n.origins.signed for n in cluster.nodes.values() if n.origins is not None)
-    return None if refused == 0 else (f"seed {seed}: {refused} genuine refused", signed)
-
-
 def check(plugin: str, seeds: range, mix: Any, jobs: int) -> None:
-    for _, failure in sweep(lambda seed: signed_run(plugin, seed, mix), seeds, jobs=jobs):
-        assert failure is None, failure[0]
+    result = assert_conforms(plugin, seeds, mix=mix, jobs=jobs, catalog=CATALOG,
+                             signed_origins=True)
+    assert result.seeds == len(seeds)
 
 
 @pytest.fixture
@@ -86,7 +80,7 @@ def test_broadcast_layer_conforms_with_signed_origins_when_nodes_restart(
 
 
 def test_signatures_are_made_once_per_broadcast_and_checked_once_per_message() -> None:
-    scenario = attrs.evolve(conformance_scenario("eager-rb", 3), signed_origins=True)
+    scenario = conformance_scenario("eager-rb", 3, signed_origins=True)
     cluster = scenario.run(3, catalog=CATALOG)
     guards = [n.origins for n in cluster.nodes.values() if n.origins is not None]
     broadcasts = sum(1 for r in cluster.trace if r["ev"] == "broadcast")
@@ -95,6 +89,65 @@ def test_signatures_are_made_once_per_broadcast_and_checked_once_per_message() -
     # the other copies are recognised
     assert all(g.verified <= broadcasts for g in guards)
     assert sum(g.cached for g in guards) > sum(g.verified for g in guards)
+
+
+class RelaysAnUnsignedCopy(EagerReliableBroadcast):
+    """eager-rb whose relays carry, beside each signed message, a copy without its
+    signature (as a relay that rebuilt the message would): the signed copies keep every
+    property, so only the origins' refusals tell."""
+
+    name = "eager-rb-relays-unsigned"
+    default = False
+    implicit = False
+
+    def _beb(self, message_id: str, msg: EagerRbData) -> None:
+        super()._beb(message_id, msg)
+        if msg.sig and not msg.id.startswith(f"{self.ctx.node_id}/"):
+            super()._beb(self.ctx.new_message_id(), msgspec.structs.replace(msg, sig=b""))
+
+
+def test_a_refused_genuine_message_fails_the_seed() -> None:
+    catalog = Catalog.discover(extra=[RelaysAnUnsignedCopy])
+    plain = check_conformance(RelaysAnUnsignedCopy, range(20), catalog=catalog)
+    assert plain.ok and plain.seeds == 20  # the copies are duplicates, nothing more
+    signed = check_conformance(RelaysAnUnsignedCopy, range(20), catalog=catalog,
+                               signed_origins=True)
+    failure = signed.failure
+    assert failure is not None and failure.seed == 0
+    assert (failure.spec, failure.property) == (SIGNED_ORIGINS, NONE_REFUSED)
+    assert "genuine messages refused by their origin check" in failure.violation.message
+    assert "unsigned" in failure.violation.message and "signed origins" in failure.scenario
+    # and the same seed of eager-rb itself refuses nothing
+    assert check_conformance("eager-rb", range(1), signed_origins=True).ok
+
+
+def test_netweave_conform_signed_origins(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from netweave.cli import main as cli
+
+    assert cli(["conform", "lazy-rb", "--signed-origins", "--seeds", "8", "--jobs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("lazy-rb: every property of ReliableBroadcastSpec holds, no "
+                          "genuine message refused with signed origins on seeds 0-7")
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    monkeypatch.chdir(tmp_path)
+    mutant = "test_signed_origins_sweep:RelaysAnUnsignedCopy"
+    assert cli(["conform", mutant, "--seeds", "8", "--jobs", "1"]) == 0
+    capsys.readouterr()
+    assert cli(["conform", mutant, "--signed-origins", "--seeds", "8", "--jobs", "1",
+                "--trace-dir", str(tmp_path / "t")]) == 1
+    captured = capsys.readouterr()
+    assert "signed origins 'no genuine message refused' violated on layer rb with seed 0" \
+        in captured.out
+    assert "not shrunk" in captured.out and "violated on seed 0" in captured.err
+    assert (tmp_path / "t" / "n1.jsonl").exists()  # the run again, signed as it was
+    assert any(r["ev"] == "deliver" for r in _trace(tmp_path / "t" / "n1.jsonl"))
+
+
+def _trace(path: Path) -> list[dict[str, Any]]:
+    from netweave.trace import read_trace
+
+    return list(read_trace(path))
 
 
 # -- the doors a forgery could use -----------------------------------------------------

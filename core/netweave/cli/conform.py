@@ -42,10 +42,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the first seed (default 0): seeds S .. S+N-1")
     parser.add_argument("--mix", choices=sorted(MIXES), default="default",
                         help="how each seed's faults are drawn (default: default)")
+    parser.add_argument("--links", choices=["modelled", "protocol"],
+                        help="how the faults reach the links: modelled (the mix's default: "
+                        "perfect links given directly, the faults acting on the messages) or "
+                        "protocol (the perfect links' protocol over the lossy network)")
     parser.add_argument("--jobs", type=int, default=0, metavar="J",
                         help="processes to run seeds in (default 0: one per CPU)")
     add_cluster_argument(parser)
     add_recheck_argument(parser, 0.0)
+    parser.add_argument("--signed-origins", action="store_true",
+                        help="run every seed with signed origins: origins sign what they "
+                        "broadcast and every node checks, with keys derived from the seed "
+                        "(as netweave sim --signed-origins); a seed also fails if a node "
+                        "refuses a message, since nobody forges (needs the 'secure' extra)")
     parser.add_argument("--trace-dir", metavar="DIR",
                         help="on a failure, write the failing seed's whole trace here")
     parser.add_argument("--keep-going", action="store_true",
@@ -195,7 +204,13 @@ def _write_view(plugin: str | type[Component], path: Path,
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..testing.conformance import DETERMINISM, MIXES, check_conformance, replay
+    from ..testing.conformance import (
+        DETERMINISM,
+        MIXES,
+        SIGNED_ORIGINS,
+        check_conformance,
+        replay,
+    )
 
     if args.seeds < 1 or args.first < 0:
         raise ConfigurationError("--seeds must be at least 1 and --first at least 0")
@@ -204,19 +219,25 @@ def run(args: argparse.Namespace) -> int:
     _check_view_option(args.view)
     options = _options(args.option)
     mix = MIXES[args.mix]
+    if args.links:
+        import attrs
+
+        mix = attrs.evolve(mix, links=args.links)
     seeds = range(args.first, args.first + args.seeds)
     began = time.monotonic()
     progress = Progress(len(seeds), args.cluster)
     result = check_conformance(plugin, seeds, mix=mix, use=args.use, options=options,
                                jobs=args.jobs, progress=progress, keep_going=args.keep_going,
                                cluster=args.cluster, on_workers=progress.workers_now,
-                               recheck=args.recheck)
+                               recheck=args.recheck, signed_origins=args.signed_origins)
     took = time.monotonic() - began
     where = (f" on {result.workers} cluster workers" if args.cluster else "")
     specs = ", ".join(result.specs)
+    signed = (", no genuine message refused with signed origins" if args.signed_origins
+              else "")
     failure = result.failure
     if failure is None:
-        print(f"{result.plugin}: every property of {specs} holds on seeds "
+        print(f"{result.plugin}: every property of {specs} holds{signed} on seeds "
               f"{seeds.start}-{seeds.stop - 1} ({args.mix} mix) in {took:.1f}s{where}, "
               f"{result.seeds / took:,.0f} seeds/s")
         return 0
@@ -230,7 +251,8 @@ def run(args: argparse.Namespace) -> int:
     trace: Sequence[Mapping[str, Any]] = ()
     if args.trace_dir or (view is not None and path is None):
         trace = replay(plugin, failure.seed, trace_dir=args.trace_dir, mix=mix, use=args.use,
-                       options=options, trace_messages=True).trace
+                       options=options, trace_messages=True,
+                       signed_origins=args.signed_origins).trace
     if args.trace_dir:
         print(f"  trace of seed {failure.seed} written to {args.trace_dir}; "
               f"netweave check {args.trace_dir} judges it again, "
@@ -241,14 +263,20 @@ def run(args: argparse.Namespace) -> int:
                     f"{failure.property!r} violated")
     again = " ".join(shlex.quote(a) for a in [
         "netweave", "conform", args.plugin, "--first", str(failure.seed), "--seeds", "1",
-        "--mix", args.mix, *(x for u in args.use for x in ("--use", u)),
+        "--mix", args.mix, *(["--links", args.links] if args.links else []),
+        *(x for u in args.use for x in ("--use", u)),
         *(x for o in args.option for x in ("--option", o)),
+        *(["--signed-origins"] if args.signed_origins else []),
         *(["--recheck", "1"] if failure.spec == DETERMINISM else [])])
     if not args.trace_dir:
         print(f"  again, with its trace: {again} --trace-dir trace-{failure.seed}")
     if failure.spec == DETERMINISM:
         print("  not shrunk: a seed whose runs differ fails differently each time; make "
               "the plugin draw from ctx.rng (seeded) and read ctx.now, then run it again")
+    elif failure.spec == SIGNED_ORIGINS:
+        print("  not shrunk: a refused message is a layer that does not sign what it "
+              "broadcasts (ctx.sign) or a relay that changes a signed message; the node's "
+              "log names each refused message (netweave.origins, WARNING)")
     elif path is not None:
         _shrink(args, plugin, failure, mix, options, path, view)
     else:
@@ -271,7 +299,7 @@ def _shrink(args: argparse.Namespace, plugin: str | type[Component], failure: Se
     print(f"  shrinking seed {failure.seed} ({failure.scenario})", flush=True)
     began = time.monotonic()
     found = shrink(plugin, failure.seed, mix=mix, use=args.use, options=options,
-                   progress=progress_printer())
+                   progress=progress_printer(), signed_origins=args.signed_origins)
     report_shrunk(found, path, began)
     if view is not None:
         small = found.failure

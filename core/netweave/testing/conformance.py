@@ -32,6 +32,7 @@ from ..check import History, Spec, SpecCatalog, Violation, specs_for
 from ..errors import ConfigurationError
 from ..plugin import Component
 from ..sim import Fault, Scenario, Shrunk, SimCluster, default_jobs, shrink_scenario, sweep
+from ..sim._links import LINK_MODELS
 from ..sim._shrink import _undone
 from ..trace import dumps_line
 
@@ -42,10 +43,12 @@ __all__ = [
     "HARSH_MIX",
     "LATENCY_DISTS",
     "MIXES",
+    "NONE_REFUSED",
     "PARTITION_SHAPES",
     "RANDOM_MIX",
     "RESTART_MIX",
     "SAME_TRACE",
+    "SIGNED_ORIGINS",
     "ConformanceError",
     "ConformanceResult",
     "FaultMix",
@@ -101,6 +104,11 @@ class FaultMix:
     judged). Every partition has healed and loss has stopped by then (a pause has ended
     too, in a :class:`RandomMix`), so the period is synchronous: a plugin that needs
     longer than the bound to deliver or to detect fails, as it should."""
+    links: str = attrs.field(default="modelled", validator=attrs.validators.in_(LINK_MODELS))
+    """How the faults reach the links (:class:`~netweave.sim.SimCluster`'s ``links``):
+    ``"modelled"`` (perfect-link semantics, the faults acting on the messages: the same
+    verdicts at about twice the seeds/s, see the performance page) or ``"protocol"`` (the
+    perfect links' protocol over the lossy network, as ``netweave sim`` runs by default)."""
 
     @property
     def liveness_bound(self) -> float:
@@ -441,15 +449,20 @@ def _resolve(plugin: PluginRef, catalog: Catalog | None) -> tuple[type[Component
 
 def conformance_scenario(plugin: PluginRef, seed: int, *, mix: FaultMix = DEFAULT_MIX,
                          use: Sequence[str] = (),
-                         options: Mapping[str, Any] | None = None) -> Scenario:
+                         options: Mapping[str, Any] | None = None,
+                         signed_origins: bool = False) -> Scenario:
     """The scenario of ``seed``: ``plugin`` (with ``options``) plus ``use``, requirements
-    filled with default providers, faults and workload drawn from ``mix``."""
+    filled with default providers, faults and workload drawn from ``mix``; with
+    ``signed_origins``, every origin signs what it broadcasts and every node checks (keys
+    derived from the seed, see :class:`~netweave.sim.SimCluster`)."""
     name = plugin if isinstance(plugin, str) else plugin.name
     ids, network, faults, messages = mix.draw(seed)
     selections = [(name, dict(options or {}))] + [(u, {}) for u in use]
     scenario = Scenario(nodes=ids, selections=selections, fill="defaults", network=network,
                         faults=faults, quiet=mix.quiet, layer=name,
-                        workload={"messages": messages, "start": 0.5, "window": mix.window})
+                        workload={"messages": messages, "start": 0.5, "window": mix.window},
+                        links=mix.links,
+                        signed_origins=signed_origins)
     if not stabilized(scenario):
         raise ConfigurationError(f"seed {seed} of this mix leaves a partition unhealed, a "
                                  f"node paused or the network losing after its last fault: "
@@ -463,7 +476,8 @@ def _describe(scenario: Scenario) -> str:
     faults = ", ".join(f"{f.kind}" + (f" {f.fields['node']}" if "node" in f.fields else "")
                        + f" at {f.at}" for f in scenario.faults)
     count = len(scenario.broadcasts) + int(scenario.workload.get("messages", 0))
-    return (f"{len(scenario.nodes)} nodes, {count} broadcasts, "
+    signed = ", signed origins" if scenario.signed_origins else ""
+    return (f"{len(scenario.nodes)} nodes, {count} broadcasts{signed}, "
             f"{net or 'reliable network'}; faults: {faults or 'none'}")
 
 
@@ -534,8 +548,10 @@ class _SeedJob:
 
     def __init__(self, plugin: PluginRef, mix: FaultMix, use: Sequence[str],
                  options: Mapping[str, Any] | None, specs: Sequence[type[Spec]] | None,
-                 catalog: Catalog | None = None, recheck: float = 0.0) -> None:
+                 catalog: Catalog | None = None, recheck: float = 0.0,
+                 signed_origins: bool = False) -> None:
         self.recheck = recheck
+        self.signed_origins = signed_origins
         self.plugin = plugin
         self.mix = mix
         self.use = tuple(use)
@@ -561,9 +577,13 @@ class _SeedJob:
     def __call__(self, seed: int) -> dict[str, Any]:
         cls, catalog, judges = self.prepare()
         scenario = conformance_scenario(cls, seed, mix=self.mix, use=self.use,
-                                        options=self.options)
-        trace = scenario.run(seed, catalog=catalog).trace
+                                        options=self.options,
+                                        signed_origins=self.signed_origins)
+        cluster = scenario.run(seed, catalog=catalog)
+        trace = cluster.trace
         failure = _verdict(cls.name, judges, scenario, seed, trace)
+        if failure is None and self.signed_origins:
+            failure = _refusals(cls, seed, scenario, cluster)
         again = failure is not None or rechecked(seed, self.recheck)
         if again:
             # The same seed twice must write the same trace, or no failure can be rerun.
@@ -583,6 +603,29 @@ class _SeedJob:
 
 DETERMINISM = "determinism"
 """The spec name of a failure to write the same trace twice for one seed."""
+
+SIGNED_ORIGINS = "signed origins"
+"""The spec name of a genuine message refused by a node checking origins (a layer that
+does not sign what it broadcasts, or a relay that changed a signed message)."""
+
+NONE_REFUSED = "no genuine message refused"
+"""Its property."""
+
+
+def _refusals(cls: type[Component], seed: int, scenario: Scenario,
+              cluster: SimCluster) -> SeedFailure | None:
+    """With signed origins and no forger, any message a node refused was genuine: a
+    failure naming them (counted by the last process of each node), or ``None``."""
+    refused = {node.id: dict(node.origins.dropped) for node in cluster.nodes.values()
+               if node.origins is not None and node.origins.dropped}
+    if not refused:
+        return None
+    total = sum(sum(by.values()) for by in refused.values())
+    detail = "; ".join(f"{node}: " + ", ".join(f"{n} {reason}" for reason, n in sorted(by.items()))
+                       for node, by in sorted(refused.items()))
+    return SeedFailure(cls.name, seed, SIGNED_ORIGINS, cls.layer or "", NONE_REFUSED,
+                       Violation(f"{total} genuine messages refused by their origin check "
+                                 f"({detail})", ()), _describe(scenario))
 
 SAME_TRACE = "same trace on every run"
 """Its property."""
@@ -656,7 +699,8 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
                       keep_going: bool = False, cluster: str | Any | None = None,
                       on_workers: Callable[[int], None] | None = None,
                       chunk: int | None = None, recheck: float = 0.0,
-                      max_failures: int | None = None) -> ConformanceResult:
+                      max_failures: int | None = None,
+                      signed_origins: bool = False) -> ConformanceResult:
     """Run ``plugin`` over ``seeds``; stop at the first seed that violates a property.
 
     :param plugin: a plugin name or a component class (registered for the run if needed).
@@ -680,6 +724,11 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
         that write different traces are a failure of their own (spec
         :data:`DETERMINISM`, both digests in ``digests``).
     :param max_failures: with ``keep_going``, stop after this many failing seeds.
+    :param signed_origins: run every seed with signed origins (every origin signs what it
+        broadcasts, every node checks before a layer sees the message; keys derived from
+        the seed; needs the ``secure`` extra). A seed then also fails if any node refused
+        a message (spec :data:`SIGNED_ORIGINS`): nobody forges, so every message is
+        genuine.
     """
     if not 0.0 <= recheck <= 1.0:
         raise ConfigurationError(f"recheck is a fraction of the seeds, from 0 to 1, not "
@@ -687,7 +736,11 @@ def check_conformance(plugin: PluginRef, seeds: Iterable[int] = range(1000), *,
     cls, catalog = _resolve(plugin, catalog)
     judges = _specs(cls, catalog, specs)
     names = tuple(s.name for s in judges)
-    job = _SeedJob(plugin, mix, use, options, specs, catalog, recheck)
+    if signed_origins:
+        from ..keyring import seeded_keyrings
+
+        seeded_keyrings(["n1"], 0)  # without the 'secure' extra, say so before any seed
+    job = _SeedJob(plugin, mix, use, options, specs, catalog, recheck, signed_origins)
     job._prepared = cls, catalog, judges
     began = time.perf_counter()
     most = 0
@@ -758,14 +811,17 @@ def assert_violates(plugin: PluginRef, seeds: Iterable[int] = range(1000),
 def replay(plugin: PluginRef, seed: int, *, trace_dir: str | Path | None = None,
            mix: FaultMix = DEFAULT_MIX, use: Sequence[str] = (),
            options: Mapping[str, Any] | None = None,
-           catalog: Catalog | None = None, trace_messages: bool = False) -> SimCluster:
+           catalog: Catalog | None = None, trace_messages: bool = False,
+           signed_origins: bool = False) -> SimCluster:
     """Run one conformance seed again; write its trace to ``trace_dir`` if given.
 
     :param trace_messages: also trace every component message sent and received (see
         :class:`~netweave.sim.SimCluster`); the run is otherwise the same.
+    :param signed_origins: as the run that found it (see :func:`check_conformance`).
     """
     cls, catalog = _resolve(plugin, catalog)
-    cluster = conformance_scenario(cls, seed, mix=mix, use=use, options=options).run(
+    cluster = conformance_scenario(cls, seed, mix=mix, use=use, options=options,
+                                   signed_origins=signed_origins).run(
         seed, catalog=catalog, trace_messages=trace_messages)
     if trace_dir is not None:
         cluster.write_trace(trace_dir)
@@ -818,7 +874,8 @@ def shrink(plugin: PluginRef, seed: int, *, mix: FaultMix = DEFAULT_MIX,
            use: Sequence[str] = (), options: Mapping[str, Any] | None = None,
            specs: Sequence[type[Spec]] | None = None, catalog: Catalog | None = None,
            seeds: int = 8, max_runs: int = 1000,
-           progress: Callable[[int, Scenario], None] | None = None) -> ShrunkFailure:
+           progress: Callable[[int, Scenario], None] | None = None,
+           signed_origins: bool = False) -> ShrunkFailure:
     """Shrink a failing conformance seed to a smaller scenario that violates the same
     property (see :func:`~netweave.sim.shrink_scenario`).
 
@@ -829,11 +886,13 @@ def shrink(plugin: PluginRef, seed: int, *, mix: FaultMix = DEFAULT_MIX,
     :param max_runs: the most runs.
     :param progress: called after each run with the count so far and the smallest
         failing scenario yet.
+    :param signed_origins: as the run that found it (the shrunk scenario keeps it).
     :raises ConfigurationError: if ``seed`` violates no property.
     """
     cls, catalog = _resolve(plugin, catalog)
     judges = _specs(cls, catalog, specs)
-    scenario = conformance_scenario(cls, seed, mix=mix, use=use, options=options)
+    scenario = conformance_scenario(cls, seed, mix=mix, use=use, options=options,
+                                    signed_origins=signed_origins)
     found = _shrink(cls.name, judges, scenario, seed, catalog, seeds=seeds, max_runs=max_runs,
                     progress=progress)
     if found is None:
