@@ -6,9 +6,10 @@ this node's own broadcasts; link hooks that count the component messages sent to
 received from each peer; bus subscriptions for crash detections and peer restarts.
 :func:`collect` returns all of it with what the node itself keeps (links: unacknowledged
 and held messages per peer, duplicates, stale, dropped, fenced; the TCP transport's
-counters, connections closed by reason among them; bus dispatches; handler errors) as
-one plain dict. Enable before the node starts to count everything; counters belong to
-one process (incarnation) of the node.
+counters, connections closed by reason among them; bus dispatches; handler errors; with
+signed origins, the messages signed, checked and refused by reason) as one plain dict.
+Enable before the node starts to count everything; counters belong to one process
+(incarnation) of the node.
 
 With ``prometheus_client`` installed (``pip install 'netweave[metrics]'``),
 :class:`NodeCollector` exposes the same as Prometheus metrics (``netweave_..._total``
@@ -222,6 +223,7 @@ def collect(node: Node) -> dict[str, Any]:
         "errors": node.errors,
         "links": None,
         "transport": None,
+        "origins": node.origins.stats() if node.origins is not None else None,
     }
     if links is not None:
         out["links"] = {"unacknowledged": links.pending(), "held": links.held(),
@@ -270,6 +272,16 @@ _LINKS = (
 )
 
 
+_ORIGINS = (
+    ("signed", "netweave_origins_signed_total",
+     "Messages this node signed as their origin (signed origins)."),
+    ("verified", "netweave_origins_verified_total",
+     "Origin signatures checked and found good."),
+    ("cached", "netweave_origins_verified_copies_total",
+     "Messages taken as checked: copies of one whose signature was checked already."),
+)
+
+
 class NodeCollector:
     """A Prometheus collector over :func:`collect`: ``registry.register(NodeCollector(
     lambda: collect(node)))``. ``source`` returns the dict of :func:`collect` (or
@@ -300,6 +312,13 @@ class NodeCollector:
 
         def gauge(name: str, doc: str, labels: tuple[str, ...] = ()) -> Any:
             return GaugeMetricFamily(name, doc, labels=("node", *labels))
+
+        def counters(table: tuple[tuple[str, str, str], ...],
+                     values: Mapping[str, Any]) -> Iterator[Any]:
+            for key, name, doc in table:
+                c = counter(name, doc)
+                c.add_metric([node], values.get(key, 0))
+                yield c
 
         g = gauge("netweave_node_incarnation", "This process's incarnation.")
         g.add_metric([node], data["incarnation"])
@@ -371,19 +390,25 @@ class NodeCollector:
         yield c
         links = data.get("links")
         if links is not None:
-            for key, name, doc in _LINKS:
-                c = counter(name, doc)
-                c.add_metric([node], links[key])
-                yield c
+            yield from counters(_LINKS, links)
             g = gauge("netweave_node_congested", "1 while broadcast pushes back.")
             g.add_metric([node], 1.0 if links["congested"] else 0.0)
             yield g
+        origins = data.get("origins")
+        if origins is not None:
+            from .origins import REASONS
+
+            yield from counters(_ORIGINS, origins)
+            c = counter("netweave_origins_refused_total",
+                        "Messages refused because their origin signature failed, by reason "
+                        "(never delivered, never counted as seen).", ("reason",))
+            refused = {**dict.fromkeys(REASONS, 0), **origins["dropped"]}
+            for reason, n in refused.items():
+                c.add_metric([node, reason], n)
+            yield c
         transport = data.get("transport")
         if transport is not None:
-            for key, name, doc in _TRANSPORT:
-                c = counter(name, doc)
-                c.add_metric([node], transport.get(key, 0))
-                yield c
+            yield from counters(_TRANSPORT, transport)
             c = counter("netweave_transport_connections_closed_total",
                         "Connections closed, by reason; a refused frame (too large, "
                         "unauthenticated, from the wrong sender...) closes its connection.",

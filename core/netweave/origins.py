@@ -45,7 +45,7 @@ import msgspec
 
 from .message import Message
 
-__all__ = ["DOMAIN", "OriginGuard", "OriginKeys", "OriginMessage", "origin_node"]
+__all__ = ["DOMAIN", "REASONS", "OriginGuard", "OriginKeys", "OriginMessage", "origin_node"]
 
 log = logging.getLogger("netweave.origins")
 
@@ -54,6 +54,11 @@ DOMAIN = "netweave-origin"
 
 CACHE = 8192
 """Distinct signed messages remembered as checked (relays of them cost a hash)."""
+
+REASONS = ("unsigned", "bad-signature", "unknown-origin", "no-origin")
+"""Why a message is refused: it carries no signature; a signature that is not its
+origin's of this message; an origin with no key in the keyring; an id that names no
+origin."""
 
 M = TypeVar("M", bound="OriginMessage")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import urllib.request
 
 import pytest
@@ -132,3 +133,41 @@ def test_serve_answers_over_http():
     finally:
         server.shutdown()
     assert 'netweave_deliveries_total{layer="beb",node="n1"} 1.0' in body
+
+
+def test_origin_refusals_are_counted_by_reason():
+    pytest.importorskip("cryptography", reason="signed origins need the 'secure' extra")
+    from netweave.interfaces import BEST_EFFORT_BROADCAST
+    from netweave_broadcast.eager_rb import EagerRbData
+
+    c = cluster("eager-rb", n=4, seed=5, signed_origins=True)
+    c.run(0.5)
+    plain = SimCluster(2, lambda node: node.use("beb"), seed=3).nodes["n1"]
+    assert metrics.collect(plain)["origins"] is None  # it does not sign origins
+    # n4 relays a message claiming n3's origin, without n3's signature, twice over
+    beb = c.nodes["n4"].component(BEST_EFFORT_BROADCAST)
+    for k in (1, 2):
+        beb.broadcast(f"n4/{c.nodes['n4'].incarnation}/b{k}",
+                      EagerRbData(f"n3/{c.nodes['n3'].incarnation}/7{k}", k, "forged"))
+    c.broadcast("n3", "rb", "real")
+    c.run(5.0)
+    data = metrics.collect(c.nodes["n1"])["origins"]
+    assert data["dropped"] == {"unsigned": 2}
+    assert data["signed"] == 0 and data["verified"] == 1  # n3's real message, once
+    assert metrics.collect(c.nodes["n3"])["origins"]["signed"] == 1
+    if importlib.util.find_spec("prometheus_client") is None:
+        return
+    import prometheus_client
+    from prometheus_client.parser import text_string_to_metric_families
+
+    registry = prometheus_client.CollectorRegistry(auto_describe=False)
+    registry.register(metrics.NodeCollector(lambda: metrics.collect(c.nodes["n1"])))
+    text = prometheus_client.generate_latest(registry).decode()
+    value = {(s.name, tuple(sorted(s.labels.items()))): s.value
+             for f in text_string_to_metric_families(text) for s in f.samples}
+    refused = {dict(labels)["reason"]: v for (name, labels), v in value.items()
+               if name == "netweave_origins_refused_total"}
+    assert refused == {"unsigned": 2, "bad-signature": 0, "unknown-origin": 0,
+                       "no-origin": 0}
+    assert value[("netweave_origins_verified_total", (("node", "n1"),))] == 1
+    assert ("netweave_origins_signed_total", (("node", "n1"),)) in value
