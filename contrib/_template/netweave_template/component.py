@@ -6,6 +6,18 @@
 A component is sans-I/O: it never imports asyncio, socket, time, random or threading,
 and acts only through ``self.ctx`` (send, deliver, timers, ``now()``, ``rng``). That is
 what lets the same code run over TCP and in the deterministic simulator.
+
+Signed origins (``signed_origins = true`` in a cluster file) need nothing here: this
+component never relays, so each message reaches a process straight from its origin, and
+``on_data`` takes the origin to be the link's sender, which the handshake proves under
+per-node keys or mutual TLS. A component that relays another process's messages (a
+reliable broadcast) cannot trust the sender that way: let the origin sign. Its data
+message subclasses ``netweave.OriginMessage`` (the broadcast id in ``id``, which names
+the origin), its ``broadcast`` builds it as ``self.ctx.sign(Data(message_id, ...))``,
+relays send it on unchanged, and it delivers under the origin the id names
+(``netweave.origins.origin_node(msg.id)``), never a field of its own; the node checks the
+signature before the handler runs. ``netweave conform PLUGIN --signed-origins`` checks
+that nothing genuine is refused. See "Signed origins" in the guide to writing a plugin.
 """
 
 from __future__ import annotations
