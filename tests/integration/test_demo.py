@@ -89,6 +89,28 @@ def test_demo_without_crash_and_bad_arguments(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.timeout(90)
+def test_demo_secure_gives_each_node_its_own_key_and_signs_origins(tmp_path: Path) -> None:
+    pytest.importorskip("cryptography", reason="--secure needs the 'secure' extra")
+    run = demo("--secure", "--nodes", "3", "--messages", "6", "--run-dir", "run",
+               "--no-view", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "a key per node, origins signed" in run.stdout and "verdict: OK" in run.stdout
+    run_dir = tmp_path / "run"
+    assert sorted(p.name for p in (run_dir / "keys").iterdir()) == [
+        "keyring.toml", "n1.key", "n2.key", "n3.key"]
+    assert not (run_dir / "cluster.secret").exists()
+    from netweave.config import ClusterConfig
+
+    config = ClusterConfig.from_toml(run_dir / "cluster.toml")
+    assert config.signed_origins and config.security["profile"] == "secure"
+    assert "secret" not in config.security and "secret_file" not in config.security
+    assert set(config.public_keys() or {}) == {"n1", "n2", "n3"}
+    rows = table(run.stdout)
+    assert rows["n3"][1] == "crashed" and rows["n1"][1:3] == ["correct", "6"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
 def test_the_view_goes_where_asked_or_nowhere(tmp_path: Path) -> None:
     (tmp_path / "pages").mkdir()
     run = demo("--nodes", "2", "--messages", "2", "--no-crash", "--view", "pages/run.html",

@@ -2,12 +2,13 @@
 
 The demo starts one ``netweave node`` process per node (perfect failure detector plus a
 broadcast layer, uniform reliable broadcast by default; each node prints its deliveries
-from an ``on_deliver`` callback), authenticates them with a fresh cluster secret, has
-every node broadcast, kills one node with SIGKILL halfway through, waits until the
-survivors agree and have detected the crash, stops them, checks the recorded traces and
-prints a verdict with a per-node summary. The exit code is 0 only if every property of
-every layer held; 1 for a failed run, with its reason; 2 for bad options, which are all
-checked before any process starts.
+from an ``on_deliver`` callback), authenticates them with a fresh cluster secret (with
+``--secure``: a fresh Ed25519 key per node, the keyring of them all, and signed origins:
+the ``secure`` profile), has every node broadcast, kills one node with SIGKILL halfway
+through, waits until the survivors agree and have detected the crash, stops them, checks
+the recorded traces and prints a verdict with a per-node summary. The exit code is 0
+only if every property of every layer held; 1 for a failed run, with its reason; 2 for
+bad options, which are all checked before any process starts.
 
 The nodes trace every message they send and receive, and the demo writes the run as a
 ``netweave view`` page (lanes, message arrows, the check's verdicts marked) and prints
@@ -104,6 +105,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "directory, removed afterwards)")
     parser.add_argument("--interval", type=_seconds, default=0.02, metavar="S",
                         help="seconds between two rounds of broadcasts (0.02)")
+    parser.add_argument("--secure", action="store_true",
+                        help="give each node its own Ed25519 key (netweave keys, in the run "
+                        "dir) instead of a shared secret, and sign origins: the 'secure' "
+                        "profile (needs the 'secure' extra)")
     view = parser.add_mutually_exclusive_group()
     view.add_argument("--view", type=Path, metavar="FILE",
                       help=f"write the run's netweave view page (HTML) to FILE (default: "
@@ -192,6 +197,13 @@ def _validate(args: argparse.Namespace) -> tuple[list[str], str | None, Choice]:
             raise _Usage(f"--view {args.view}: is a directory; give a file name")
         if not args.view.absolute().parent.is_dir():
             raise _Usage(f"--view {args.view}: no directory {args.view.parent}")
+    if args.secure:
+        from ..keyring import public_key_of
+
+        try:
+            public_key_of(bytes(32))
+        except NetweaveError as exc:
+            raise _Usage(f"--secure: {exc}") from exc
     return ids, victim, choice
 
 
@@ -323,6 +335,25 @@ def _write_view(path: Path, records: list[dict[str, Any]], report: Report,
     print(f"view of the run: {path} (open it in a browser)")
 
 
+def _security(run_dir: Path, ids: list[str], secure: bool) -> dict[str, Any]:
+    """The cluster file's ``[security]``, and the secret or keys it names, in ``run_dir``:
+    a fresh shared secret (every member can claim every id), or with ``secure`` a fresh
+    key per node, their keyring and signed origins (each node proves its own id, and
+    every relayed message its origin)."""
+    if secure:
+        from ..keyring import write_keys
+
+        for old in (run_dir / "keys").glob("*.key"):
+            old.unlink()  # fresh keys each run, as the secret is
+        keyring = write_keys(run_dir / "keys", ids)
+        return {"profile": "secure", "keyring": keyring.relative_to(run_dir).as_posix(),
+                "private_key": "keys/{id}.key"}
+    secret = run_dir / "cluster.secret"
+    secret.write_text(secrets.token_hex(32) + "\n")
+    os.chmod(secret, 0o600)
+    return {"secret_file": secret.name}
+
+
 def _demo(args: argparse.Namespace, ids: list[str], victim: str | None, choice: Choice,
           run_dir: Path, keep: bool, view: Path | None) -> int:
     from ..check import check_trace
@@ -331,16 +362,14 @@ def _demo(args: argparse.Namespace, ids: list[str], victim: str | None, choice: 
         for old in run_dir.glob("*.jsonl"):
             old.unlink()
     run_dir.mkdir(parents=True, exist_ok=True)
-    secret = run_dir / "cluster.secret"
-    secret.write_text(secrets.token_hex(32) + "\n")
-    os.chmod(secret, 0o600)
+    security = _security(run_dir, ids, args.secure)
     ports = free_ports(len(ids))
     config = ClusterConfig.from_dict({
         "cluster": f"demo-{secrets.token_hex(3)}",
         "members": {i: f"127.0.0.1:{p}" for i, p in zip(ids, ports, strict=True)},
         "plugins": {"perfect-fd": dict(_FD), choice.selector: {}},
         "fill": "defaults",
-        "security": {"secret_file": secret.name},
+        "security": security,
     }, base=run_dir)
     layer = choice.layer
     tty = sys.stdout.isatty()
@@ -356,7 +385,8 @@ def _demo(args: argparse.Namespace, ids: list[str], victim: str | None, choice: 
         cluster.start()
         ready_at = time.monotonic()
         print(f"  {len(ids)} nodes ready in {ready_at - began:.1f}s "
-              f"(ports {', '.join(map(str, ports))}, HMAC-authenticated)")
+              f"(ports {', '.join(map(str, ports))}, "
+              + ("a key per node, origins signed)" if args.secure else "HMAC-authenticated)"))
         sent = 0
         crashed_at = None
         lost = None
