@@ -1,6 +1,7 @@
 """Simulator speed: seeds per second and events per second on a 5-node scenario.
 
     python benchmarks/bench_sim.py [--layer beb] [--seeds 2000] [--messages 20] [--jobs 0]
+                                   [--links modelled|protocol]
 
 Each seed is a whole random scenario (netweave sim's): 5 nodes, crashes, loss and a
 partition that heals, ending with a quiet period; traces are recorded in memory. The
@@ -27,9 +28,11 @@ def main() -> None:
     parser.add_argument("--loss", type=float, default=0.05)
     parser.add_argument("--no-trace", action="store_true")
     parser.add_argument("--jobs", type=int, default=0)
+    parser.add_argument("--links", choices=["modelled", "protocol"], default="modelled")
     args = parser.parse_args()
     run_sim(layer=args.layer, nodes=args.nodes, seeds=args.seeds, messages=args.messages,
-            crash=args.crash, loss=args.loss, trace=not args.no_trace, jobs=args.jobs)
+            crash=args.crash, loss=args.loss, trace=not args.no_trace, jobs=args.jobs,
+            links=args.links)
 
 
 if __name__ == "__main__":

@@ -6,21 +6,28 @@ and attach to a built node from outside. ``await node.start()`` and the other as
 conveniences of :class:`~netweave.Node` go through a :class:`FrontDoor` that the
 ``netweave`` package installs (the asyncio runtime, imported only when first used), so
 importing netweave and building a node load no I/O module.
+
+A node's links are :class:`netweave.link.PerfectLinks` over the runtime's ``transmit``
+unless the runtime makes its own (``make_links``, a :class:`LinkFactory`): the
+simulator's modelled links give perfect-link semantics directly, without acks or timers.
+Whatever makes them, they offer :class:`Links`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .context import RandomSource
 from .message import Message
 
 if TYPE_CHECKING:
+    from ._link_types import LinkOptions
     from .events import Deliver
     from .node import Node
 
-__all__ = ["FrontDoor", "Runtime", "TimerHandle", "front_door", "install_front_door"]
+__all__ = ["FrontDoor", "LinkFactory", "Links", "Runtime", "TimerHandle", "front_door",
+           "install_front_door"]
 
 
 class TimerHandle(Protocol):
@@ -36,7 +43,9 @@ class Runtime(Protocol):
     ``reliable = True`` and calls :meth:`netweave.Node.connected` for every new connection:
     the links then resend only what a lost connection may have taken with it, never on a
     timer. Without the attribute, the transport is taken as fair-loss. A runtime may
-    also define ``fenced()``, called when the node learns that it was declared crashed.
+    also define ``fenced()``, called when the node learns that it was declared crashed,
+    and ``make_links`` (a :class:`LinkFactory`) to give the node links of its own instead
+    of :class:`~netweave.link.PerfectLinks` over ``transmit``.
     """
 
     @property
@@ -59,6 +68,54 @@ class Runtime(Protocol):
     def transmit(self, peer: str, message: Message) -> None:
         """Hand one link message to the transport, towards ``peer``."""
         ...
+
+
+class Links(Protocol):
+    """What a node asks of its links (:class:`netweave.link.PerfectLinks` documents each
+    method): perfect-link semantics, a peer's incarnations, restarts and fencing."""
+
+    dropped: int
+    duplicates: int
+    stale: int
+    fenced: int
+    malformed: int
+
+    def send(self, peer: str, body: Any, meta: dict[str, Any] | None = None) -> None: ...
+
+    def on_receive(self, peer: str, msg: Message) -> None: ...
+
+    def connected(self, peer: str, incarnation: int, proven: bool = True) -> None: ...
+
+    def greet(self, peers: Iterable[str]) -> None: ...
+
+    def forget(self, peer: str) -> None: ...
+
+    def hold_acks(self, hold: bool) -> None: ...
+
+    @property
+    def holding_acks(self) -> bool: ...
+
+    def congested(self, ignore: frozenset[str] = frozenset()) -> bool: ...
+
+    def heard_from(self, peer: str) -> float | None: ...
+
+    def peer_incarnation(self, peer: str) -> int | None: ...
+
+    def pending(self, peer: str | None = None) -> int: ...
+
+    def held(self, peer: str | None = None) -> int: ...
+
+
+class LinkFactory(Protocol):
+    """A runtime's ``make_links``: the links of one node incarnation, which hand every
+    payload to ``deliver(sender, body, meta)``, report a peer's new process with
+    ``on_peer_restart(peer, incarnation)`` and this process's fencing with
+    ``on_fenced(peer)``."""
+
+    def __call__(self, node_id: str, incarnation: int, *,
+                 deliver: Callable[[str, Any, dict[str, Any] | None], None],
+                 on_peer_restart: Callable[[str, int], None],
+                 on_fenced: Callable[[str], None], options: LinkOptions) -> Links: ...
 
 
 class FrontDoor(Protocol):

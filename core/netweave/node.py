@@ -35,7 +35,7 @@ from .plugin import Component
 from .trace import Tracer
 
 if TYPE_CHECKING:
-    from ._runtime import FrontDoor, Runtime, TimerHandle
+    from ._runtime import FrontDoor, LinkFactory, Links, Runtime, TimerHandle
     from .context import RandomSource, TimerId
     from .transport.options import TransportOptions
 
@@ -213,7 +213,9 @@ class Node:
         self.bus = Bus(on_error=self._on_handler_error)
         self.hooks = NodeHooks()
         self.tracer = Tracer(node_id, self._now)
-        self.links: PerfectLinks | None = None
+        self.links: Links | None = None
+        """This incarnation's links (``None`` until a runtime is attached):
+        :class:`~netweave.link.PerfectLinks`, or the runtime's own (``make_links``)."""
         self._runtime: Runtime | None = None
         self._timers: dict[int, TimerHandle] = {}
         self._throttled_by: set[Hashable] = set()
@@ -335,15 +337,25 @@ class Node:
             raise ConfigurationError(f"node {self.id!r}: incarnation must be positive")
         self._runtime = runtime
         self.tracer.clock = runtime.now
-        self.links = PerfectLinks(
-            self.id, self.incarnation, transmit=runtime.transmit, deliver=self._link_deliver,
-            now=runtime.now, call_later=runtime.call_later,
-            call_soon=getattr(runtime, "call_soon", None),
-            on_peer_restart=lambda peer, inc: self.bus.publish(PeerRestarted(peer, inc)),
-            on_fenced=self._fenced,
-            options=self.link_options, reliable=bool(getattr(runtime, "reliable", False)),
-        )
-        self.links.hold_acks(bool(self._throttled_by))
+        make: LinkFactory | None = getattr(runtime, "make_links", None)
+        links: Links
+        if make is not None:
+            links = make(self.id, self.incarnation, deliver=self._link_deliver,
+                         on_peer_restart=self._peer_restarted, on_fenced=self._fenced,
+                         options=self.link_options)
+        else:
+            links = PerfectLinks(
+                self.id, self.incarnation, transmit=runtime.transmit,
+                deliver=self._link_deliver, now=runtime.now, call_later=runtime.call_later,
+                call_soon=getattr(runtime, "call_soon", None),
+                on_peer_restart=self._peer_restarted, on_fenced=self._fenced,
+                options=self.link_options, reliable=bool(getattr(runtime, "reliable", False)),
+            )
+        self.links = links
+        links.hold_acks(bool(self._throttled_by))
+
+    def _peer_restarted(self, peer: str, incarnation: int) -> None:
+        self.bus.publish(PeerRestarted(peer, incarnation))
 
     def start_components(self) -> None:
         """Start every component in dependency order. Called by the runtimes."""

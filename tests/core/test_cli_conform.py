@@ -140,22 +140,22 @@ def test_keep_going_lists_every_failing_seed_and_shows_the_first(
     from netweave.testing import check_conformance
     from test_mutations import BebClaimingRb  # type: ignore[import-not-found]
 
-    expected = check_conformance(BebClaimingRb, range(60), use=["perfect-fd"],
+    expected = check_conformance(BebClaimingRb, range(120), use=["perfect-fd"],
                                  keep_going=True)
     seeds = [f.seed for f in expected.failures]
     assert len(seeds) >= 2 and expected.failure == expected.failures[0]
-    assert main(["conform", mutant, "--seeds", "60", "--jobs", "1", "--use", "perfect-fd",
+    assert main(["conform", mutant, "--seeds", "120", "--jobs", "1", "--use", "perfect-fd",
                  "--keep-going"]) == 1
     captured = capsys.readouterr()
     listed = [int(x.split()[1].rstrip(":")) for x in captured.out.splitlines()
               if x.startswith("  seed ")]
     assert listed == seeds
-    assert f"{len(seeds)} of 60 seeds failed; the first:" in captured.out
+    assert f"{len(seeds)} of 120 seeds failed; the first:" in captured.out
     assert f"with seed {seeds[0]}:" in captured.out
-    assert f"{len(seeds)} of 60 seeds violate a property (the first: seed {seeds[0]}" in \
+    assert f"{len(seeds)} of 120 seeds violate a property (the first: seed {seeds[0]}" in \
         captured.err
     # Without it, the run stops at the first failing seed.
-    stopped = check_conformance(BebClaimingRb, range(60), use=["perfect-fd"])
+    stopped = check_conformance(BebClaimingRb, range(120), use=["perfect-fd"])
     assert stopped.failures == (stopped.failure,) and stopped.seeds == seeds[0] + 1
 
 

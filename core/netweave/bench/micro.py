@@ -140,14 +140,20 @@ def run_codec(*, count: int = 200_000) -> list[Row]:
     return rows
 
 
+SIM_LINKS = "modelled"
+"""The simulator benchmark's link model: modelled links run the scenario with a third of
+the events (the choice and its measurements: ``docs/operations/performance.md``)."""
+
+
 def sim_rates(*, layer: str, nodes: int, seeds: int, messages: int, crash: int, loss: float,
-              trace: bool = True, jobs: int = 1) -> dict[str, float]:
+              trace: bool = True, jobs: int = 1, links: str = SIM_LINKS) -> dict[str, float]:
     """Run ``seeds`` random scenarios in ``jobs`` processes; seeds/s, events/s, averages."""
     from ..sim import Scenario, sweep
 
     def one(seed: int) -> tuple[int, int, int]:
         scenario = Scenario.random(nodes=nodes, seed=seed, layer=layer, messages=messages,
                                    crash=crash, loss=loss, partition=True)
+        scenario.links = links
         cluster = scenario.run(seed, trace=trace)
         return cluster.clock.events, cluster.messages_sent, len(cluster.trace)
 
@@ -167,27 +173,29 @@ over best-effort broadcast, with a crash, 5% loss and a partition that heals."""
 
 def run_sim(*, layer: str = "beb", nodes: int = 5, seeds: int = 300, messages: int = 20,
             crash: int = 1, loss: float = 0.05, trace: bool = True,
-            jobs: int = 0) -> list[Row]:
+            jobs: int = 0, links: str = SIM_LINKS) -> list[Row]:
     """Print the simulator figures, in one process and in ``jobs`` (0: one per CPU)."""
     from ..sim import default_jobs
 
     jobs = jobs or default_jobs()
     header("simulator", layer=layer, nodes=nodes, seeds=seeds, messages=messages, crash=crash,
-           loss=loss, trace=trace, jobs=jobs)
+           loss=loss, trace=trace, jobs=jobs, links=links)
     rows = []
     goal = layer == GOAL_SCENARIO["layer"] and messages == GOAL_SCENARIO["messages"]
     for n in sorted({1, jobs}):
         r = sim_rates(layer=layer, nodes=nodes, seeds=seeds, messages=messages, crash=crash,
-                      loss=loss, trace=trace, jobs=n)
+                      loss=loss, trace=trace, jobs=n, links=links)
         where = "1 process" if n == 1 else f"{n} processes"
         print(f"{where}: {r['seeds_per_s']:,.0f} seeds/s, {r['events_per_s']:,.0f} events/s "
               f"({r['events']:,.0f} events, {r['messages']:,.0f} link messages, "
               f"{r['lines']:,.0f} trace lines per seed)", flush=True)
-        cmd = (f"netweave bench sim --seeds {seeds} --jobs {n}" if goal else
+        flag = "" if links == SIM_LINKS else f" --links {links}"
+        cmd = (f"netweave bench sim --seeds {seeds} --jobs {n}{flag}" if goal else
                f"python benchmarks/bench_sim.py --layer {layer} --messages {messages} "
-               f"--seeds {seeds} --jobs {n}")
+               f"--seeds {seeds} --jobs {n}{flag}")
         rows.append(Row(f"simulator, {nodes}-node {layer}, {messages} broadcasts, a crash, loss "
-                        f"and a healed partition (~{r['events']:,.0f} events), {where}: "
+                        f"and a healed partition, {links} links (~{r['events']:,.0f} events), "
+                        f"{where}: "
                         f"seeds/s (events/s)",
                         f"{rate(r['seeds_per_s'])} ({rate(r['events_per_s'])})", cmd,
                         ">= 1,000 seeds/s" if goal else "",

@@ -89,6 +89,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "measures starting the worker pool as much as the simulator)")
     parser.add_argument("--jobs", type=int, default=0, metavar="N",
                         help="simulator processes besides the one-process run (0: one per CPU)")
+    parser.add_argument("--links", choices=["modelled", "protocol"], default="modelled",
+                        help="the simulator's link model: modelled (default: perfect links "
+                        "given directly) or protocol (the links' protocol over the lossy "
+                        "network, with its acks and retransmissions)")
     parser.add_argument("--events", type=int, default=1_000_000, metavar="N",
                         help="event bus events (1,000,000)")
     parser.add_argument("--count", type=int, default=200_000, metavar="N",
@@ -163,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
                     rows += fd.run(trials=args.trials, busy_duration=args.busy_duration,
                                    loop=loop, profiles=tuple(args.profiles.split(",")))
                 elif part == "sim":
-                    rows += micro.run_sim(seeds=args.seeds, jobs=args.jobs)
+                    rows += micro.run_sim(seeds=args.seeds, jobs=args.jobs, links=args.links)
                 elif part == "bus":
                     rows += micro.run_bus(events=args.events)
                 elif part == "codec":

@@ -42,6 +42,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the first seed (default 0): seeds S .. S+N-1")
     parser.add_argument("--mix", choices=sorted(MIXES), default="default",
                         help="how each seed's faults are drawn (default: default)")
+    parser.add_argument("--links", choices=["modelled", "protocol"],
+                        help="how the faults reach the links: modelled (the mix's default: "
+                        "perfect links given directly, the faults acting on the messages) or "
+                        "protocol (the perfect links' protocol over the lossy network)")
     parser.add_argument("--jobs", type=int, default=0, metavar="J",
                         help="processes to run seeds in (default 0: one per CPU)")
     add_cluster_argument(parser)
@@ -215,6 +219,10 @@ def run(args: argparse.Namespace) -> int:
     _check_view_option(args.view)
     options = _options(args.option)
     mix = MIXES[args.mix]
+    if args.links:
+        import attrs
+
+        mix = attrs.evolve(mix, links=args.links)
     seeds = range(args.first, args.first + args.seeds)
     began = time.monotonic()
     progress = Progress(len(seeds), args.cluster)
@@ -255,7 +263,8 @@ def run(args: argparse.Namespace) -> int:
                     f"{failure.property!r} violated")
     again = " ".join(shlex.quote(a) for a in [
         "netweave", "conform", args.plugin, "--first", str(failure.seed), "--seeds", "1",
-        "--mix", args.mix, *(x for u in args.use for x in ("--use", u)),
+        "--mix", args.mix, *(["--links", args.links] if args.links else []),
+        *(x for u in args.use for x in ("--use", u)),
         *(x for o in args.option for x in ("--option", o)),
         *(["--signed-origins"] if args.signed_origins else []),
         *(["--recheck", "1"] if failure.spec == DETERMINISM else [])])

@@ -57,6 +57,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trace-messages", action="store_true",
                         help="also trace a send and a recv line for every component message "
                              "that crosses a link (for netweave timeline)")
+    parser.add_argument("--links", choices=["protocol", "modelled"],
+                        help="the link model: protocol (default: the perfect links' protocol "
+                        "over the lossy network) or modelled (perfect links given directly, "
+                        "the faults acting on the messages); overrides a scenario file's")
     parser.add_argument("--signed-origins", action="store_true",
                         help="origins sign what they broadcast and every node checks, with "
                              "keys derived from the seed (as signed_origins = true in a "
@@ -82,6 +86,8 @@ def run(args: argparse.Namespace) -> int:
             lossy_quiet=args.lossy_quiet)
     if args.signed_origins:
         scenario.signed_origins = True
+    if args.links:
+        scenario.links = args.links
     began = time.perf_counter()
     extra = [load_component(ref) for ref in args.plugin]
     classes = [c for c in extra if isinstance(c, type)]

@@ -31,9 +31,11 @@ from ..node import Node
 from ..trace import ListSink, dumps_line
 from . import _draw
 from ._clock import Scheduled, VirtualClock
+from ._links import LINK_MODELS, ModelledNetwork
 from ._network import Latency, NetworkModel
 
 if TYPE_CHECKING:
+    from .._runtime import LinkFactory
     from ..keyring import Keyring
 
 __all__ = ["SimCluster"]
@@ -97,6 +99,12 @@ class _SimRuntime:
         if self.alive and not self.paused:
             self._cluster._transmit(self.node.id, peer, message)
 
+    @property
+    def make_links(self) -> LinkFactory | None:
+        """The cluster's modelled links, or ``None``: the node's own perfect links."""
+        net = self._cluster._modelled
+        return net.links(self) if net is not None else None
+
     def fenced(self) -> None:
         """The node learnt it was declared crashed (it wrote its ``crash`` line): it is
         crashed from now on; a scenario's ``restart`` starts a new incarnation."""
@@ -118,6 +126,11 @@ class SimCluster:
     :param signed_origins: every node signs the messages it originates and checks the
         others' (:mod:`netweave.origins`), with Ed25519 keys derived from ``seed``
         (:func:`netweave.keyring.seeded_keyrings`; needs the ``secure`` extra).
+    :param links: ``"protocol"`` (default): each node runs
+        :class:`~netweave.link.PerfectLinks` over the fair-loss network (acknowledgements,
+        hellos, retransmissions: how the links themselves are tested); ``"modelled"``:
+        perfect-link semantics given directly, faults acting on the messages (see
+        :mod:`netweave.sim._links`), about a third of the events.
     """
 
     def __init__(
@@ -134,7 +147,10 @@ class SimCluster:
         fill: str = "implicit",
         trace_messages: bool = False,
         signed_origins: bool = False,
+        links: str = "protocol",
     ) -> None:
+        if links not in LINK_MODELS:
+            raise ConfigurationError(f"links={links!r}: choose one of {', '.join(LINK_MODELS)}")
         ids = [f"n{i}" for i in range(1, nodes + 1)] if isinstance(nodes, int) else list(nodes)
         if len(set(ids)) != len(ids) or not ids:
             raise ConfigurationError(f"node ids must be unique and non-empty: {ids!r}")
@@ -157,6 +173,9 @@ class SimCluster:
             from ..keyring import seeded_keyrings
 
             self.keyrings = seeded_keyrings(ids, seed)
+        self.links = links
+        """The link model: ``"protocol"`` or ``"modelled"``."""
+        self._modelled = ModelledNetwork(self) if links == "modelled" else None
         self.nodes: dict[str, Node] = {}
         self._runtimes: dict[str, _SimRuntime] = {}
         self._incarnations: dict[str, int] = dict.fromkeys(ids, 0)
@@ -195,6 +214,8 @@ class SimCluster:
             self._runtimes[node_id] = runtime
             node.attach(runtime)
             node.start_components()
+            if self._modelled is not None:
+                self._modelled.started(node_id, node.incarnation)
 
     # -- time -------------------------------------------------------------------------
 
@@ -226,17 +247,27 @@ class SimCluster:
             return  # lost, as on TCP: a crashed process's connections died with it
         if self.encode:
             message = self._decoder.decode(self._encoder.encode(message))
+        # Two loops: over the plain draws' tuple, a compiled build needs no iterator object.
         network = self.network
         draws = self._draws
         if draws is None or draws.model is not network or draws.version != network.version:
             draws = self._plain_draws(network)
-        # Two loops: over the plain draws' tuple, a compiled build needs no iterator object.
         if draws is not None:
             for delay in draws.delays(src, dst, self.rng):
                 self.clock.call_later(delay, self._arrival, src, dst, message)
         else:
             for delay in network.delays(src, dst, self.rng):
                 self.clock.call_later(delay, self._arrival, src, dst, message)
+
+    def _delays(self, src: str, dst: str) -> Sequence[float]:
+        """The network model's delays for one message from ``src`` to ``dst``."""
+        network = self.network
+        draws = self._draws
+        if draws is None or draws.model is not network or draws.version != network.version:
+            draws = self._plain_draws(network)
+        if draws is not None:
+            return draws.delays(src, dst, self.rng)
+        return network.delays(src, dst, self.rng)
 
     def _plain_draws(self, network: NetworkModel) -> _draw.Draws | None:
         """The model's parameters read once, unless a subclass or a patch changed how
@@ -338,6 +369,8 @@ class SimCluster:
         """Remove every partition."""
         affected = sorted({n for pair in self.network.blocked for n in pair})
         self.network.heal()
+        if self._modelled is not None:
+            self._modelled.heal()
         for node_id in affected:
             self._fault(node_id, "heal")
 

@@ -7,6 +7,8 @@ A scenario file::
     layer = "urb"                  # requirements filled with default providers
     # use = ["perfect-fd", "all-ack-urb"]   # or exactly these plugins, nothing added
     # signed_origins = true        # origins sign, everyone checks (keys from the seed)
+    # links = "modelled"           # perfect links given directly ("protocol": the
+                                   # links' protocol over the lossy network, the default)
 
     [plugins.perfect-fd]           # options of a plugin
     timeout = 2.0
@@ -62,6 +64,7 @@ from ..node import Node
 from ..plugin import Component
 from ..trace import round6
 from ._cluster import SimCluster
+from ._links import LINK_MODELS
 from ._network import NetworkModel
 
 __all__ = ["Broadcast", "Fault", "Scenario"]
@@ -106,6 +109,8 @@ class Scenario:
     layer: str | None = None
     signed_origins: bool = False
     """Origins sign what they broadcast, every node checks (keys derived from the seed)."""
+    links: str = "protocol"
+    """The simulator's link model (:class:`~netweave.sim.SimCluster`'s ``links``)."""
     end: float = attrs.field(default=0.0, init=False, eq=False)
     """Virtual time the run ends at (set by :meth:`build`)."""
 
@@ -162,10 +167,14 @@ class Scenario:
         signed = cluster.get("signed_origins", False)
         if not isinstance(signed, bool):
             raise ConfigurationError(f"{origin}: signed_origins must be true or false")
+        links = cluster.get("links", "protocol")
+        if links not in LINK_MODELS:
+            raise ConfigurationError(f"{origin}: links must be one of {LINK_MODELS}, "
+                                     f"not {links!r}")
         return cls(nodes=nodes, selections=selections, fill=fill,
                    network=dict(data.get("network", {})), broadcasts=broadcasts, faults=faults,
                    workload=dict(data.get("workload", {})), quiet=float(run.get("quiet", 20.0)),
-                   layer=layer, signed_origins=signed)
+                   layer=layer, signed_origins=signed, links=links)
 
     @classmethod
     def random(cls, *, nodes: int, seed: int, layer: str | None = None,
@@ -231,7 +240,7 @@ class Scenario:
         cluster = SimCluster(self.nodes, self.configure, seed=seed, network=network,
                              catalog=catalog, trace=trace, encode=encode, strict=strict,
                              fill=self.fill, trace_messages=trace_messages,
-                             signed_origins=self.signed_origins)
+                             signed_origins=self.signed_origins, links=self.links)
         layer = self._workload_layer(next(iter(cluster.nodes.values())))
         # (time, sender, layer, payload): drawn first, so equal times keep that order.
         plan = ([(at, node, layer, payload) for at, node, payload in self._workload(seed)]
@@ -320,6 +329,8 @@ class Scenario:
                                      f"means 'none'")
         if self.signed_origins:
             out.append("signed_origins = true")
+        if self.links != "protocol":
+            out.append(f"links = {_toml(self.links)}")
         for i, (name, options) in enumerate(self.selections):
             # With a layer, a table is what selects a further plugin, even an empty one.
             if options or (self.fill == "defaults" and i > 0):
