@@ -22,6 +22,7 @@ from .errors import (
     NetweaveError,
     PluginError,
     RemoteProtocolError,
+    StackWarning,
     UnknownPluginError,
 )
 from .events import Crashed, Deliver, PeerRestarted, Restore, Started, Stopping, Suspect
@@ -78,6 +79,7 @@ __all__ = [
     "RandomSource",
     "RemoteProtocolError",
     "Restore",
+    "StackWarning",
     "Started",
     "Stopping",
     "Suspect",

@@ -17,6 +17,7 @@ from __future__ import annotations
 import difflib
 import graphlib
 import os
+import warnings
 from collections.abc import Hashable, Iterable, Mapping
 from importlib import metadata
 from typing import Any, Literal
@@ -29,6 +30,7 @@ from .errors import (
     InvalidOptionError,
     MissingRequirementError,
     PluginError,
+    StackWarning,
     UnknownPluginError,
 )
 from .plugin import Component
@@ -360,6 +362,11 @@ def plan(catalog: Catalog, selections: Iterable[Selection], *,
             claim(candidate)
             pending.append(candidate.name)
 
+    for info, _ in chosen.values():
+        for need, lost in info.cls.recommends.items():
+            if need not in provider:
+                warnings.warn(_lacking(catalog, info, need, lost), StackWarning, stacklevel=2)
+
     graph = {
         name: sorted({provider[need] for need in info.requires} - {name})
         for name, (info, _) in sorted(chosen.items())
@@ -385,6 +392,13 @@ def _plan_key(selections: list[Selection], fill: str) -> Hashable | None:
     except TypeError:
         return None
     return key
+
+
+def _lacking(catalog: Catalog, info: PluginInfo, need: str, lost: str) -> str:
+    found = sorted(catalog.providers(need), key=lambda p: (not p.cls.default, p.name))
+    names = " or ".join(repr(p.name) for p in found[:2]) or f"a plugin that provides {need!r}"
+    return (f"plugin {info.name!r} over a stack without {need!r}: {lost}; "
+            f"select {names} too (node.use(...), or --use)")
 
 
 def _missing(catalog: Catalog, info: PluginInfo, need: str) -> MissingRequirementError:

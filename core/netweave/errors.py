@@ -85,6 +85,11 @@ class InvalidOptionError(PluginError):
     """A plugin option is unknown or has an invalid value."""
 
 
+class StackWarning(UserWarning):
+    """A stack that builds but lacks something a plugin needs for one of its guarantees
+    (a plugin's ``recommends``); the message says what is lost and what would provide it."""
+
+
 class NodeStateError(NetweaveError):
     """The node is not in a state that allows this call (e.g. broadcast before start)."""
 

@@ -81,6 +81,9 @@ class Component:
     """Whether this is the default provider of its abstractions when several are installed."""
     implicit: ClassVar[bool] = False
     """Whether a node may add it by itself to satisfy a requirement nobody else meets."""
+    recommends: ClassVar[dict[str, str]] = {}
+    """Abstractions this component runs without, but needs for a guarantee: abstraction ->
+    what is lost without it. A stack that lacks one builds with a ``StackWarning``."""
     install_hints: ClassVar[dict[str, str]] = {}
     """For a required abstraction, the distribution to ``pip install`` when nothing provides it."""
     Options: ClassVar[type[Any]] = NoOptions
