@@ -168,10 +168,10 @@ class Forger(Component):
             for q in ctx.peers:
                 ctx.send(q, message)
         else:  # a JOIN whose relays the reliable broadcast takes back (forward)
-            from netweave_broadcast.fifo import FifoJoin
+            from netweave_broadcast.rejoin import Join
 
             for q in ctx.peers:
-                ctx.send(q, FifoJoin(ctx.incarnation, 1, relays=(message,)))
+                ctx.send(q, Join("fifo", ctx.incarnation, 1, relays=(message,)))
 
 
 DOORS = [("beb", ["eager-rb"], "netweave_broadcast.eager_rb", "EagerRbData"),

@@ -45,6 +45,15 @@ def test_every_seed(rb: str, netweave_seeds: range):
     assert result.ok and result.seeds == len(netweave_seeds)
 
 
+def test_harsh_seeds_that_once_broke_causal_order_after_a_restart():
+    # A restarted process skipped a cause of a gone process as far as a peer had
+    # delivered, or after gap_wait, while the cause was still on its way: n2#2 delivered
+    # n3/1/2 before n1/1/3 (221850), n3#2 n5/1/3 before n4/1/4 (224918) and n4/1/3 before
+    # n5/1/4 (225969).
+    result = assert_conforms("waiting-crb", seeds=[221850, 224918, 225969], mix=HARSH_MIX)
+    assert result.ok and result.seeds == 3
+
+
 def test_some_seeds_with_restarts():
     # Before processes joined running sequences, 39 of the 200 seeds 1000-1199 failed
     # "agreement": a restarted process waited for ever for causes older than itself.

@@ -99,8 +99,9 @@ def test_memory_is_one_counter_per_process(catalog: Catalog):
         c.broadcast(f"n{i % 3 + 1}", "causal", i)
         c.run(duration=0.01)
     c.run(duration=5.0)
-    # a counter per process, and each process's own last messages (for restarts)
-    assert all(crb(c, n).state_size() == 3 + 10 for n in c.ids)
+    # a counter per process, and for restarts each process's own last messages and the
+    # last ones it delivered of each other process
+    assert all(crb(c, n).state_size() == 3 + 10 + 2 * 10 for n in c.ids)
 
 
 def test_without_a_vector_clock_the_node_is_refused_before_it_starts(catalog: Catalog):
@@ -150,7 +151,7 @@ def test_a_restarted_process_joins_the_running_sequences(catalog: Catalog):
     start, got = since_restart(c, "n3")
     owed = [r["id"] for r in c.trace if r["ev"] == "broadcast" and r["t"] > start]
     assert len(owed) > 20 and set(owed) <= set(got)
-    assert crb(c, "n3").pending == [] and crb(c, "n3").joined == {"n1/1", "n2/1"}
+    assert crb(c, "n3").pending == [] and crb(c, "n3").rejoin.joined == {("n1", 1), ("n2", 1)}
     assert CausalBroadcastSpec().holds(History.from_records(c.trace))
 
 
@@ -169,19 +170,20 @@ def gone_before_the_restart(catalog: Catalog, causes: int) -> SimCluster:
     return c
 
 
-def test_a_restarted_process_skips_causes_of_a_process_gone_for_good(catalog: Catalog):
-    # n1's messages cause n2's, but n1 crashed before the new n3 started: they never
-    # reach it (eager reliable broadcast relays them once, to the old n3), and no JOIN
-    # will come from n1. Once n3 detects the crash it skips them: n2's JOIN says n2
-    # delivered them, so nobody is left waiting for them.
+def test_a_restarted_process_gets_the_causes_of_a_gone_process_from_its_peers(
+        catalog: Catalog):
+    # n1's messages cause n2's, but n1 crashed before the new n3 started, and no JOIN
+    # will come from n1. Once n3 knows n1 is gone it asks its peers: n2 delivered them
+    # and keeps them, and hands them over. (They were skipped as far as n2 had
+    # delivered, which skipped causes still on their way: harsh seed 221850.)
     c = gone_before_the_restart(catalog, causes=3)
     for i in range(3):
         c.at(1.5 + i * 0.05, c.broadcast, "n2", "causal", f"effect{i}")
     c.run(20.0)
     _, got = since_restart(c, "n3")
     effects = [r["id"] for r in c.trace if r["ev"] == "broadcast" and r["node"] == "n2"]
-    assert len(effects) == 3 and got == effects
-    assert crb(c, "n3").pending == [] and crb(c, "n3").floor == {"n1/1": 3}
+    assert len(effects) == 3 and got == ["n1/1/1", "n1/1/2", "n1/1/3", *effects]
+    assert crb(c, "n3").pending == [] and crb(c, "n3").v["n1/1"] == 3
     assert CausalBroadcastSpec().holds(History.from_records(c.trace))
 
 
@@ -222,45 +224,38 @@ def test_a_restarted_process_never_delivers_what_its_crashed_process_broadcast(
     assert CausalBroadcastSpec().holds(History.from_records(c.trace))
 
 
-def test_a_restarted_process_joins_a_gone_sequence_no_further_than_its_peers_stand(
-        catalog: Catalog):
+def test_a_restarted_process_never_skips_a_cause_that_no_peer_delivered(catalog: Catalog):
     # As above, n3's second message waits for ever at n1 and n2 for its lost cause; then
     # n2 restarts, and n1 relays that message to the new n2 when it detects n3's crash.
     # Caught (harsh seed 6319): the new n2 skipped the lost cause and delivered it. The
-    # JOIN of n1 says it delivered none of n3's messages: the new n2 holds it back too.
+    # Asked, n1 says it delivered none of n3's messages: the new n2 holds it back too.
     c = SimCluster(3, lambda n: n.use("perfect-fd").use("lazy-rb").use("causal"),
                    catalog=catalog, fill="defaults", network=NetworkModel(latency=0.005))
     held = lost_cause_then_crash(c)
     c.at(1.0, c.crash, "n2")
     c.at(1.2, c.restart, "n2")
     c.run(25.0)
-    assert c.nodes["n2"].incarnation == 2 and crb(c, "n2").joined == {"n1/1"}
+    assert c.nodes["n2"].incarnation == 2 and crb(c, "n2").rejoin.joined == {("n1", 1)}
     for node in ("n1", "n2"):
         assert [e.message_id for e in crb(c, node).pending] == [held]
     assert CausalBroadcastSpec().holds(History.from_records(c.trace))
 
 
-def test_a_restarted_process_skips_a_gap_between_held_messages_of_a_gone_process(
+def test_a_restarted_process_fills_a_gap_between_held_messages_of_a_gone_process(
         catalog: Catalog):
-    # n1's six messages never reach the new n3, which is then handed only the 4th and
-    # the 6th. Caught (restart seed 30059): the new n3 joined n1's sequence below the
-    # 4th once, delivered it, then waited for ever for the 5th, which nobody will send.
+    # The new n3 is handed only n1's 4th and 6th. Caught (restart seed 30059): the new
+    # n3 joined n1's sequence below the 4th once, delivered it, then waited for ever for
+    # the 5th. Later the gaps were skipped (after gap_wait): n3 now asks n2 for them.
     c = gone_before_the_restart(catalog, causes=6)
     c.run(5.0)
     layer = crb(c, "n3")
-    assert layer.joined == {"n2/1"} and layer.floor.get("n1/1") == 6
+    assert layer.rejoin.joined == {("n2", 1)}
     layer.on_data("n1/1/4", "n1", CausalData({"n1/1": 3}, "cause3"))
     layer.on_data("n1/1/6", "n1", CausalData({"n1/1": 5}, "cause5"))
     assert since_restart(c, "n3")[1] == [] and len(layer.pending) == 2  # n1 not gone yet
     c.run(20.0)  # the new n3 watches n1 after the detector's start_grace, then detects it
-    assert since_restart(c, "n3")[1] == ["n1/1/4", "n1/1/6"]
-    assert layer.pending == [] and layer.v["n1/1"] == 6 and len(layer.gaps) == 0
-    # The 4th once n1 is known gone; the 6th after waiting in the gap for the 5th (on its
-    # way, it would be delivered first).
-    detected = next(r["t"] for r in c.trace if r["ev"] == "suspect" and r["node"] == "n3")
-    at = {r["id"]: r["t"] for r in c.trace if r["ev"] == "deliver" and r["node"] == "n3"
-          and r["layer"] == "causal"}
-    assert at["n1/1/4"] == detected and at["n1/1/6"] == detected + layer.options.gap_wait
+    assert since_restart(c, "n3")[1] == [f"n1/1/{i}" for i in range(1, 7)]
+    assert layer.pending == [] and layer.v["n1/1"] == 6
     assert CausalBroadcastSpec().holds(History.from_records(c.trace))
 
 
@@ -268,15 +263,17 @@ def test_a_malformed_join_is_dropped_and_the_layer_keeps_serving(catalog: Catalo
     c = causal_cluster(catalog, nodes=2)
     c.run(duration=0.2)
     layer = crb(c, "n2")
-    layer.on_join("n1", CausalJoin(1, -1))
-    layer.on_join("n1", CausalJoin(0, 0))
-    layer.on_join("n1", CausalJoin(1, 0, (("n1/1/1",),)))  # type: ignore[arg-type]
-    layer.on_join("stranger", CausalJoin(1, 0))
-    layer.on_join("n1", CausalJoin(1, 0, (), {"n3/²": 1}))  # int("²") raises
-    layer.on_join("n1", CausalJoin(1, 0, None))  # type: ignore[arg-type]
+    layer.on_rejoin_join("n1", CausalJoin("causal", 1, 0))
+    layer.on_rejoin_join("n1", CausalJoin("causal", 0, 1))
+    layer.on_rejoin_join("n1", CausalJoin("causal", 1, 1, (("n1/1/1",),)))  # type: ignore[arg-type]
+    layer.on_rejoin_join("stranger", CausalJoin("causal", 1, 1))
+    layer.on_rejoin_join("n1", CausalJoin("causal", 1, 1, (), None))  # type: ignore[arg-type]
+    layer.on_rejoin_join("n1", CausalJoin("causal", 1, 1, None))  # type: ignore[arg-type]
+    layer.on_rejoin_join("n1", CausalJoin("fifo", 1, 1))  # another layer's: not ours
     mid = c.broadcast("n1", "causal", "still here")
     c.run(duration=1.0)
-    assert layer.dropped == 6 and layer.joined == set() and deliveries(c, "n2") == [mid]
+    assert layer.rejoin.dropped == 6 and not layer.rejoin.restarted
+    assert deliveries(c, "n2") == [mid]
 
 
 @pytest.mark.parametrize(("message_id", "w"), [
@@ -330,9 +327,9 @@ def test_what_a_join_hands_over_goes_through_the_reliable_broadcast(catalog: Cat
 
 def test_the_join_test_catches_a_join_delivered_outside_the_reliable_broadcast(
         catalog: Catalog, monkeypatch: pytest.MonkeyPatch):
-    import netweave_causal.waiting as waiting
+    import netweave_broadcast.rejoin as rejoin
 
-    monkeypatch.setattr(waiting, "rejoin_entries",
+    monkeypatch.setattr(rejoin, "rejoin_entries",
                         lambda ctx, recent: (tuple(r[:-1] for r in recent), ()))
     c = joined_then_orphaned(catalog)
     assert since_restart(c, "n2")[1] == ["n1/1/1"] and deliveries(c, "n3") == []
