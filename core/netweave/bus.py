@@ -14,6 +14,7 @@ arriving from peers (``publish_message(sender, msg)``), which is how components 
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -29,8 +30,7 @@ class Bus:
     def __init__(self, on_error: Callable[[BaseException, Hashable, tuple[Any, ...]], None]
                  | None = None) -> None:
         self._subs: dict[Hashable, list[Callable[..., Any]]] = {}
-        # A list read from the front, not a deque: a compiled build indexes a list natively.
-        self._queue: list[tuple[Hashable, tuple[Any, ...]]] = []
+        self._queue: deque[tuple[Hashable, tuple[Any, ...]]] = deque()
         self._dispatching = False
         self._on_error = on_error
         self.dispatched = 0
@@ -108,34 +108,25 @@ class Bus:
     def _run_queue(self) -> None:
         queue = self._queue
         subs = self._subs
-        done = 0
-        try:
-            while done < len(queue):
-                key, args = queue[done]
-                done += 1
-                # A long drain drops what ran, once that is at least what remains: each
-                # event is copied a bounded number of times however long the burst.
-                if done >= 1024 and done >= len(queue) - done:
-                    del queue[:done]
-                    done = 0
-                self.dispatched += 1
-                if key is _CALL:
-                    fn, call_args = args
-                    try:
-                        fn(*call_args)
-                    except Exception as exc:
-                        self._failed(exc, fn, key, call_args)
-                    continue
-                handlers = subs.get(key)
-                if not handlers:
-                    continue
-                for handler in handlers:
-                    try:
-                        handler(*args)
-                    except Exception as exc:
-                        self._failed(exc, handler, key, args)
-        finally:
-            del queue[:done]  # what ran; on an error, what follows stays queued (or was cleared)
+        pop = queue.popleft
+        while queue:
+            key, args = pop()
+            self.dispatched += 1
+            if key is _CALL:
+                fn, call_args = args
+                try:
+                    fn(*call_args)
+                except Exception as exc:
+                    self._failed(exc, fn, key, call_args)
+                continue
+            handlers = subs.get(key)
+            if not handlers:
+                continue
+            for handler in handlers:
+                try:
+                    handler(*args)
+                except Exception as exc:
+                    self._failed(exc, handler, key, args)
 
     def _failed(self, exc: Exception, handler: Callable[..., Any], key: Hashable,
                 args: tuple[Any, ...]) -> None:
