@@ -10,14 +10,13 @@ last line, and accept one file or a directory of ``*.jsonl`` files.
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["FileSink", "ListSink", "Tracer", "dumps_line", "read_trace", "round6"]
+__all__ = ["FileSink", "ListSink", "Tracer", "dumps_line", "read_trace"]
 
 Sink = Callable[[dict[str, Any]], None]
 
@@ -25,38 +24,6 @@ Sink = Callable[[dict[str, Any]], None]
 def dumps_line(record: dict[str, Any]) -> str:
     """Serialise one trace record the canonical way (stable key order, compact)."""
     return json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-_EXACT = 2.0 ** 52
-"""Beyond this, x * 1e6 has no fraction left to round."""
-
-
-def round6(x: float) -> float:
-    """``round(x, 6)`` of a float, bit for bit, mostly without its decimal conversion.
-
-    ``round(x, 6)`` rounds the exact value of ``x`` to a multiple of 1e-6 (ties to even)
-    and returns the float nearest to it. ``y = x * 1e6`` is the float nearest to the exact
-    product, and below 2**52 every tie ``k + 0.5`` is a float, so the exact product and
-    ``y`` never lie on opposite sides of one: the integer nearest to ``y`` is the same
-    multiple unless ``y`` *is* a tie (the product may only be near one). Those, and the
-    huge, infinite or NaN values, take ``round(x, 6)``; ``n / 1e6``, a correctly rounded
-    division, is the float nearest to ``n * 1e-6``. The integer is found in floats (all
-    exact below 2**52), which a compiled build does without a Python call. Every trace
-    line's ``t`` goes through here.
-    """
-    y = x * 1e6
-    if -_EXACT < y < _EXACT:
-        n = float(int(y))  # y rounded towards zero; y - n is exact and in (-1, 1)
-        d = y - n
-        if d > 0.5:
-            n += 1.0
-        elif d < -0.5:
-            n -= 1.0
-        elif d == 0.5 or d == -0.5:
-            return round(x, 6)
-        r = n / 1e6
-        return r if r else math.copysign(0.0, x)  # round(-1e-9, 6) is -0.0
-    return round(x, 6)
 
 
 class Tracer:
@@ -86,9 +53,8 @@ class Tracer:
             self.write({"t": self.stamp(), "node": self.node, "ev": ev, **fields})
 
     def stamp(self) -> float:
-        """The ``t`` of a line written now: ``round6(float(clock()))``."""
-        # A float in every build: compiled, the clock's result is typed float.
-        return round6(float(self.clock()))
+        """The ``t`` of a line written now: the clock's reading as a float, to the µs."""
+        return round(float(self.clock()), 6)
 
     def write(self, record: dict[str, Any]) -> None:
         """Write a whole record to the sinks (after the enrichers): its first keys must be

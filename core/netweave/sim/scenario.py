@@ -62,7 +62,6 @@ from .._registry import Catalog
 from ..errors import ConfigurationError
 from ..node import Node
 from ..plugin import Component
-from ..trace import round6
 from ._cluster import SimCluster
 from ._links import LINK_MODELS
 from ._network import NetworkModel
@@ -273,7 +272,7 @@ class Scenario:
         wl = self.workload
         senders = [str(s) for s in wl.get("senders", self.nodes)]
         start, window = float(wl.get("start", 0.5)), float(wl.get("window", 5.0))
-        return [(round6(rng.uniform(start, window)), rng.choice(senders), f"m{i + 1}")
+        return [(round(rng.uniform(start, window), 6), rng.choice(senders), f"m{i + 1}")
                 for i in range(int(wl.get("messages", 0)))]
 
     def explicit(self, seed: int, *, catalog: Catalog | None = None) -> Scenario:
