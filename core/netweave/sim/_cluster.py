@@ -29,10 +29,9 @@ from ..errors import ConfigurationError
 from ..message import Message
 from ..node import Node
 from ..trace import ListSink, dumps_line
-from . import _draw
 from ._clock import Scheduled, VirtualClock
 from ._links import LINK_MODELS, ModelledNetwork
-from ._network import Latency, NetworkModel
+from ._network import NetworkModel
 
 if TYPE_CHECKING:
     from .._runtime import LinkFactory
@@ -41,9 +40,6 @@ if TYPE_CHECKING:
 __all__ = ["SimCluster"]
 
 Configure = Callable[[Node], Any]
-_PLAIN_DELAYS = NetworkModel.delays
-_PLAIN_SAMPLE = Latency.sample
-_COUNTING_SETATTR = NetworkModel.__setattr__
 
 
 class _SimRuntime:
@@ -158,7 +154,6 @@ class SimCluster:
         self.seed = seed
         self.configure = configure
         self.network = network or NetworkModel()
-        self._draws: _draw.Draws | None = None
         self.catalog = catalog or Catalog.discover()
         self.clock = VirtualClock()
         self.rng = random.Random(seed)
@@ -229,7 +224,6 @@ class SimCluster:
         """Advance virtual time to ``until`` (or by ``duration``), running what is due."""
         if until is None:
             until = self.clock.now + (duration if duration is not None else 0.0)
-        self._draws = None  # a patch of the network's draws since the last run applies
         self.clock.run(until, max_events)
 
     def at(self, when: float, fn: Callable[..., Any], *args: Any) -> None:
@@ -247,38 +241,12 @@ class SimCluster:
             return  # lost, as on TCP: a crashed process's connections died with it
         if self.encode:
             message = self._decoder.decode(self._encoder.encode(message))
-        # Two loops: over the plain draws' tuple, a compiled build needs no iterator object.
-        network = self.network
-        draws = self._draws
-        if draws is None or draws.model is not network or draws.version != network.version:
-            draws = self._plain_draws(network)
-        if draws is not None:
-            for delay in draws.delays(src, dst, self.rng):
-                self.clock.call_later(delay, self._arrival, src, dst, message)
-        else:
-            for delay in network.delays(src, dst, self.rng):
-                self.clock.call_later(delay, self._arrival, src, dst, message)
+        for delay in self.network.delays(src, dst, self.rng):
+            self.clock.call_later(delay, self._arrival, src, dst, message)
 
     def _delays(self, src: str, dst: str) -> Sequence[float]:
         """The network model's delays for one message from ``src`` to ``dst``."""
-        network = self.network
-        draws = self._draws
-        if draws is None or draws.model is not network or draws.version != network.version:
-            draws = self._plain_draws(network)
-        if draws is not None:
-            return draws.delays(src, dst, self.rng)
-        return network.delays(src, dst, self.rng)
-
-    def _plain_draws(self, network: NetworkModel) -> _draw.Draws | None:
-        """The model's parameters read once, unless a subclass or a patch changed how
-        delays or latencies are drawn (checked again at each :meth:`run`), or an attrs
-        subclass has its own ``__setattr__``, which does not count changes in
-        ``NetworkModel.version``: then ``None``, and every message asks the model."""
-        cls = type(network)
-        plain = (cls.delays is _PLAIN_DELAYS and cls.__setattr__ is _COUNTING_SETATTR
-                 and type(network.latency).sample is _PLAIN_SAMPLE)
-        self._draws = _draw.Draws(network) if plain else None
-        return self._draws
+        return self.network.delays(src, dst, self.rng)
 
     def _arrive(self, src: str, dst: str, message: Any) -> None:
         runtime = self._runtimes.get(dst)

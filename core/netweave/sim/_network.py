@@ -14,7 +14,6 @@ from typing import Any
 import attrs
 
 from ..errors import ConfigurationError
-from . import _draw
 
 __all__ = ["Latency", "NetworkModel"]
 
@@ -54,7 +53,14 @@ class Latency:
 
     def sample(self, rng: random.Random) -> float:
         """Draw one latency."""
-        return _draw.latency(self, rng)
+        d = self.dist
+        if d == "uniform":  # rng.uniform, inline: the draw of every message
+            return self.low + (self.high - self.low) * rng.random()
+        if d == "constant":
+            return self.low
+        if d == "exponential":
+            return self.low + rng.expovariate(1.0 / self.mean)
+        return self.low + rng.lognormvariate(0.0, 0.5) * self.mean
 
 
 def _latency(value: Any) -> Latency:
@@ -69,12 +75,7 @@ def _probability(name: str) -> Any:
     return check
 
 
-def _changed(model: NetworkModel, attribute: attrs.Attribute[Any], value: Any) -> Any:
-    model.version += 1
-    return value
-
-
-@attrs.define(on_setattr=[attrs.setters.convert, attrs.setters.validate, _changed])
+@attrs.define(on_setattr=[attrs.setters.convert, attrs.setters.validate])
 class NetworkModel:
     """How the simulated network treats each link message."""
 
@@ -90,12 +91,6 @@ class NetworkModel:
     """Maximum extra delay of a held-back message, seconds."""
     blocked: set[tuple[str, str]] = attrs.field(factory=set)
     """Directed pairs (from, to) currently partitioned."""
-    version: int = attrs.field(default=0, init=False, eq=False, repr=False,
-                               on_setattr=attrs.setters.NO_OP)
-    """Counts the changes of the fields above (setting one, not changing ``blocked`` in
-    place): the simulator reads the parameters again when it changes. An attrs subclass
-    has its own ``__setattr__``, which counts nothing; the simulator then reads them for
-    every message."""
 
     def partition(self, groups: Iterable[Iterable[str]]) -> None:
         """Symmetric partition: nodes in different groups cannot reach each other."""
@@ -120,7 +115,16 @@ class NetworkModel:
     def delays(self, src: str, dst: str, rng: random.Random) -> Sequence[float]:
         """The delays of the copies of one message from ``src`` to ``dst`` (none if lost).
 
-        A subclass may override it (e.g. to hold some messages back); the simulator then
-        calls it for every link message. A patch of this method or of ``Latency.sample``
-        on the class applies from the next :meth:`~netweave.sim.SimCluster.run` call."""
-        return _draw.Draws(self, self.latency.sample).delays(src, dst, rng)
+        The simulator calls it for every link message: a subclass may override it (e.g.
+        to hold some messages back), and a change of any field applies to the next one."""
+        if self.blocked and (src, dst) in self.blocked:
+            return ()
+        if self.loss and rng.random() < self.loss:
+            return ()
+        latency = self.latency
+        delay = latency.sample(rng)
+        if self.reorder and rng.random() < self.reorder:
+            delay += rng.uniform(0.0, self.reorder_delay)
+        if self.duplicate and rng.random() < self.duplicate:
+            return (delay, latency.sample(rng))
+        return (delay,)
