@@ -64,6 +64,22 @@ def _describe(message: object) -> dict[str, Any]:
     return fields
 
 
+class _TimerFire:
+    """What a runtime calls when a component's timer is due: publishes ``event``, unless
+    the timer was cancelled or the node stopped. Its ``event`` says what the timer is
+    for (to a runtime that shows or chooses timers, like the explorer)."""
+
+    __slots__ = ("event", "node", "tid")
+
+    def __init__(self, node: Node, tid: int, event: object) -> None:
+        self.node = node
+        self.tid = tid
+        self.event = event
+
+    def __call__(self) -> None:
+        self.node._fire(self.tid, self.event)
+
+
 class _ComponentContext:
     """The :class:`~netweave.context.Context` of one component of one node."""
 
@@ -603,12 +619,12 @@ class Node:
         self._next_timer += 1
         tid = self._next_timer
 
-        def fire() -> None:
-            if self._timers.pop(tid, None) is not None and self.state == "running":
-                self.bus.publish(event)
-
-        self._timers[tid] = runtime.call_later(delay, fire)
+        self._timers[tid] = runtime.call_later(delay, _TimerFire(self, tid, event))
         return tid
+
+    def _fire(self, tid: int, event: object) -> None:
+        if self._timers.pop(tid, None) is not None and self.state == "running":
+            self.bus.publish(event)
 
     def _cancel_timer(self, timer: int) -> None:
         handle = self._timers.pop(timer, None)

@@ -35,7 +35,7 @@ IO = ("asyncio", "socket", "ssl", "selectors", "threading", "subprocess")
 RUNTIMES = ("netweave.runtime", "netweave.transport", "netweave.sim")
 TOOLS = ("netweave.cli", "netweave.bench", "netweave.check", "netweave.timeline",
          "netweave.view", "netweave.shiviz", "netweave.causality", "netweave.testing",
-         "netweave.config")
+         "netweave.config", "netweave.explore")
 PLUGINS = ("netweave_fd", "netweave_broadcast", "netweave_clocks", "netweave_causal")
 
 RULES: list[tuple[str, tuple[str, ...], str]] = [
@@ -44,8 +44,12 @@ RULES: list[tuple[str, tuple[str, ...], str]] = [
     ("netweave.transport", ("netweave.node",), "the transport does not import the node"),
     ("netweave.check", ("netweave.node", "netweave.sim"),
      "the checker reads traces: neither the node nor the simulator"),
-    ("plugins", ("netweave.runtime", "netweave.transport", "netweave.sim"),
+    ("plugins", ("netweave.runtime", "netweave.transport", "netweave.sim",
+                 "netweave.explore"),
      "plugins use the kernel's API only"),
+    ("netweave.explore", (*IO, *RUNTIMES, "netweave_fd", "netweave_broadcast"),
+     "the explorer steps nodes itself: no I/O, runtime or simulator, and no plugin "
+     "(it models the detector)"),
 ]
 
 

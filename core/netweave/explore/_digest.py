@@ -1,0 +1,104 @@
+"""The canonical text of a component's state, and its hash.
+
+Two states are the same when their canonical texts are equal: containers are written
+with their items sorted (a set or a dict has no order of its own), messages and attrs
+values as their type and fields, any other object as its class and attributes. A
+reference to another component, a context or the node is written as its name, never
+followed. With a renaming (symmetry), node ids are renamed *before* sorting, wherever
+they appear: as a whole string or as the origin part of a message id (``n1/1/2``).
+
+What has no canonical form (a function that is not a bound method of a component, a
+generator, a file) raises :class:`Undigestable` naming where it was found: a component
+that keeps one defines ``explore_state()`` returning what identifies its state instead.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+from collections import deque
+from collections.abc import Mapping
+from types import BuiltinMethodType, FunctionType, MethodType
+from typing import Any
+
+import attrs
+
+__all__ = ["Undigestable", "canonical", "digest_text", "rename_ids"]
+
+_ID = re.compile(r"^([^/]+)(/.*)?$")
+
+
+class Undigestable(TypeError):
+    """A state holds something without a canonical form."""
+
+
+def digest_text(text: str) -> str:
+    """A short stable hash of a canonical text."""
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+
+
+def rename_ids(text: str, rename: Mapping[str, str]) -> str:
+    """``text`` with node ids renamed where they stand alone or start a message id."""
+    match = _ID.match(text)
+    if match is None:
+        return text
+    head = match.group(1)
+    if head in rename:
+        return rename[head] + (match.group(2) or "")
+    if "," in text:  # a joined list of ids (deliveries)
+        return ",".join(rename_ids(part, rename) for part in text.split(","))
+    if ":" in text:  # layer:id
+        layer, _, rest = text.partition(":")
+        return f"{layer}:{rename_ids(rest, rename)}"
+    if "#" in text:  # node#incarnation
+        node, _, inc = text.partition("#")
+        return f"{rename.get(node, node)}#{inc}"
+    return text
+
+
+def canonical(obj: Any, shared: Mapping[int, str], rename: Mapping[str, str] | None = None,
+              where: str = "state") -> str:
+    """The canonical text of ``obj`` (see the module documentation)."""
+    name = shared.get(id(obj))
+    if name is not None:
+        return f"<{name}>"
+    if obj is None or isinstance(obj, bool | int | float):
+        return repr(obj)
+    if isinstance(obj, str):
+        return repr(rename_ids(obj, rename) if rename else obj)
+    if isinstance(obj, bytes):
+        return obj.hex()
+    if isinstance(obj, enum.Enum):
+        return f"{type(obj).__name__}.{obj.name}"
+    if isinstance(obj, list | tuple | deque):
+        return "[" + ",".join(canonical(x, shared, rename, where) for x in obj) + "]"
+    if isinstance(obj, set | frozenset):
+        return "{" + ",".join(sorted(canonical(x, shared, rename, where) for x in obj)) + "}"
+    if isinstance(obj, dict):
+        return "{" + ",".join(sorted(
+            f"{canonical(k, shared, rename, where)}:{canonical(v, shared, rename, where)}"
+            for k, v in obj.items())) + "}"
+    if isinstance(obj, MethodType):
+        owner = shared.get(id(obj.__self__))
+        if owner is not None:
+            return f"<{owner}.{obj.__func__.__name__}>"
+        raise Undigestable(f"{where} holds the bound method {obj.__qualname__}")
+    if isinstance(obj, FunctionType | BuiltinMethodType) or (callable(obj) and not hasattr(
+            obj, "__struct_fields__") and not attrs.has(type(obj))):
+        raise Undigestable(f"{where} holds the callable {obj!r}; give the component an "
+                           "explore_state() method returning what identifies its state")
+    fields = getattr(obj, "__struct_fields__", None)
+    if fields is not None:
+        items = [(f, getattr(obj, f)) for f in fields]
+    elif attrs.has(type(obj)):
+        items = [(a.name, getattr(obj, a.name)) for a in attrs.fields(type(obj))]
+    else:
+        slots = [s for c in type(obj).__mro__ for s in getattr(c, "__slots__", ())]
+        values = dict(getattr(obj, "__dict__", {}))
+        values.update((s, getattr(obj, s)) for s in slots if hasattr(obj, s))
+        if not values and type(obj).__module__ == "builtins":
+            raise Undigestable(f"{where} holds {type(obj).__name__} {obj!r}")
+        items = sorted(values.items())
+    body = ",".join(f"{k}={canonical(v, shared, rename, f'{where}.{k}')}" for k, v in items)
+    return f"{type(obj).__name__}({body})"

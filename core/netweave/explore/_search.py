@@ -1,0 +1,278 @@
+"""The search: every run of a scope, each state once.
+
+Theory of operation. Starting from the initial :class:`~netweave.explore.World`, the
+search takes every choice of every state it reaches, hashing each state it reaches
+(:meth:`World.digest`) so that runs that meet again are explored once. Breadth-first
+(the default) finds the *shortest* counterexample; depth-first reaches deep runs with
+little memory; ``random`` follows random runs to the end, one after another, for scopes
+too large to exhaust.
+
+Every new state is judged against the *safety* properties of the specifications that
+judge its layers (the same ones ``netweave check`` uses, on the trace the world wrote);
+every *quiescent* state (nothing left that must happen: no message for a live process,
+no detection owed, no timer left to fire) also against the liveness properties, since a
+run may end there. A violation stops the search with the path of choices that leads to
+it. The search is *exhaustive* when it ran out of states before any limit (states,
+depth) cut it short: then no run of the scope violates a property.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import attrs
+
+from ..check import History, SpecCatalog
+from ..check._report import specs_for
+from ..check._spec import Property, Spec, Violation
+from ._world import Choice, Snapshot, World
+
+__all__ = ["Found", "Result", "Sometimes", "explore"]
+
+STRATEGIES = ("bfs", "dfs", "random")
+
+
+@attrs.frozen
+class Found:
+    """A run that violates a property."""
+
+    spec: str
+    layer: str
+    property: str
+    kind: str
+    violation: Violation
+    path: tuple[Choice, ...]
+    """The choices from the initial state, in order."""
+
+
+SOMETIMES = ("a delivery after a crash", "a crashed origin's message delivered",
+             "a detection", "a relay by a non-origin")
+
+
+@attrs.define
+class Sometimes:
+    """Things a scope should be able to reach, and whether the search reached them: proof
+    that the scope is not vacuous (a search that never crashes anybody proves little)."""
+
+    reached: dict[str, int] = attrs.field(factory=lambda: dict.fromkeys(SOMETIMES, 0))
+
+    def see(self, world: World) -> None:
+        lines = world.trace
+        crashed: set[str] = set()
+        relayed = False
+        for line in lines:
+            ev = line.get("ev")
+            if ev == "crash":
+                crashed.add(line["node"])
+            elif ev == "deliver":
+                origin = line.get("origin")
+                if crashed and line["node"] not in crashed:
+                    self.reached["a delivery after a crash"] += 1
+                if origin in crashed and origin != line["node"]:
+                    self.reached["a crashed origin's message delivered"] += 1
+            elif ev == "suspect":
+                self.reached["a detection"] += 1
+        for packet in world.flight.values():
+            origin = _innermost_id(packet.body)
+            if origin is not None and not origin.startswith(f"{packet.src}/"):
+                relayed = True
+        if relayed:
+            self.reached["a relay by a non-origin"] += 1
+
+
+def _innermost_id(body: Any) -> str | None:
+    found = None
+    while body is not None:
+        mid = getattr(body, "id", None)
+        if isinstance(mid, str):
+            found = mid
+        body = getattr(body, "payload", None)
+    return found
+
+
+@attrs.define
+class Result:
+    """What a search did and found."""
+
+    visited: int = 0
+    """States reached (each choice taken from a state leads to one)."""
+    distinct: int = 0
+    """Different states among them."""
+    depth: int = 0
+    """The longest run explored, in choices."""
+    ends: int = 0
+    """Quiescent states judged for liveness."""
+    exhausted: bool = False
+    """Every state of the scope was explored."""
+    limit: str = ""
+    """What stopped the search first, if anything did (``max-states``, ``max-depth``...)."""
+    seconds: float = 0.0
+    found: Found | None = None
+    sometimes: Sometimes = attrs.field(factory=Sometimes)
+
+    @property
+    def rate(self) -> float:
+        """States per second."""
+        return self.visited / self.seconds if self.seconds > 0 else 0.0
+
+
+class _Judge:
+    """The properties that judge a world's trace, chosen once from its first lines."""
+
+    def __init__(self, world: World, catalog: SpecCatalog) -> None:
+        history = History.from_records(world.trace)
+        self.specs, _ = specs_for(history, catalog)
+        self.safety: list[tuple[Spec, Property]] = []
+        self.liveness: list[tuple[Spec, Property]] = []
+        for spec in self.specs:
+            for prop in spec.properties:
+                (self.safety if prop.kind == "safety" else self.liveness).append((spec, prop))
+
+    def first(self, world: World, props: Sequence[tuple[Spec, Property]],
+              path: tuple[Choice, ...]) -> Found | None:
+        history = History.from_records(world.trace)
+        for spec, prop in props:
+            for violation in spec.violations(prop, history):
+                return Found(spec.name, spec.layer, prop.name, prop.kind, violation, path)
+        return None
+
+
+def explore(make_world: Callable[[], World], *, strategy: str = "bfs",
+            max_states: int | None = None, max_depth: int | None = None,
+            symmetry: bool = False, seed: int = 0, specs: SpecCatalog | None = None,
+            progress: Callable[[Result], None] | None = None,
+            progress_every: float = 2.0) -> Result:
+    """Explore the runs of the world ``make_world()`` builds (see the module docs).
+
+    :param max_states: stop after reaching this many states (the search is then not
+        exhaustive).
+    :param max_depth: explore runs of at most this many choices.
+    :param symmetry: take states that differ only by a renaming of the nodes as one
+        (sound only for components that treat node ids alike).
+    :param seed: the random strategy's seed.
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    began = time.monotonic()
+    root = make_world()
+    judge = _Judge(root, specs or SpecCatalog.discover(root.installed))
+    result = Result()
+    last_report = began
+
+    def tick() -> None:
+        nonlocal last_report
+        now = time.monotonic()
+        if progress is not None and now - last_report >= progress_every:
+            last_report = now
+            result.seconds = now - began
+            progress(result)
+
+    def judge_state(world: World, path: tuple[Choice, ...]) -> Found | None:
+        found = judge.first(world, judge.safety, path)
+        if found is None and world.quiescent():
+            result.ends += 1
+            result.sometimes.see(world)
+            found = judge.first(world, judge.liveness, path)
+        return found
+
+    result.found = judge_state(root, ())
+    if result.found is None:
+        if strategy == "random":
+            _random(root, judge_state, result, max_states, max_depth, seed, tick)
+        else:
+            _systematic(root, judge_state, result, strategy, max_states, max_depth,
+                        symmetry, tick)
+    result.seconds = time.monotonic() - began
+    return result
+
+
+def _systematic(root: World, judge_state: Callable[[World, tuple[Choice, ...]], Found | None],
+                result: Result, strategy: str, max_states: int | None,
+                max_depth: int | None, symmetry: bool, tick: Callable[[], None]) -> None:
+    world = root
+    seen = {world.digest(symmetry)}
+    result.distinct = 1
+    frontier: deque[tuple[Snapshot, tuple[Choice, ...]]] = deque([(world.save(), ())])
+    take = frontier.popleft if strategy == "bfs" else frontier.pop
+    while frontier:
+        snapshot, path = take()
+        if max_depth is not None and len(path) >= max_depth:
+            result.limit = result.limit or "max-depth"
+            continue
+        world.restore(snapshot)
+        choices = world.choices()
+        for i, choice in enumerate(choices):
+            if i:  # the snapshot's last use may take its parts as they are
+                world.restore(snapshot, last=i == len(choices) - 1)
+            world.step(choice)
+            result.visited += 1
+            key = world.digest(symmetry)
+            if key in seen:
+                continue
+            seen.add(key)
+            result.distinct += 1
+            child_path = (*path, choice)
+            result.depth = max(result.depth, len(child_path))
+            found = judge_state(world, child_path)
+            if found is not None:
+                result.found = found
+                return
+            frontier.append((world.save(), child_path))
+            if max_states is not None and result.visited >= max_states:
+                result.limit = "max-states"
+                return
+        tick()
+    result.exhausted = not result.limit
+
+
+def _random(root: World, judge_state: Callable[[World, tuple[Choice, ...]], Found | None],
+            result: Result, max_states: int | None, max_depth: int | None, seed: int,
+            tick: Callable[[], None]) -> None:
+    rng = random.Random(seed)
+    limit = max_states if max_states is not None else 100_000
+    seen: set[str] = set()
+    world = root
+    start = world.save()
+    while result.visited < limit:
+        world.restore(start)
+        path: tuple[Choice, ...] = ()
+        while True:
+            choices = world.choices()
+            if not choices or (max_depth is not None and len(path) >= max_depth):
+                break
+            choice = rng.choice(choices)
+            world.step(choice)
+            path = (*path, choice)
+            result.visited += 1
+            key = world.digest()
+            if key not in seen:
+                seen.add(key)
+                result.distinct += 1
+            result.depth = max(result.depth, len(path))
+            found = judge_state(world, path)
+            if found is not None:
+                result.found = found
+                return
+            if result.visited >= limit:
+                break
+        tick()
+    result.limit = "max-states"
+
+
+def replay(make_world: Callable[[], World], path: Iterable[Choice | dict[str, Any]]) -> World:
+    """The world after taking ``path`` from the initial state (a counterexample's run).
+
+    :raises ValueError: if a choice of the path is not possible where it comes.
+    """
+    world = make_world()
+    for item in path:
+        choice = item if isinstance(item, Choice) else Choice.from_dict(item)
+        if choice not in world.choices():
+            raise ValueError(f"the path does not replay: {choice} is not possible after "
+                             f"{world.depth} choices")
+        world.step(choice)
+    return world

@@ -1,0 +1,756 @@
+"""The stepping world: a cluster whose every next step is a choice made from outside.
+
+Theory of operation. A :class:`World` builds one :class:`~netweave.Node` per member with
+the component under test, the layers it needs, and a *modelled* failure detector (the
+detector is a choice of the explorer, not a protocol of heartbeats). Each node runs on a
+:class:`_StepRuntime`: nothing happens by itself. What may happen next is a list of
+:class:`Choice` values: a node broadcasts, a message in flight is delivered, a node's
+earliest timer fires, a node crashes or restarts, a detector reports a crash (or, for an
+eventually perfect one, suspects and restores), a message of a crashed sender is lost.
+:meth:`World.step` takes one and runs the nodes to completion.
+
+The network is data. Perfect links are given by their semantics, not by a protocol: a
+message sent to a peer is *in flight* (a :class:`Packet`) until a ``deliver`` choice hands
+it to the receiver, in any order (``ordered=True``: in send order per directed link). It
+is never lost while its sender lives; once its sender has crashed it may be lost (a
+``lose`` choice, within the scope's loss budget), as perfect links promise nothing for
+it. A message to a crashed process waits for its next incarnation, as the links resend
+what a peer never acknowledged once it comes back. A restarted process greets its peers
+(a ``hello`` in flight), which tells each of them it restarted
+(:class:`~netweave.PeerRestarted`), as the links' first message of a new process does.
+
+Time is virtual: each step takes a millisecond, and a timer's firing moves the clock to
+its due time if that is later (a node's timers fire in due order), so the trace's times
+order its lines and what a component computes from ``now()`` stays meaningful.
+The state of the whole world is the components' state, the messages in flight, the
+timers, the budgets and each process's deliveries so far; :meth:`World.digest` hashes
+its canonical form (:mod:`netweave.explore._digest`) and :meth:`World.copy` snapshots it.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import attrs
+
+from .._registry import Catalog
+from ..errors import ConfigurationError
+from ..events import PeerRestarted
+from ..node import Node
+from ..plugin import Component
+from ..trace import ListSink
+from ._detectors import DETECTORS
+from ._digest import Undigestable, canonical, digest_text
+
+__all__ = ["Choice", "Packet", "Scope", "World"]
+
+QUANTUM = 0.001
+"""The virtual time one step takes (seconds)."""
+KINDS = ("broadcast", "deliver", "timer", "crash", "restart", "detect", "suspect",
+         "restore", "lose")
+
+
+@attrs.frozen
+class Scope:
+    """The bounds of an exploration: which runs exist at all."""
+
+    nodes: int = attrs.field(default=3)
+    """Cluster size (ids ``n1``..``nN``)."""
+    messages: int = 2
+    """Broadcasts in a run, from any node."""
+    crashes: int = 1
+    """Crashes in a run (a restart's crash counts too)."""
+    restarts: int = 0
+    """Restarts of a crashed node in a run."""
+    losses: int | None = None
+    """Messages of crashed senders that may be lost (default: one per crash)."""
+    fd: str = attrs.field(default="perfect")
+    """The detector modelled: ``perfect`` (reports a crash some time after it happened,
+    never before) or ``eventual`` (may also suspect a live process, then restore it)."""
+    suspicions: int = 1
+    """Wrong suspicions in a run (``eventual`` only)."""
+    timers: int = 0
+    """Timer firings per node incarnation. Default none: the standard layers need no
+    timer to be correct (lazy-rb's reports only free memory), and every firing multiplies
+    the runs; a component whose guarantees rest on a timer needs one or more."""
+    ordered: bool = False
+    """Deliver in send order per directed link (default: any order, as the links may)."""
+
+    @nodes.validator
+    def _check_nodes(self, _: object, value: int) -> None:
+        if value < 1:
+            raise ConfigurationError(f"--nodes must be at least 1, not {value}")
+
+    @fd.validator
+    def _check_fd(self, _: object, value: str) -> None:
+        if value not in DETECTORS:
+            raise ConfigurationError(f"--fd {value!r}: choose one of {', '.join(DETECTORS)}")
+
+    def __attrs_post_init__(self) -> None:
+        for name in ("messages", "crashes", "restarts", "suspicions", "timers"):
+            if getattr(self, name) < 0:
+                raise ConfigurationError(f"--{name} must be >= 0, not {getattr(self, name)}")
+        if self.losses is not None and self.losses < 0:
+            raise ConfigurationError(f"--losses must be >= 0, not {self.losses}")
+
+    @property
+    def loss_budget(self) -> int:
+        """Messages that may be lost in a run."""
+        return self.crashes if self.losses is None else self.losses
+
+    @property
+    def ids(self) -> list[str]:
+        """The node ids."""
+        return [f"n{i}" for i in range(1, self.nodes + 1)]
+
+
+@attrs.frozen
+class Choice:
+    """One thing that may happen next."""
+
+    kind: str
+    """One of ``KINDS``."""
+    node: str
+    """The node it happens at (the broadcaster, receiver, timer owner, crashed node, or
+    the node whose detector reports)."""
+    peer: str = ""
+    """``deliver``/``lose``: the sender; ``detect``/``suspect``/``restore``: the peer."""
+    ref: int = 0
+    """``deliver``/``lose``: the message's number; ``timer``: the timer's number;
+    ``broadcast``: the broadcast's number."""
+    label: str = attrs.field(default="", eq=False)
+    """What the message or timer is (for people; not part of the choice's identity)."""
+
+    def __str__(self) -> str:
+        what = f" ({self.label})" if self.label else ""
+        if self.kind == "broadcast":
+            return f"{self.node} broadcasts b{self.ref}"
+        if self.kind == "deliver":
+            return f"{self.node} receives #{self.ref} from {self.peer}{what}"
+        if self.kind == "lose":
+            return f"#{self.ref} from {self.peer} to {self.node} is lost{what}"
+        if self.kind == "timer":
+            return f"{self.node}: timer {self.ref} fires{what}"
+        if self.kind in ("detect", "suspect", "restore"):
+            verb = {"detect": "detects", "suspect": "suspects", "restore": "restores"}
+            return f"{self.node} {verb[self.kind]} {self.peer}"
+        return f"{self.node} {self.kind}es" if self.kind == "crash" else f"{self.node} restarts"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The form a counterexample file stores."""
+        out: dict[str, Any] = {"kind": self.kind, "node": self.node}
+        if self.peer:
+            out["peer"] = self.peer
+        if self.ref:
+            out["ref"] = self.ref
+        if self.label:
+            out["label"] = self.label
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Choice:
+        """Read :meth:`as_dict`'s form back."""
+        try:
+            kind, node = str(data["kind"]), str(data["node"])
+        except KeyError as exc:
+            raise ConfigurationError(f"a choice needs {exc.args[0]!r}: {dict(data)!r}") from None
+        if kind not in KINDS:
+            raise ConfigurationError(f"unknown choice kind {kind!r}: one of {', '.join(KINDS)}")
+        return cls(kind, node, str(data.get("peer", "")), int(data.get("ref", 0)),
+                   str(data.get("label", "")))
+
+
+@attrs.define
+class Packet:
+    """A message in flight from ``src`` to ``dst``."""
+
+    ref: int
+    src: str
+    src_inc: int
+    dst: str
+    body: Any
+    meta: dict[str, Any] | None = None
+    hello: bool = False
+    """A restarted process's greeting (no body): tells ``dst`` of the new incarnation."""
+
+
+def _describe(body: Any) -> str:
+    while isinstance(getattr(body, "payload", None), object) and hasattr(body, "payload") \
+            and not isinstance(body.payload, str | bytes | int | float | None):
+        inner = body.payload
+        if not hasattr(inner, "__struct_fields__"):
+            break
+        body = inner
+    tag = getattr(getattr(body, "__struct_config__", None), "tag", None) or type(body).__name__
+    mid = getattr(body, "id", None)
+    return f"{tag} {mid}" if isinstance(mid, str) else str(tag)
+
+
+class _Timer:
+    __slots__ = ("cancelled", "due", "fn", "ref")
+
+    def __init__(self, ref: int, due: float, fn: Callable[[], Any]) -> None:
+        self.ref = ref
+        self.due = due
+        self.fn = fn
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+class _StepRuntime:
+    """The runtime of one node incarnation in a :class:`World`: nothing runs by itself."""
+
+    reliable = True  # the modelled links lose nothing of a live sender
+
+    def __init__(self, world: World, node_id: str, incarnation: int) -> None:
+        self.world = world
+        self.node_id = node_id
+        self.rng = random.Random(f"{node_id}/{incarnation}")
+        self.fired = 0
+
+    def now(self) -> float:
+        return self.world.now
+
+    def call_later(self, delay: float, fn: Callable[[], Any]) -> _Timer:
+        world = self.world
+        world.timer_count += 1
+        timer = _Timer(world.timer_count, self.now() + max(delay, 0.0), fn)
+        world.timers[self.node_id].append(timer)
+        return timer
+
+    def call_soon(self, fn: Callable[[], Any]) -> None:
+        self.world.soon.append(fn)
+
+    def transmit(self, peer: str, message: Any) -> None:  # pragma: no cover - links modelled
+        raise AssertionError("the modelled links send no protocol message")
+
+    def fenced(self) -> None:  # pragma: no cover - nobody fences in a modelled world
+        pass
+
+
+class _ModelledLinks:
+    """What a node asks of its links, given by the world's network (no protocol)."""
+
+    holding_acks = False
+    duplicates = stale = dropped = fenced = malformed = 0
+
+    def __init__(self, world: World, node: Node) -> None:
+        self.world = world
+        self.node = node
+        self.incarnations: dict[str, int] = {}
+        self.heard: dict[str, float] = {}
+
+    def send(self, peer: str, body: Any, meta: dict[str, Any] | None = None) -> None:
+        self.world._enqueue(self.node, peer, body, meta)
+
+    def receive(self, packet: Packet) -> None:
+        known = self.incarnations.get(packet.src, 0)
+        if packet.src_inc < known:
+            return  # from a process the peer no longer is: the links drop it as stale
+        self.heard[packet.src] = self.world.now
+        if packet.src_inc > known:
+            self.incarnations[packet.src] = packet.src_inc
+            if known:
+                self.node.bus.publish(PeerRestarted(packet.src, packet.src_inc))
+        if not packet.hello:
+            self.node._link_deliver(packet.src, packet.body, packet.meta)
+
+    def heard_from(self, peer: str) -> float | None:
+        return self.heard.get(peer)
+
+    def peer_incarnation(self, peer: str) -> int | None:
+        return self.incarnations.get(peer)
+
+    def greet(self, peers: Sequence[str]) -> None:
+        pass
+
+    def forget(self, peer: str) -> None:
+        pass
+
+    def hold_acks(self, hold: bool) -> None:
+        pass
+
+    def congested(self, ignore: frozenset[str] = frozenset()) -> bool:
+        return False
+
+    def pending(self, peer: str | None = None) -> int:
+        return 0
+
+    def held(self, peer: str | None = None) -> int:
+        return 0
+
+    def connected(self, peer: str, incarnation: int, proven: bool = True) -> None:
+        pass
+
+
+def _no_detector(uses: Sequence[tuple[str | type[Component], Mapping[str, Any]]],
+                 catalog: Catalog) -> None:
+    for plugin, _ in uses:
+        cls = plugin if isinstance(plugin, type) else getattr(
+            catalog.plugins.get(plugin), "cls", None)
+        if cls is not None and "failure-detector" in cls.provides:
+            raise ConfigurationError(
+                f"explore models the failure detector itself; leave {cls.name!r} out and "
+                "choose the kind with --fd perfect or --fd eventual")
+
+
+def _with_detector(installed: Catalog, detector: type[Component]) -> Catalog:
+    catalog = Catalog({name: info for name, info in installed.plugins.items()
+                       if "failure-detector" not in info.provides})
+    catalog.add(detector, distribution="netweave (explore)")
+    return catalog
+
+
+class World:
+    """A cluster stepped by choices (see the module documentation).
+
+    :param plugin: the component under test (a name or a class) and its options.
+    :param uses: more plugins to select (name or class, options), e.g. a lower layer.
+    :param scope: the bounds of the runs.
+    :param layer: the layer whose broadcasts the workload makes (default: the plugin's).
+    """
+
+    def __init__(self, plugin: str | type[Component], scope: Scope, *,
+                 options: Mapping[str, Any] | None = None,
+                 uses: Sequence[tuple[str | type[Component], Mapping[str, Any]]] = (),
+                 catalog: Catalog | None = None, layer: str | None = None) -> None:
+        self.scope = scope
+        self.installed = catalog or Catalog.discover()
+        """The plugins as installed (their specifications judge the runs)."""
+        _no_detector([(plugin, {}), *uses], self.installed)
+        self.catalog = _with_detector(self.installed, DETECTORS[scope.fd])
+        """The same, the detectors replaced by the one modelled."""
+        self.selection: list[tuple[str | type[Component], Mapping[str, Any]]] = [
+            (DETECTORS[scope.fd], {}), (plugin, dict(options or {})), *uses]
+        self.ids = scope.ids
+        self.sink = ListSink()
+        self.nodes: dict[str, Node] = {}
+        self.alive: dict[str, bool] = {}
+        self.runtimes: dict[str, _StepRuntime] = {}
+        self.incarnations = dict.fromkeys(self.ids, 0)
+        self.now = 0.0
+        """Virtual time: a step takes ``QUANTUM``; a timer's firing moves it to the
+        timer's due time if that is later."""
+        self.timers: dict[str, list[_Timer]] = {n: [] for n in self.ids}
+        self.timer_count = 0
+        self.soon: list[Callable[[], Any]] = []
+        self.flight: dict[int, Packet] = {}
+        self.packet_count = 0
+        self.broadcasts = self.crashes = self.restarts = self.losses = self.suspicions = 0
+        self.depth = 0
+        self.deliveries: dict[str, list[str]] = {}
+        """Each process's deliveries so far (``node#inc`` -> ``layer:id``), in order."""
+        for node_id in self.ids:
+            self._start(node_id)
+        first = self.nodes[self.ids[0]]
+        self.layer = layer or self._layer_of(plugin, first)
+        self._check_digestible()
+
+    # -- building ---------------------------------------------------------------------
+
+    def _layer_of(self, plugin: str | type[Component], node: Node) -> str:
+        key = plugin.name if isinstance(plugin, type) else plugin
+        component = node.component(key)
+        if not component.layer:
+            raise ConfigurationError(
+                f"{component.name!r} has no layer: explore broadcasts through a layer; "
+                "give the broadcast layer's plugin (and this one with --use)")
+        return component.layer
+
+    def _start(self, node_id: str) -> None:
+        self.incarnations[node_id] += 1
+        inc = self.incarnations[node_id]
+        node = Node(node_id, peers=self.ids, catalog=self.catalog, incarnation=inc,
+                    strict=True)
+        for plugin, options in self.selection:
+            node.use(plugin, **options)
+        node.build()
+        node.tracer.sinks.append(self._record)
+        runtime = _StepRuntime(self, node_id, inc)
+        node.attach(runtime)
+        node.links = _ModelledLinks(self, node)  # type: ignore[assignment]
+        self.nodes[node_id] = node
+        self.runtimes[node_id] = runtime
+        self.alive[node_id] = True
+        self.timers[node_id] = []
+        self.deliveries[f"{node_id}#{inc}"] = []
+        node.start_components()
+        self._settle()
+
+    def _record(self, line: dict[str, Any]) -> None:
+        self.sink.records.append(line)
+        if line.get("ev") == "deliver":
+            node = line["node"]
+            key = f"{node}#{self.incarnations[node]}"
+            self.deliveries[key].append(f"{line.get('layer')}:{line.get('id')}")
+
+    def _check_digestible(self) -> None:
+        try:
+            self.digest()
+        except Undigestable as exc:
+            raise ConfigurationError(f"explore cannot hash this state: {exc}") from None
+
+    # -- the network ------------------------------------------------------------------
+
+    def _enqueue(self, node: Node, peer: str, body: Any, meta: dict[str, Any] | None,
+                 hello: bool = False) -> None:
+        if node.state != "running" or not self.alive.get(node.id):
+            return
+        self.packet_count += 1
+        self.flight[self.packet_count] = Packet(self.packet_count, node.id, node.incarnation,
+                                                peer, body, meta, hello)
+
+    def _deliverable(self) -> Iterator[Packet]:
+        seen: set[tuple[str, str]] = set()
+        for packet in self.flight.values():
+            if not self.alive[packet.dst]:
+                continue
+            if self.scope.ordered:
+                link = (packet.src, packet.dst)
+                if link in seen:
+                    continue
+                seen.add(link)
+            yield packet
+
+    # -- choices ----------------------------------------------------------------------
+
+    def choices(self) -> list[Choice]:
+        """Everything that may happen next, in a fixed order."""
+        out: list[Choice] = []
+        scope = self.scope
+        alive = [n for n in self.ids if self.alive[n]]
+        for packet in self._deliverable():
+            label = "hello" if packet.hello else _describe(packet.body)
+            out.append(Choice("deliver", packet.dst, packet.src, packet.ref, label))
+        for node_id in alive:
+            timer = self._next_timer(node_id)
+            if timer is not None and self.runtimes[node_id].fired < scope.timers:
+                out.append(Choice("timer", node_id, "", timer.ref, _event_name(timer.fn)))
+        out.extend(self._detector_choices(alive))
+        if self.losses < scope.loss_budget:
+            for packet in self.flight.values():
+                if not self.alive[packet.src] or packet.src_inc < self.incarnations[packet.src]:
+                    out.append(Choice("lose", packet.dst, packet.src, packet.ref,
+                                      "hello" if packet.hello else _describe(packet.body)))
+        if self.broadcasts < scope.messages:
+            out.extend(Choice("broadcast", n, "", self.broadcasts + 1) for n in alive)
+        if self.crashes < scope.crashes:
+            out.extend(Choice("crash", n) for n in alive)
+        if self.restarts < scope.restarts:
+            out.extend(Choice("restart", n) for n in self.ids if not self.alive[n])
+        return out
+
+    def _detector_choices(self, alive: list[str]) -> Iterator[Choice]:
+        eventual = self.scope.fd == "eventual"
+        for node_id in alive:
+            reported = self._detector(node_id).reported
+            for peer in self.ids:
+                if peer == node_id:
+                    continue
+                if not self.alive[peer]:
+                    if peer not in reported:
+                        yield Choice("detect", node_id, peer)
+                elif not eventual:
+                    continue
+                elif peer in reported:
+                    yield Choice("restore", node_id, peer)
+                elif self.suspicions < self.scope.suspicions:
+                    yield Choice("suspect", node_id, peer)
+
+    def _detector(self, node_id: str) -> Any:
+        return self.nodes[node_id].component("failure-detector")
+
+    def _next_timer(self, node_id: str) -> _Timer | None:
+        timers = self.timers[node_id]
+        timers[:] = [t for t in timers if not t.cancelled]
+        return min(timers, key=lambda t: (t.due, t.ref), default=None)
+
+    def required(self) -> list[Choice]:
+        """What must still happen for the run to be over (liveness is judged once none
+        is left): deliveries to live processes, detections and restorations owed."""
+        return [c for c in self.choices() if c.kind in ("deliver", "detect", "restore")
+                and not (c.kind == "deliver" and self._is_hello(c.ref))]
+
+    def _is_hello(self, ref: int) -> bool:
+        packet = self.flight.get(ref)
+        return packet is not None and packet.hello
+
+    def quiescent(self) -> bool:
+        """Nothing left that must happen: no message for a live process, no detection owed,
+        no timer that may still fire."""
+        if self.required():
+            return False
+        return not any(self._next_timer(n) is not None
+                       and self.runtimes[n].fired < self.scope.timers
+                       for n in self.ids if self.alive[n])
+
+    # -- stepping ---------------------------------------------------------------------
+
+    def step(self, choice: Choice) -> None:
+        """Let ``choice`` happen and run the nodes until nothing more follows from it.
+
+        :raises ValueError: if the choice is not possible now.
+        """
+        kind = choice.kind
+        self.now += QUANTUM
+        if kind == "deliver":
+            packet = self._packet(choice)
+            if not self.alive[packet.dst]:
+                raise ValueError(f"not possible now: {choice} ({packet.dst} is down)")
+            del self.flight[packet.ref]
+            links = self.nodes[packet.dst].links
+            links.receive(packet)  # type: ignore[union-attr]
+        elif kind == "lose":
+            packet = self._packet(choice)
+            del self.flight[packet.ref]
+            self.losses += 1
+        elif kind == "broadcast":
+            self._running(choice.node, choice)
+            self.broadcasts += 1
+            self.nodes[choice.node].broadcast(self.layer, f"b{self.broadcasts}")
+        elif kind == "timer":
+            self._running(choice.node, choice)
+            timer = self._next_timer(choice.node)
+            if timer is None or timer.ref != choice.ref:
+                raise ValueError(f"not possible now: {choice}")
+            self.timers[choice.node].remove(timer)
+            self.now = max(self.now, timer.due)
+            self.runtimes[choice.node].fired += 1
+            timer.fn()
+        elif kind == "crash":
+            self._running(choice.node, choice)
+            self.crashes += 1
+            node = self.nodes[choice.node]
+            node.tracer.emit("crash")
+            self.alive[choice.node] = False
+            node.halt()
+            self.timers[choice.node] = []
+        elif kind == "restart":
+            if self.alive[choice.node]:
+                raise ValueError(f"not possible now: {choice} (it is running)")
+            self.restarts += 1
+            self._start(choice.node)
+            node = self.nodes[choice.node]
+            for peer in node.peers:
+                self._enqueue(node, peer, None, None, hello=True)
+        elif kind in ("detect", "suspect", "restore"):
+            self._running(choice.node, choice)
+            if kind == "suspect":
+                self.suspicions += 1
+            self._detector(choice.node).report(kind, choice.peer)
+        else:
+            raise ValueError(f"unknown choice kind {kind!r}")
+        self._settle()
+        self.depth += 1
+
+    def _packet(self, choice: Choice) -> Packet:
+        packet = self.flight.get(choice.ref)
+        if packet is None or packet.dst != choice.node or packet.src != choice.peer:
+            raise ValueError(f"not possible now: {choice} (no such message in flight)")
+        return packet
+
+    def _running(self, node_id: str, choice: Choice) -> None:
+        if node_id not in self.alive:
+            raise ValueError(f"not possible: {choice} ({node_id} is not a member)")
+        if not self.alive[node_id]:
+            raise ValueError(f"not possible now: {choice} ({node_id} is down)")
+
+    def _settle(self) -> None:
+        while self.soon:
+            batch, self.soon = self.soon, []
+            for fn in batch:
+                fn()
+
+    # -- state ------------------------------------------------------------------------
+
+    def state(self, rename: Mapping[str, str] | None = None) -> str:
+        """The canonical text of the whole state (see the module documentation)."""
+        shared: dict[int, str] = {}
+        for node in self.nodes.values():
+            shared[id(node)] = f"node:{node.id}"
+            for component in node.components:
+                shared[id(component)] = f"component:{component.name}"
+                shared[id(component.ctx)] = "ctx"
+                shared[id(component.options)] = "options"
+        parts: list[str] = []
+        for node_id in self.ids:
+            node = self.nodes[node_id]
+            alive = self.alive[node_id]
+            comps = ";".join(f"{c.name}={canonical(_digestible_state(c), shared, rename)}"
+                             for c in node.components) if alive else ""
+            timers = sorted(f"{max(t.due - self.now, 0.0)!r}:"
+                            f"{canonical(_event_of(t.fn), shared, rename)}"
+                            for t in self.timers[node_id] if not t.cancelled)
+            fired = self.runtimes[node_id].fired
+            seen = canonical(node.links.incarnations, shared, rename) if alive else ""  # type: ignore[union-attr]
+            parts.append(f"{_rename(node_id, rename)}:{node.incarnation}:{alive}:{fired}:"
+                         f"{node._seq}:[{comps}]:{timers}:{seen}")
+        parts.sort()
+        flight = sorted(
+            f"{_rename(p.src, rename)}#{p.src_inc}>{_rename(p.dst, rename)}:"
+            f"{'hello' if p.hello else canonical(p.body, shared, rename)}"
+            for p in self.flight.values())
+        if self.scope.ordered:  # the order per link is part of the state
+            flight = [f"{i}" for i in flight]
+        deliveries = sorted(f"{_rename_all(k, rename)}={_rename_all(','.join(v), rename)}"
+                            for k, v in self.deliveries.items())
+        budgets = (self.broadcasts, self.crashes, self.restarts, self.losses,
+                   self.suspicions)
+        return f"{budgets}|{'|'.join(parts)}|{flight}|{deliveries}"
+
+    def digest(self, symmetry: bool = False) -> str:
+        """A hash of the canonical state; with ``symmetry``, the same for every renaming
+        of the nodes (the smallest over all permutations)."""
+        if not symmetry:
+            return digest_text(self.state())
+        import itertools
+
+        return min(digest_text(self.state(dict(zip(self.ids, perm, strict=True))))
+                   for perm in itertools.permutations(self.ids))
+
+    def copy(self) -> World:
+        """An independent copy of the whole world (slow: :meth:`save` and :meth:`restore`
+        are what a search uses)."""
+        memo: dict[int, Any] = {id(self.catalog): self.catalog,
+                                id(self.installed): self.installed}
+        return copy.deepcopy(self, memo)
+
+    def save(self) -> Snapshot:
+        """The state of the world now, to :meth:`restore` later (any number of times)."""
+        nodes = dict(self.nodes)
+        memo = self._memo()
+        return Snapshot(
+            scalars=(self.now, self.timer_count, self.packet_count, self.broadcasts,
+                     self.crashes, self.restarts, self.losses, self.suspicions, self.depth),
+            incarnations=dict(self.incarnations), alive=dict(self.alive), nodes=nodes,
+            runtimes={n: (r, r.fired) for n, r in self.runtimes.items()},
+            flight=dict(self.flight),
+            timers={n: [(t, t.cancelled) for t in ts] for n, ts in self.timers.items()},
+            records=list(self.sink.records),
+            deliveries={k: list(v) for k, v in self.deliveries.items()},
+            node_state={n: _node_state(node) for n, node in nodes.items()},
+            components=copy.deepcopy({id(c): _state_of(c) for node in nodes.values()
+                                      for c in node.components}, memo))
+
+    def restore(self, snapshot: Snapshot, *, last: bool = False) -> None:
+        """Put the world back in a saved state. ``last``: the snapshot is not needed
+        again, so its parts are taken as they are instead of copied."""
+        (self.now, self.timer_count, self.packet_count, self.broadcasts, self.crashes,
+         self.restarts, self.losses, self.suspicions, self.depth) = snapshot.scalars
+        self.incarnations = dict(snapshot.incarnations)
+        self.alive = dict(snapshot.alive)
+        self.nodes = dict(snapshot.nodes)
+        self.runtimes = {}
+        for node_id, (runtime, fired) in snapshot.runtimes.items():
+            runtime.fired = fired
+            self.runtimes[node_id] = runtime
+        self.flight = dict(snapshot.flight)
+        self.timers = {}
+        for node_id, pairs in snapshot.timers.items():
+            for timer, cancelled in pairs:
+                timer.cancelled = cancelled
+            self.timers[node_id] = [t for t, _ in pairs]
+        self.sink.records[:] = snapshot.records
+        self.deliveries = {k: list(v) for k, v in snapshot.deliveries.items()}
+        self.soon = []
+        states = snapshot.components if last else copy.deepcopy(snapshot.components,
+                                                                 self._memo())
+        for node_id, node in self.nodes.items():
+            _set_node_state(node, snapshot.node_state[node_id])
+            for component in node.components:
+                kept = {k: v for k, v in vars(component).items() if k in _KEPT}
+                vars(component).clear()
+                vars(component).update(kept)
+                vars(component).update(states[id(component)])
+
+    def _memo(self) -> dict[int, Any]:
+        memo: dict[int, Any] = {}
+        for node in self.nodes.values():
+            memo[id(node)] = node
+            for component in node.components:
+                memo[id(component)] = component
+                memo[id(component.ctx)] = component.ctx
+                memo[id(component.options)] = component.options
+        return memo
+
+    @property
+    def trace(self) -> list[dict[str, Any]]:
+        """Every trace line so far."""
+        return self.sink.records
+
+    def running(self) -> list[str]:
+        """The nodes running now."""
+        return [n for n in self.ids if self.alive[n]]
+
+
+_KEPT = ("ctx", "options")
+
+
+def _state_of(component: Component) -> dict[str, Any]:
+    return {k: v for k, v in vars(component).items() if k not in _KEPT}
+
+
+def _digestible_state(component: Component) -> dict[str, Any]:
+    custom = getattr(component, "explore_state", None)
+    if callable(custom):
+        return {"state": custom()}
+    return _state_of(component)
+
+
+def _node_state(node: Node) -> tuple[Any, ...]:
+    links = node.links
+    return (node.state, node._seq, node._mids, dict(node._timers), node._next_timer,
+            node.errors, node.fenced_by, dict(links.incarnations),  # type: ignore[union-attr]
+            dict(links.heard))  # type: ignore[union-attr]
+
+
+def _set_node_state(node: Node, state: tuple[Any, ...]) -> None:
+    links = node.links
+    (node.state, node._seq, node._mids, timers, node._next_timer, node.errors,
+     node.fenced_by, incarnations, heard) = state
+    node._timers = dict(timers)
+    links.incarnations = dict(incarnations)  # type: ignore[union-attr]
+    links.heard = dict(heard)  # type: ignore[union-attr]
+
+
+@attrs.frozen
+class Snapshot:
+    """A saved state of a :class:`World` (see :meth:`World.save`)."""
+
+    scalars: tuple[Any, ...]
+    incarnations: dict[str, int]
+    alive: dict[str, bool]
+    nodes: dict[str, Node]
+    runtimes: dict[str, tuple[_StepRuntime, int]]
+    flight: dict[int, Packet]
+    timers: dict[str, list[tuple[_Timer, bool]]]
+    records: list[dict[str, Any]]
+    deliveries: dict[str, list[str]]
+    node_state: dict[str, tuple[Any, ...]]
+    components: dict[int, dict[str, Any]]
+
+
+def _event_of(fn: Callable[[], Any]) -> Any:
+    return getattr(fn, "event", None) or getattr(fn, "__qualname__", "timer")
+
+
+def _event_name(fn: Callable[[], Any]) -> str:
+    event = getattr(fn, "event", None)
+    return type(event).__name__ if event is not None else ""
+
+
+def _rename(node_id: str, rename: Mapping[str, str] | None) -> str:
+    return rename.get(node_id, node_id) if rename else node_id
+
+
+def _rename_all(text: str, rename: Mapping[str, str] | None) -> str:
+    if not rename:
+        return text
+    from ._digest import rename_ids
+
+    return rename_ids(text, rename)
