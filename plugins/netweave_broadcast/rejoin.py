@@ -264,7 +264,7 @@ class Rejoin:
         """Messages ``lo`` to ``hi`` of ``process`` hold up delivery here: if this process
         restarted and ``process`` is gone without a JOIN, ask the peers for them."""
         if (hi < lo or not self.restarted or process in self.joined
-                or not self.is_gone(process)):
+                or self.earlier_self(process) or not self.is_gone(process)):
             return
         known = self.rounds.get(process)
         if known is not None and known.lo <= lo and hi <= known.hi:
@@ -349,10 +349,6 @@ class Rejoin:
         if r is not None and sender in r.awaited:
             r.awaited.discard(sender)
             r.old = max(r.old, msg.old)
-            if self.earlier_self(process) and msg.entries:
-                # This node's own earlier process: never delivered here, but what a peer
-                # delivered of it (so, in order, everything before) counts as delivered.
-                r.old = max(r.old, max(_number(m) for m, _ in msg.entries))
             if not r.awaited:
                 self._answered(process)
 
@@ -481,12 +477,6 @@ def process_of(name: object) -> Process | None:
     if not node or not decimal(inc) or int(inc) < 1:
         return None
     return node, int(inc)
-
-
-def _number(message_id: str) -> int:
-    """The ``n`` of ``"<node>/<incarnation>/<n>"`` (0 if it is not a number)."""
-    n = message_id.rpartition("/")[2]
-    return int(n) if decimal(n) else 0
 
 
 def _positive(value: object) -> bool:

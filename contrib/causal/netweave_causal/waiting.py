@@ -27,10 +27,9 @@ causes. Where each running sequence continues for it, and which causes it may sk
 the rejoin protocol's business (``netweave_broadcast.rejoin``, shared with FIFO
 broadcast): this layer numbers its messages for it, tells it what it delivers, and asks
 it about the causes it lacks of a gone process. A restarted process never delivers a
-message before a cause broadcast after it started. The messages of the node's own
-earlier processes are never delivered here; as causes they count as delivered as far as
-a peer delivered them (skipping one that only processes now gone had delivered would
-deliver an effect that the others hold back for ever: harsh seed 1005057).
+message before a cause broadcast after it started; the messages of the node's own
+earlier processes are never delivered, and skipped as causes (all were broadcast before
+this process started).
 
 The vector clock. ``W <= V`` is a vector-clock comparison, asked of the node's
 ``vector-clock`` component (netweave-clocks); the same component stamps every trace line
@@ -153,8 +152,13 @@ class WaitingCausalBroadcast(Rejoining):
         self._deliver_ready()
 
     def ready(self, w: Mapping[str, int]) -> bool:
-        """Whether a message whose sender had ``w`` may be delivered now: ``W <= V``."""
-        return self.ctx.component(VECTOR_CLOCK).leq(w, self.v)
+        """Whether a message whose sender had ``w`` may be delivered now: ``W <= V`` (in
+        a restarted process, the causes from this node's earlier processes are skipped)."""
+        if self.ctx.component(VECTOR_CLOCK).leq(w, self.v):
+            return True
+        return self.rejoin.restarted and all(
+            n <= self.v.get(p, 0) or self.rejoin.earlier_self(_node_inc(p))
+            for p, n in w.items())
 
     def _deliver_ready(self) -> None:
         progress = True
