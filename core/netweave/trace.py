@@ -141,3 +141,20 @@ def read_trace(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         records.extend(_lines(f))
     records.sort(key=lambda r: r.get("t", 0.0))
     return records
+
+
+def write_trace_dir(records: Iterable[dict[str, Any]], nodes: Iterable[str],
+                    directory: str | os.PathLike[str]) -> list[Path]:
+    """Write ``records`` as one ``<node>.jsonl`` per node (every one of ``nodes``, even
+    without a line) into ``directory``, in the order given: byte-deterministic."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    by_node: dict[str, list[str]] = {n: [] for n in nodes}
+    for record in records:
+        by_node.setdefault(record["node"], []).append(dumps_line(record))
+    paths = []
+    for node_id, lines in by_node.items():
+        path = out / f"{node_id}.jsonl"
+        path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+        paths.append(path)
+    return paths

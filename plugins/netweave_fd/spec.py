@@ -110,7 +110,7 @@ def _still_suspected(h: History, layer: str) -> Iterator[Violation]:
         p = h.last_process(node)
         if p.correct:
             yield Violation(f"correct {q} still suspects {node} at the end, and {p} is correct",
-                            (p.start_line, last.record))
+                            (p.start_line, last.record), final=True)
 
 
 def _fenced_from(h: History, layer: str) -> dict[Process, float]:

@@ -9,83 +9,18 @@ the property its missing ingredient exists for within 1,000 seeds.
 from __future__ import annotations
 
 import pytest
-from netweave import revive, upon_deliver
+from mutants import (
+    BebClaimingRb,
+    DetectorThatNeverDetects,
+    DetectorThatNeverRestores,
+    FifoWithoutReorderingBuffer,
+    RbWithoutDeduplication,
+    UrbDeliveringBeforeAcks,
+)
 from netweave.testing import SeedFailure, assert_violates, check_conformance
-from netweave_broadcast.all_ack_urb import AllAckUniformReliableBroadcast, Pending
-from netweave_broadcast.beb import BestEffortBroadcast
-from netweave_broadcast.eager_rb import EagerRbData, EagerReliableBroadcast
-from netweave_broadcast.fifo import FifoData, FifoReliableBroadcast
 from netweave_broadcast.spec import ReliableBroadcastSpec
-from netweave_fd.eventually_perfect import EventuallyPerfectFailureDetector
-from netweave_fd.perfect import Heartbeat, PerfectFailureDetector, _Tick
 
 SEEDS = range(1000)
-
-
-class BebClaimingRb(BestEffortBroadcast):
-    """Best-effort broadcast that claims to be reliable: nobody relays a crashed sender."""
-
-    name = "mutant-beb-as-rb"
-    provides = ("reliable-broadcast",)
-    layer = "rb"
-    default = False
-    implicit = False
-
-
-class UrbDeliveringBeforeAcks(AllAckUniformReliableBroadcast):
-    """All-ack URB that delivers as soon as it sees a message, without waiting for acks."""
-
-    name = "mutant-urb-no-acks"
-    default = False
-
-    def can_deliver(self, entry: Pending) -> bool:
-        return True
-
-
-class RbWithoutDeduplication(EagerReliableBroadcast):
-    """Eager RB that delivers every copy it receives (it still relays only the first)."""
-
-    name = "mutant-rb-no-dedup"
-
-    @upon_deliver(EagerRbData)
-    def on_data(self, _: str, __: str, msg: EagerRbData) -> None:
-        origin, inc = msg.id.split("/")[:2]
-        first = self.delivered.add(origin, int(inc), msg.seq)
-        self.ctx.deliver(msg.id, origin, revive(msg.payload))
-        if first and (origin, int(inc)) != (self.ctx.node_id, self.ctx.incarnation):
-            self._beb(self.ctx.new_message_id(), msg)
-
-
-class FifoWithoutReorderingBuffer(FifoReliableBroadcast):
-    """FIFO broadcast that delivers each message as it comes, holding nothing back."""
-
-    name = "mutant-fifo-no-buffer"
-    default = False
-
-    @upon_deliver(FifoData)
-    def on_data(self, message_id: str, origin: str, msg: FifoData) -> None:
-        self.ctx.deliver(message_id, origin, revive(msg.payload))
-
-
-class DetectorThatNeverDetects(PerfectFailureDetector):
-    """A perfect detector that sends heartbeats but never reports a crash."""
-
-    name = "mutant-fd-never-detects"
-    default = False
-
-    def _tick(self) -> None:
-        for p in self.ctx.peers:
-            self.ctx.send(p, Heartbeat())
-        self.ctx.set_timer(self.options.period, _Tick())
-
-
-class DetectorThatNeverRestores(EventuallyPerfectFailureDetector):
-    """An eventually perfect detector that never withdraws a suspicion."""
-
-    name = "mutant-epfd-never-restores"
-
-    def _restore(self, p: str) -> None:
-        pass
 
 
 @pytest.mark.timeout(600)

@@ -55,6 +55,10 @@ class Violation:
     """What went wrong, in one line, naming processes as ``node#incarnation``."""
     lines: tuple[Mapping[str, Any], ...] = attrs.field(default=(), converter=_excerpt)
     """The trace lines that show it, in trace order, at most ``MAX_EXCERPT``."""
+    final: bool = attrs.field(default=False, kw_only=True)
+    """Judged on the trace as a *finished* run (something still true at its end), so a
+    longer run may withdraw it: a search that judges every prefix of a run (``netweave
+    explore``) counts it only where the run may end."""
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-friendly form."""

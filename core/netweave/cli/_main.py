@@ -21,6 +21,7 @@ COMMANDS = ["plugins", "sim", "node", "keys", "check", "timeline", "view", "expo
             "demo", "new_plugin", "bench"]
 """Sub-command modules, in the order ``netweave --help`` lists them."""
 COMMANDS.insert(COMMANDS.index("conform") + 1, "campaign")
+COMMANDS.insert(COMMANDS.index("campaign") + 1, "explore")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,7 +58,7 @@ def _add_plugin(args: argparse.Namespace) -> str | None:
     is reported: a flag, a scenario file, a cluster file; ``None``: as in Python."""
     if args.command == "sim" and getattr(args, "scenario", None):
         return 'add "{name}" to use = [...] under [cluster] in the scenario file'
-    if args.command in ("sim", "conform"):
+    if args.command in ("sim", "conform", "explore"):
         return "add one with --use {name}"
     if args.command == "node":
         return "add {name} = {{}} under [plugins] in the cluster file"

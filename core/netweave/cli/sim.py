@@ -68,6 +68,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..explore import is_counterexample
+
+    if args.scenario is not None and is_counterexample(args.scenario):
+        return _replay_counterexample(args)
     if args.scenario is not None:
         if args.layer or args.use:
             print("netweave sim: error: give a scenario file or --layer/--use, not both",
@@ -131,3 +135,19 @@ def _shrink(args: argparse.Namespace, scenario: Scenario, trace: list[dict[str, 
           f"{f.violation.message}")
     report_shrunk(found, path, began)
     return 1
+
+
+def _replay_counterexample(args: argparse.Namespace) -> int:
+    """A file ``netweave explore`` wrote: take its choices again and write the trace."""
+    from ..explore import Counterexample
+    from ..trace import write_trace_dir
+    from .explore import replay_counterexample
+
+    began = time.perf_counter()
+    cx = Counterexample.read(args.scenario)
+    world = replay_counterexample(cx)
+    paths = write_trace_dir(world.trace, world.ids, args.trace_dir)
+    print(f"replayed {len(cx.choices)} choices of {args.scenario} ({cx.plugin}, "
+          f"{len(world.ids)} nodes) in {time.perf_counter() - began:.3f}s; trace: "
+          f"{args.trace_dir} ({len(paths)} files, {len(world.trace)} lines)", file=sys.stderr)
+    return 0

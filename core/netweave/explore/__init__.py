@@ -9,8 +9,10 @@ the specifications ``netweave check`` uses. See ``docs/guide/explore.md``.
 
 from ._detectors import ModelledEventuallyPerfectFD, ModelledPerfectFD
 from ._digest import Undigestable
+from ._file import Counterexample, is_counterexample
 from ._search import Found, Result, explore, replay
 from ._world import Choice, Packet, Scope, World
 
-__all__ = ["Choice", "Found", "ModelledEventuallyPerfectFD", "ModelledPerfectFD", "Packet",
-           "Result", "Scope", "Undigestable", "World", "explore", "replay"]
+__all__ = ["Choice", "Counterexample", "Found", "ModelledEventuallyPerfectFD",
+           "ModelledPerfectFD", "Packet", "Result", "Scope", "Undigestable", "World",
+           "explore", "is_counterexample", "replay"]

@@ -69,6 +69,8 @@ def canonical(obj: Any, shared: Mapping[int, str], rename: Mapping[str, str] | N
         return repr(rename_ids(obj, rename) if rename else obj)
     if isinstance(obj, bytes):
         return obj.hex()
+    if isinstance(obj, type):
+        return f"<class {obj.__module__}.{obj.__qualname__}>"
     if isinstance(obj, enum.Enum):
         return f"{type(obj).__name__}.{obj.name}"
     if isinstance(obj, list | tuple | deque):

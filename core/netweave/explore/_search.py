@@ -8,12 +8,13 @@ little memory; ``random`` follows random runs to the end, one after another, for
 too large to exhaust.
 
 Every new state is judged against the *safety* properties of the specifications that
-judge its layers (the same ones ``netweave check`` uses, on the trace the world wrote);
-every *quiescent* state (nothing left that must happen: no message for a live process,
-no detection owed, no timer left to fire) also against the liveness properties, since a
-run may end there. A violation stops the search with the path of choices that leads to
-it. The search is *exhaustive* when it ran out of states before any limit (states,
-depth) cut it short: then no run of the scope violates a property.
+judge its layers (the same ones ``netweave check`` uses, on the trace the world wrote),
+except their ``final`` violations (what holds only of a finished run); every *quiescent*
+state (nothing left that must happen: no message for a live process, no detection owed,
+no timer left to fire) against every property, since a run may end there. A violation
+stops the search with the path of choices that leads to it. The search is *exhaustive*
+when it ran out of states before any limit (states, depth) cut it short: then no run of
+the scope violates a property.
 """
 
 from __future__ import annotations
@@ -49,39 +50,35 @@ class Found:
     """The choices from the initial state, in order."""
 
 
-SOMETIMES = ("a delivery after a crash", "a crashed origin's message delivered",
-             "a detection", "a relay by a non-origin")
+SOMETIMES = ("a crashed origin's message delivered elsewhere", "a detection",
+             "a relay by a non-origin", "a message lost", "a restart")
 
 
 @attrs.define
 class Sometimes:
-    """Things a scope should be able to reach, and whether the search reached them: proof
-    that the scope is not vacuous (a search that never crashes anybody proves little)."""
+    """Things a scope should be able to reach, and in how many distinct states they hold:
+    proof that the scope is not vacuous (a search that never crashes anybody proves
+    little). Each is a property of a state, not of the path to it: two runs that reach one
+    state are explored once, whatever their order."""
 
     reached: dict[str, int] = attrs.field(factory=lambda: dict.fromkeys(SOMETIMES, 0))
 
     def see(self, world: World) -> None:
-        lines = world.trace
-        crashed: set[str] = set()
-        relayed = False
-        for line in lines:
-            ev = line.get("ev")
-            if ev == "crash":
-                crashed.add(line["node"])
-            elif ev == "deliver":
-                origin = line.get("origin")
-                if crashed and line["node"] not in crashed:
-                    self.reached["a delivery after a crash"] += 1
-                if origin in crashed and origin != line["node"]:
-                    self.reached["a crashed origin's message delivered"] += 1
-            elif ev == "suspect":
-                self.reached["a detection"] += 1
-        for packet in world.flight.values():
-            origin = _innermost_id(packet.body)
-            if origin is not None and not origin.startswith(f"{packet.src}/"):
-                relayed = True
-        if relayed:
-            self.reached["a relay by a non-origin"] += 1
+        reached = self.reached
+        down = {n for n in world.ids if not world.alive[n]}
+        if down and any(item.split(":", 1)[-1].split("/", 1)[0] in down
+                        for process, items in world.deliveries.items()
+                        if process.split("#")[0] not in down for item in items):
+            reached[SOMETIMES[0]] += 1
+        if any(world.detector_reports(n) for n in world.running()):
+            reached[SOMETIMES[1]] += 1
+        if any((mid := _innermost_id(p.body)) is not None and not mid.startswith(f"{p.src}/")
+               for p in world.flight.values()):
+            reached[SOMETIMES[2]] += 1
+        if world.losses:
+            reached[SOMETIMES[3]] += 1
+        if world.restarts:
+            reached[SOMETIMES[4]] += 1
 
 
 def _innermost_id(body: Any) -> str | None:
@@ -133,17 +130,19 @@ class _Judge:
                 (self.safety if prop.kind == "safety" else self.liveness).append((spec, prop))
 
     def first(self, world: World, props: Sequence[tuple[Spec, Property]],
-              path: tuple[Choice, ...]) -> Found | None:
+              path: tuple[Choice, ...], *, ended: bool = False) -> Found | None:
+        """The first violation; a ``final`` one only if the run may end here."""
         history = History.from_records(world.trace)
         for spec, prop in props:
             for violation in spec.violations(prop, history):
-                return Found(spec.name, spec.layer, prop.name, prop.kind, violation, path)
+                if ended or not violation.final:
+                    return Found(spec.name, spec.layer, prop.name, prop.kind, violation, path)
         return None
 
 
 def explore(make_world: Callable[[], World], *, strategy: str = "bfs",
             max_states: int | None = None, max_depth: int | None = None,
-            symmetry: bool = False, seed: int = 0, specs: SpecCatalog | None = None,
+            max_seconds: float | None = None, symmetry: bool = False, seed: int = 0, specs: SpecCatalog | None = None,
             progress: Callable[[Result], None] | None = None,
             progress_every: float = 2.0) -> Result:
     """Explore the runs of the world ``make_world()`` builds (see the module docs).
@@ -151,6 +150,7 @@ def explore(make_world: Callable[[], World], *, strategy: str = "bfs",
     :param max_states: stop after reaching this many states (the search is then not
         exhaustive).
     :param max_depth: explore runs of at most this many choices.
+    :param max_seconds: stop after this long (not exhaustive then either).
     :param symmetry: take states that differ only by a renaming of the nodes as one
         (sound only for components that treat node ids alike).
     :param seed: the random strategy's seed.
@@ -163,20 +163,25 @@ def explore(make_world: Callable[[], World], *, strategy: str = "bfs",
     result = Result()
     last_report = began
 
-    def tick() -> None:
+    def tick() -> bool:
+        """Report progress; whether the time limit is up."""
         nonlocal last_report
         now = time.monotonic()
+        if max_seconds is not None and now - began >= max_seconds:
+            result.limit = "max-seconds"
+            return True
         if progress is not None and now - last_report >= progress_every:
             last_report = now
             result.seconds = now - began
             progress(result)
+        return False
 
     def judge_state(world: World, path: tuple[Choice, ...]) -> Found | None:
         found = judge.first(world, judge.safety, path)
+        result.sometimes.see(world)
         if found is None and world.quiescent():
             result.ends += 1
-            result.sometimes.see(world)
-            found = judge.first(world, judge.liveness, path)
+            found = judge.first(world, [*judge.safety, *judge.liveness], path, ended=True)
         return found
 
     result.found = judge_state(root, ())
@@ -192,7 +197,7 @@ def explore(make_world: Callable[[], World], *, strategy: str = "bfs",
 
 def _systematic(root: World, judge_state: Callable[[World, tuple[Choice, ...]], Found | None],
                 result: Result, strategy: str, max_states: int | None,
-                max_depth: int | None, symmetry: bool, tick: Callable[[], None]) -> None:
+                max_depth: int | None, symmetry: bool, tick: Callable[[], bool]) -> None:
     world = root
     seen = {world.digest(symmetry)}
     result.distinct = 1
@@ -225,13 +230,14 @@ def _systematic(root: World, judge_state: Callable[[World, tuple[Choice, ...]], 
             if max_states is not None and result.visited >= max_states:
                 result.limit = "max-states"
                 return
-        tick()
+        if tick():
+            return
     result.exhausted = not result.limit
 
 
 def _random(root: World, judge_state: Callable[[World, tuple[Choice, ...]], Found | None],
             result: Result, max_states: int | None, max_depth: int | None, seed: int,
-            tick: Callable[[], None]) -> None:
+            tick: Callable[[], bool]) -> None:
     rng = random.Random(seed)
     limit = max_states if max_states is not None else 100_000
     seen: set[str] = set()
@@ -259,7 +265,8 @@ def _random(root: World, judge_state: Callable[[World, tuple[Choice, ...]], Foun
                 return
             if result.visited >= limit:
                 break
-        tick()
+        if tick():
+            return
     result.limit = "max-states"
 
 

@@ -31,14 +31,13 @@ from __future__ import annotations
 
 import copy
 import random
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
 
 from .._registry import Catalog
 from ..errors import ConfigurationError
-from ..events import PeerRestarted
 from ..node import Node
 from ..plugin import Component
 from ..trace import ListSink
@@ -229,24 +228,39 @@ class _StepRuntime:
     def transmit(self, peer: str, message: Any) -> None:  # pragma: no cover - links modelled
         raise AssertionError("the modelled links send no protocol message")
 
+    def make_links(self, node_id: str, incarnation: int, *,
+                   deliver: Callable[[str, Any, dict[str, Any] | None], None],
+                   on_peer_restart: Callable[[str, int], None],
+                   on_fenced: Callable[[str], None], options: Any) -> _ModelledLinks:
+        return _ModelledLinks(self.world, node_id, incarnation, deliver, on_peer_restart)
+
     def fenced(self) -> None:  # pragma: no cover - nobody fences in a modelled world
         pass
 
 
 class _ModelledLinks:
-    """What a node asks of its links, given by the world's network (no protocol)."""
+    """A node's links, given by the world's network (no protocol): what is sent is in
+    flight until a ``deliver`` choice; what arrives from a peer's new process tells of its
+    restart, as :class:`~netweave.link.PerfectLinks` does."""
 
     holding_acks = False
     duplicates = stale = dropped = fenced = malformed = 0
 
-    def __init__(self, world: World, node: Node) -> None:
+    def __init__(self, world: World, node_id: str, incarnation: int,
+                 deliver: Callable[[str, Any, dict[str, Any] | None], None],
+                 on_peer_restart: Callable[[str, int], None]) -> None:
         self.world = world
-        self.node = node
+        self.node_id = node_id
+        self.incarnation = incarnation
+        self.deliver = deliver
+        self.on_peer_restart = on_peer_restart
         self.incarnations: dict[str, int] = {}
         self.heard: dict[str, float] = {}
+        self.forgotten: dict[str, int] = {}
+        """Peers declared crashed, with the incarnation that crashed."""
 
     def send(self, peer: str, body: Any, meta: dict[str, Any] | None = None) -> None:
-        self.world._enqueue(self.node, peer, body, meta)
+        self.world._enqueue(self.node_id, self.incarnation, peer, body, meta)
 
     def receive(self, packet: Packet) -> None:
         known = self.incarnations.get(packet.src, 0)
@@ -255,10 +269,20 @@ class _ModelledLinks:
         self.heard[packet.src] = self.world.now
         if packet.src_inc > known:
             self.incarnations[packet.src] = packet.src_inc
-            if known:
-                self.node.bus.publish(PeerRestarted(packet.src, packet.src_inc))
+            # A new process of the peer: one above what spoke before, or above the process
+            # declared crashed (known here even if it never spoke: the abstraction's
+            # semantics, which a message of the crashed process arriving late must not
+            # pass for a restart).
+            if known or packet.src_inc > self.forgotten.get(packet.src, packet.src_inc):
+                self.on_peer_restart(packet.src, packet.src_inc)
         if not packet.hello:
-            self.node._link_deliver(packet.src, packet.body, packet.meta)
+            self.deliver(packet.src, packet.body, packet.meta)
+
+    def on_receive(self, peer: str, msg: Any) -> None:  # pragma: no cover - see receive
+        raise AssertionError("the modelled links receive packets, not protocol messages")
+
+    def forget(self, peer: str) -> None:
+        self.forgotten[peer] = self.world.incarnations[peer]
 
     def heard_from(self, peer: str) -> float | None:
         return self.heard.get(peer)
@@ -266,10 +290,7 @@ class _ModelledLinks:
     def peer_incarnation(self, peer: str) -> int | None:
         return self.incarnations.get(peer)
 
-    def greet(self, peers: Sequence[str]) -> None:
-        pass
-
-    def forget(self, peer: str) -> None:
+    def greet(self, peers: Iterable[str]) -> None:
         pass
 
     def hold_acks(self, hold: bool) -> None:
@@ -366,14 +387,13 @@ class World:
         self.incarnations[node_id] += 1
         inc = self.incarnations[node_id]
         node = Node(node_id, peers=self.ids, catalog=self.catalog, incarnation=inc,
-                    strict=True)
+                    strict=True, fill="defaults")
         for plugin, options in self.selection:
             node.use(plugin, **options)
         node.build()
         node.tracer.sinks.append(self._record)
         runtime = _StepRuntime(self, node_id, inc)
         node.attach(runtime)
-        node.links = _ModelledLinks(self, node)  # type: ignore[assignment]
         self.nodes[node_id] = node
         self.runtimes[node_id] = runtime
         self.alive[node_id] = True
@@ -397,13 +417,13 @@ class World:
 
     # -- the network ------------------------------------------------------------------
 
-    def _enqueue(self, node: Node, peer: str, body: Any, meta: dict[str, Any] | None,
-                 hello: bool = False) -> None:
-        if node.state != "running" or not self.alive.get(node.id):
+    def _enqueue(self, src: str, src_inc: int, dst: str, body: Any,
+                 meta: dict[str, Any] | None, hello: bool = False) -> None:
+        if not self.alive.get(src) or self.incarnations[src] != src_inc:
             return
         self.packet_count += 1
-        self.flight[self.packet_count] = Packet(self.packet_count, node.id, node.incarnation,
-                                                peer, body, meta, hello)
+        self.flight[self.packet_count] = Packet(self.packet_count, src, src_inc, dst, body,
+                                                meta, hello)
 
     def _deliverable(self) -> Iterator[Packet]:
         seen: set[tuple[str, str]] = set()
@@ -465,6 +485,11 @@ class World:
     def _detector(self, node_id: str) -> Any:
         return self.nodes[node_id].component("failure-detector")
 
+    def detector_reports(self, node_id: str) -> set[str]:
+        """The peers ``node_id``'s detector reports now (crashed or suspected)."""
+        reports: set[str] = self._detector(node_id).reported
+        return reports
+
     def _next_timer(self, node_id: str) -> _Timer | None:
         timers = self.timers[node_id]
         timers[:] = [t for t in timers if not t.cancelled]
@@ -473,12 +498,7 @@ class World:
     def required(self) -> list[Choice]:
         """What must still happen for the run to be over (liveness is judged once none
         is left): deliveries to live processes, detections and restorations owed."""
-        return [c for c in self.choices() if c.kind in ("deliver", "detect", "restore")
-                and not (c.kind == "deliver" and self._is_hello(c.ref))]
-
-    def _is_hello(self, ref: int) -> bool:
-        packet = self.flight.get(ref)
-        return packet is not None and packet.hello
+        return [c for c in self.choices() if c.kind in ("deliver", "detect", "restore")]
 
     def quiescent(self) -> bool:
         """Nothing left that must happen: no message for a live process, no detection owed,
@@ -503,8 +523,7 @@ class World:
             if not self.alive[packet.dst]:
                 raise ValueError(f"not possible now: {choice} ({packet.dst} is down)")
             del self.flight[packet.ref]
-            links = self.nodes[packet.dst].links
-            links.receive(packet)  # type: ignore[union-attr]
+            _links(self.nodes[packet.dst]).receive(packet)
         elif kind == "lose":
             packet = self._packet(choice)
             del self.flight[packet.ref]
@@ -537,7 +556,7 @@ class World:
             self._start(choice.node)
             node = self.nodes[choice.node]
             for peer in node.peers:
-                self._enqueue(node, peer, None, None, hello=True)
+                self._enqueue(node.id, node.incarnation, peer, None, None, hello=True)
         elif kind in ("detect", "suspect", "restore"):
             self._running(choice.node, choice)
             if kind == "suspect":
@@ -587,7 +606,9 @@ class World:
                             f"{canonical(_event_of(t.fn), shared, rename)}"
                             for t in self.timers[node_id] if not t.cancelled)
             fired = self.runtimes[node_id].fired
-            seen = canonical(node.links.incarnations, shared, rename) if alive else ""  # type: ignore[union-attr]
+            links = _links(node)
+            seen = (canonical(links.incarnations, shared, rename) + canonical(
+                links.forgotten, shared, rename)) if alive else ""
             parts.append(f"{_rename(node_id, rename)}:{node.incarnation}:{alive}:{fired}:"
                          f"{node._seq}:[{comps}]:{timers}:{seen}")
         parts.sort()
@@ -702,20 +723,27 @@ def _digestible_state(component: Component) -> dict[str, Any]:
     return _state_of(component)
 
 
-def _node_state(node: Node) -> tuple[Any, ...]:
+def _links(node: Node) -> _ModelledLinks:
     links = node.links
+    assert isinstance(links, _ModelledLinks)
+    return links
+
+
+def _node_state(node: Node) -> tuple[Any, ...]:
+    links = _links(node)
     return (node.state, node._seq, node._mids, dict(node._timers), node._next_timer,
-            node.errors, node.fenced_by, dict(links.incarnations),  # type: ignore[union-attr]
-            dict(links.heard))  # type: ignore[union-attr]
+            node.errors, node.fenced_by, dict(links.incarnations), dict(links.heard),
+            dict(links.forgotten))
 
 
 def _set_node_state(node: Node, state: tuple[Any, ...]) -> None:
-    links = node.links
+    links = _links(node)
     (node.state, node._seq, node._mids, timers, node._next_timer, node.errors,
-     node.fenced_by, incarnations, heard) = state
+     node.fenced_by, incarnations, heard, forgotten) = state
     node._timers = dict(timers)
-    links.incarnations = dict(incarnations)  # type: ignore[union-attr]
-    links.heard = dict(heard)  # type: ignore[union-attr]
+    links.incarnations = dict(incarnations)
+    links.heard = dict(heard)
+    links.forgotten = dict(forgotten)
 
 
 @attrs.frozen

@@ -28,7 +28,7 @@ from .._registry import Catalog
 from ..errors import ConfigurationError
 from ..message import Message
 from ..node import Node
-from ..trace import ListSink, dumps_line
+from ..trace import ListSink, write_trace_dir
 from ._clock import Scheduled, VirtualClock
 from ._links import LINK_MODELS, ModelledNetwork
 from ._network import NetworkModel
@@ -361,14 +361,4 @@ class SimCluster:
 
     def write_trace(self, directory: str | Path) -> list[Path]:
         """Write one ``<node>.jsonl`` per node into ``directory`` (byte-deterministic)."""
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        by_node: dict[str, list[str]] = {n: [] for n in self.ids}
-        for record in self.trace:
-            by_node.setdefault(record["node"], []).append(dumps_line(record))
-        paths = []
-        for node_id, lines in by_node.items():
-            path = out / f"{node_id}.jsonl"
-            path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-            paths.append(path)
-        return paths
+        return write_trace_dir(self.trace, self.ids, directory)
