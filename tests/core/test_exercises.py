@@ -6,11 +6,14 @@ the current directory, as a learner's would be): the skeleton, as written, must 
 very property the exercise is about within a few seeds, and write the failing run's
 view page; the reference solution (``--solution``) must keep every property over the
 same seeds and more. The exercise's own tests (``pytest`` in its folder) agree.
+``netweave explore`` (here its Python API) must catch each skeleton within the
+exercise's small scope with a short run, and exhaust that scope clean with each solution.
 """
 
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import os
 import re
@@ -30,6 +33,7 @@ from netweave.cli.new_plugin import (
     template_files,
 )
 from netweave.errors import ConfigurationError
+from netweave.explore import Scope, World, explore
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = ROOT / "docs" / "tutorials" / "exercises"
@@ -124,7 +128,10 @@ def test_the_written_project(tmp_path: Path, exercise: str,
     # The command says what to run next, from where.
     assert f"cd {dest}" in out and f"netweave conform {ref}" in out
     assert f"{package}/component.py" in out and repr(info.property) in out
+    explore_line = f"netweave explore {ref} {info.explore_args()}"
+    assert explore_line in out
     assert f"netweave conform {ref}" in (dest / "README.md").read_text(encoding="utf-8")
+    assert f"{explore_line}\n" in (dest / "README.md").read_text(encoding="utf-8")
 
 
 def test_the_solution_replaces_the_component_only(tmp_path: Path) -> None:
@@ -173,6 +180,10 @@ def test_each_exercise_has_its_page(exercise: str) -> None:
     assert f"netweave new-plugin --exercise {exercise}\n" in text
     assert f"netweave conform {names.package}.component:{names.camel}\n" in text
     assert f"'{EXERCISES[exercise].property}' violated" in text
+    explore_line = (f"netweave explore {names.package}.component:{names.camel} "
+                    f"{EXERCISES[exercise].explore_args()}\n")
+    assert explore_line in text
+    assert "VIOLATED: " in text and "exhausted, no property violated" in text
     for part in ("project", "solution"):
         stored = f"core/netweave/cli/_exercises/{exercise}/{part}/netweave_template/"
         assert f'--8<-- "{stored}component.py-tpl:handlers"' in text
@@ -247,3 +258,92 @@ def test_the_exercise_tests_agree(tmp_path: Path, solution: bool) -> None:
         assert done.returncode == 1 and "1 failed, 1 passed" in summary, done.stdout
         assert "test_conforms_to_its_specification" in done.stdout
 
+
+
+# -- explored: every run of the exercise's small scope ------------------------------------
+
+
+HALF_FIXED = ("""        # a message others have is harmless (they deliver each message once).
+        pass
+""", """        # a message others have is harmless (they deliver each message once).
+        self.correct.discard(event.peer)
+        for msg in self.from_[event.peer].values():
+            self.beb_broadcast(msg)
+""")
+"""lazy-rb with its crash handler written and the late relay (Hint 3) not: the sweep's
+1,000 default seeds pass it, explore does not."""
+
+
+@pytest.fixture(scope="module")
+def components(tmp_path_factory: pytest.TempPathFactory) -> dict[str, type[Any]]:
+    """Each skeleton, each solution and the half-fixed lazy-rb, written by the command and
+    imported once (their message tags differ, so they live side by side)."""
+    root = tmp_path_factory.mktemp("explored")
+    found: dict[str, type[Any]] = {}
+    wanted = [(e, False) for e in NAMES] + [(e, True) for e in NAMES]
+    for exercise, solution in wanted:
+        dest, ref = write(root, exercise, solution=solution)
+        found[f"{exercise}{'-solution' if solution else ''}"] = _load(dest, ref)
+    dest = root / "netweave-half-lazy-rb"
+    assert cli(["new-plugin", "--exercise", "lazy-rb", "half-lazy-rb", str(dest)]) == 0
+    component = dest / "netweave_half_lazy_rb" / "component.py"
+    text = component.read_text(encoding="utf-8")
+    assert HALF_FIXED[0] in text
+    component.write_text(text.replace(*HALF_FIXED), encoding="utf-8")
+    found["lazy-rb-half"] = _load(dest, "netweave_half_lazy_rb.component:HalfLazyRb")
+    return found
+
+
+def _load(dest: Path, ref: str) -> type[Any]:
+    module, _, name = ref.partition(":")
+    sys.path.insert(0, str(dest))
+    try:
+        cls: type[Any] = getattr(importlib.import_module(module), name)
+    finally:
+        sys.path.remove(str(dest))
+    return cls
+
+
+def scope_of(exercise: str) -> Scope:
+    return Scope(**EXERCISES[exercise].scope)
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("exercise", NAMES)
+def test_explore_catches_the_skeleton_with_a_short_run(components: dict[str, type[Any]],
+                                                       exercise: str) -> None:
+    scope = scope_of(exercise)
+    assert scope.nodes == 3 and scope.messages <= 2 and scope.crashes <= 1
+    result = explore(lambda: World(components[exercise], scope))
+    assert result.found is not None, result
+    assert result.found.property == EXERCISES[exercise].property
+    assert len(result.found.path) <= 6 and result.visited < 5_000
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("exercise", NAMES)
+def test_the_solution_exhausts_the_same_scope_clean(components: dict[str, type[Any]],
+                                                    exercise: str) -> None:
+    result = explore(lambda: World(components[f"{exercise}-solution"], scope_of(exercise)))
+    assert result.found is None, result.found
+    assert result.exhausted and not result.limit and result.ends > 0
+
+
+@pytest.mark.timeout(300)
+def test_the_uniform_skeleton_passes_a_single_loss(components: dict[str, type[Any]]) -> None:
+    # With one loss a correct process gets the crashed sender's copy and relays it (the
+    # skeleton relays every message), so every correct process delivers: that scope is
+    # exhausted clean, which is why the exercise's scope lets both copies be lost.
+    assert EXERCISES["uniform-rb"].scope == {"messages": 1, "losses": 2}
+    result = explore(lambda: World(components["uniform-rb"], Scope(messages=1)))
+    assert result.found is None and result.exhausted
+
+
+@pytest.mark.timeout(300)
+def test_explore_catches_the_late_relay_the_sweep_misses(components: dict[str, type[Any]]) -> None:
+    result = explore(lambda: World(components["lazy-rb-half"], scope_of("lazy-rb")))
+    found = result.found
+    assert found is not None and found.property == "agreement"
+    kinds = [c.kind for c in found.path]
+    # n2 learns of the crash before n1's copy reaches it: its crash handler has run.
+    assert kinds.index("detect") < kinds.index("deliver") and "lose" in kinds

@@ -12,7 +12,8 @@ classes, and the result installs as it is.
 plugin project whose component is a skeleton of a textbook algorithm (lazy reliable
 broadcast, all-ack uniform reliable broadcast, FIFO reliable broadcast), with the book's
 pseudocode in its docstring and the key lines left as ``TODO``. It imports and runs, and
-``netweave conform`` finds the property it does not yet keep. The exercises live beside
+``netweave conform`` finds the property it does not yet keep, as ``netweave explore`` does
+within the exercise's small scope (:attr:`Exercise.scope`). The exercises live beside
 this module, in ``_exercises``: ``_common`` holds the files every exercise has, each
 ``EXERCISE/project`` the skeleton and its README, each ``EXERCISE/solution`` the reference
 solution, which ``--solution`` writes instead of the skeleton. Their Python files end in
@@ -60,15 +61,26 @@ class Exercise:
     """The layer its trace lines are on."""
     property: str
     """The property the skeleton breaks, which the exercise is about."""
+    scope: dict[str, int]
+    """The ``netweave explore`` scope (beyond its defaults: 3 nodes, 1 crash) in which the
+    skeleton fails and the solution is exhausted clean."""
+
+    def explore_args(self) -> str:
+        """The scope as ``netweave explore`` options: ``--messages 1``."""
+        return " ".join(f"--{key} {value}" for key, value in self.scope.items())
 
 
 EXERCISES: dict[str, Exercise] = {e.name: e for e in (
     Exercise("lazy-rb", "lazy reliable broadcast (CGR Algorithm 3.2)", "reliable-broadcast",
-             "rb", "agreement"),
+             "rb", "agreement", {"messages": 1}),
+    # Two losses: with one, a correct process gets the crashed sender's copy and relays it.
     Exercise("uniform-rb", "all-ack uniform reliable broadcast (CGR Algorithm 3.4)",
-             "uniform-reliable-broadcast", "urb", "uniform agreement"),
+             "uniform-reliable-broadcast", "urb", "uniform agreement",
+             {"messages": 1, "losses": 2}),
+    # Two messages of one sender, no crash needed (with one, the solution takes ~20 s).
     Exercise("fifo-rb", "FIFO reliable broadcast (CGR Algorithm 3.12)",
-             "fifo-reliable-broadcast", "fifo", "fifo delivery"),
+             "fifo-reliable-broadcast", "fifo", "fifo delivery",
+             {"messages": 2, "crashes": 0}),
 )}
 """The exercises, by name."""
 
@@ -263,11 +275,14 @@ def _write_exercise(exercise: Exercise, names: PluginNames, dest: Path, *,
     ref = f"{names.package}.component:{names.camel}"
     print("next steps:")
     print(f"  cd {dest}")
+    explore = f"netweave explore {ref} {exercise.explore_args()}"
     if solution:
         print(f"  netweave conform {ref}")
+        print(f"  {explore}")
     else:
         print(f"  netweave conform {ref}                      "
               f"# {exercise.property!r} fails until it is done")
         print(f"  netweave conform {ref} --shrink small.toml  # a small failing run, "
               f"and its view small.html")
+        print(f"  {explore}  # every run of a small scope, the shortest that fails")
     return 0
