@@ -8,6 +8,7 @@ checked, not assumed: the same search bounded one choice shorter is exhausted cl
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ from mutants import (
     RbWithoutDeduplication,
     UrbDeliveringBeforeAcks,
 )
+from netweave import hookimpl
+from netweave.check import History, Spec, Violation, safety
 from netweave.cli import main
 from netweave.errors import ConfigurationError
 from netweave.explore import Choice, Counterexample, Scope, World, explore, replay
@@ -191,3 +194,53 @@ def test_the_command_exits_0_when_exhausted_and_3_at_a_limit(
     out = capsys.readouterr().out
     assert "NOT exhausted" in out and "max-states" in out
     assert not (tmp_path / "counterexample.toml").exists()
+
+
+class UnjudgedBroadcast(Component):
+    """A layer of its own that no specification judges: it delivers locally."""
+
+    name = "unjudged-broadcast"
+    provides = ("my-own-broadcast",)
+    layer = "mine"
+
+    def broadcast(self, message_id: str, payload: object) -> None:
+        self.ctx.deliver(message_id, self.ctx.node_id, payload)
+
+
+def test_a_layer_no_specification_judges_is_refused() -> None:
+    with pytest.raises(ConfigurationError, match="no specification judges layer 'mine'"):
+        _search(UnjudgedBroadcast, Scope(nodes=2, messages=1, crashes=0))
+
+
+class NeverDeliverOnceSpec(Spec):
+    """A spec of the plugin's own: no process delivers twice in a row from one origin."""
+
+    abstraction = "my-own-broadcast"
+    layers = ("mine2",)
+
+    @safety("at most one delivery")
+    def at_most_one(self, h: History) -> Iterator[Violation]:
+        for process in h.processes:
+            delivered = [e for e in h.deliveries(self.layer) if e.process == process]
+            if len(delivered) > 1:
+                yield Violation(f"{process} delivered twice", (delivered[1].record,))
+
+
+class JudgedByItsOwnSpec(BestEffortBroadcast):
+    name = "judged-by-its-own-spec"
+    provides = ("my-own-broadcast",)
+    layer = "mine2"
+    default = False
+    implicit = False
+
+    @staticmethod
+    @hookimpl
+    def netweave_specs() -> list[type]:
+        return [NeverDeliverOnceSpec]
+
+
+def test_a_plugin_that_is_not_installed_is_judged_by_its_own_spec() -> None:
+    result = _search(JudgedByItsOwnSpec, Scope(nodes=2, messages=2, crashes=0))
+    assert result.found is not None
+    assert (result.found.spec, result.found.property) == ("NeverDeliverOnceSpec",
+                                                          "at most one delivery")

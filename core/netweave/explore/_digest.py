@@ -79,7 +79,8 @@ def canonical(obj: Any, shared: Mapping[int, str], rename: Mapping[str, str] | N
         return "{" + ",".join(sorted(canonical(x, shared, rename, where) for x in obj)) + "}"
     if isinstance(obj, dict):
         return "{" + ",".join(sorted(
-            f"{canonical(k, shared, rename, where)}:{canonical(v, shared, rename, where)}"
+            f"{canonical(k, shared, rename, where)}:"
+            f"{canonical(v, shared, rename, f'{where}.{k}' if isinstance(k, str) else where)}"
             for k, v in obj.items())) + "}"
     if isinstance(obj, MethodType):
         owner = shared.get(id(obj.__self__))

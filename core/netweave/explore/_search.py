@@ -30,6 +30,7 @@ import attrs
 from ..check import History, SpecCatalog
 from ..check._report import specs_for
 from ..check._spec import Property, Spec, Violation
+from ..errors import ConfigurationError
 from ._world import Choice, Snapshot, World
 
 __all__ = ["Found", "Result", "Sometimes", "explore"]
@@ -122,7 +123,12 @@ class _Judge:
 
     def __init__(self, world: World, catalog: SpecCatalog) -> None:
         history = History.from_records(world.trace)
-        self.specs, _ = specs_for(history, catalog)
+        self.specs, self.unchecked = specs_for(history, catalog)
+        if world.layer in self.unchecked:
+            raise ConfigurationError(
+                f"no specification judges layer {world.layer!r}: explore would prove "
+                "nothing; give the plugin a netweave_specs hook or make it provide a "
+                "standard abstraction (see the plugin guide)")
         self.safety: list[tuple[Spec, Property]] = []
         self.liveness: list[tuple[Spec, Property]] = []
         for spec in self.specs:
@@ -142,7 +148,8 @@ class _Judge:
 
 def explore(make_world: Callable[[], World], *, strategy: str = "bfs",
             max_states: int | None = None, max_depth: int | None = None,
-            max_seconds: float | None = None, symmetry: bool = False, seed: int = 0, specs: SpecCatalog | None = None,
+            max_seconds: float | None = None, symmetry: bool = False, seed: int = 0,
+            specs: SpecCatalog | None = None,
             progress: Callable[[Result], None] | None = None,
             progress_every: float = 2.0) -> Result:
     """Explore the runs of the world ``make_world()`` builds (see the module docs).
@@ -211,8 +218,8 @@ def _systematic(root: World, judge_state: Callable[[World, tuple[Choice, ...]], 
         world.restore(snapshot)
         choices = world.choices()
         for i, choice in enumerate(choices):
-            if i:  # the snapshot's last use may take its parts as they are
-                world.restore(snapshot, last=i == len(choices) - 1)
+            if i:
+                world.restore(snapshot)
             world.step(choice)
             result.visited += 1
             key = world.digest(symmetry)

@@ -341,7 +341,8 @@ class World:
                  uses: Sequence[tuple[str | type[Component], Mapping[str, Any]]] = (),
                  catalog: Catalog | None = None, layer: str | None = None) -> None:
         self.scope = scope
-        self.installed = catalog or Catalog.discover()
+        classes = [p for p, _ in [(plugin, {}), *uses] if isinstance(p, type)]
+        self.installed = catalog or Catalog.discover(extra=classes)
         """The plugins as installed (their specifications judge the runs)."""
         _no_detector([(plugin, {}), *uses], self.installed)
         self.catalog = _with_detector(self.installed, DETECTORS[scope.fd])
@@ -364,6 +365,10 @@ class World:
         self.packet_count = 0
         self.broadcasts = self.crashes = self.restarts = self.losses = self.suspicions = 0
         self.depth = 0
+        self._clean: dict[str, _Part] = {}
+        """The saved part each node is still equal to (no step touched it since)."""
+        self._texts: dict[str, str] = {}
+        """Canonical texts of the nodes not clean, computed since the last step."""
         self.deliveries: dict[str, list[str]] = {}
         """Each process's deliveries so far (``node#inc`` -> ``layer:id``), in order."""
         for node_id in self.ids:
@@ -518,6 +523,9 @@ class World:
         """
         kind = choice.kind
         self.now += QUANTUM
+        # Only the node a choice happens at runs; the others keep their saved parts.
+        self._clean.pop(choice.node, None)
+        self._texts = {}
         if kind == "deliver":
             packet = self._packet(choice)
             if not self.alive[packet.dst]:
@@ -589,28 +597,22 @@ class World:
 
     def state(self, rename: Mapping[str, str] | None = None) -> str:
         """The canonical text of the whole state (see the module documentation)."""
-        shared: dict[int, str] = {}
-        for node in self.nodes.values():
-            shared[id(node)] = f"node:{node.id}"
-            for component in node.components:
-                shared[id(component)] = f"component:{component.name}"
-                shared[id(component.ctx)] = "ctx"
-                shared[id(component.options)] = "options"
+        shared = self._shared()
         parts: list[str] = []
         for node_id in self.ids:
-            node = self.nodes[node_id]
-            alive = self.alive[node_id]
-            comps = ";".join(f"{c.name}={canonical(_digestible_state(c), shared, rename)}"
-                             for c in node.components) if alive else ""
+            part = self._clean.get(node_id) if rename is None else None
+            text = part.text if part is not None else None
+            if text is None:
+                text = self._node_text(node_id, shared, rename)
+                if rename is None:
+                    if part is not None:
+                        part.text = text
+                    else:
+                        self._texts[node_id] = text
             timers = sorted(f"{max(t.due - self.now, 0.0)!r}:"
                             f"{canonical(_event_of(t.fn), shared, rename)}"
                             for t in self.timers[node_id] if not t.cancelled)
-            fired = self.runtimes[node_id].fired
-            links = _links(node)
-            seen = (canonical(links.incarnations, shared, rename) + canonical(
-                links.forgotten, shared, rename)) if alive else ""
-            parts.append(f"{_rename(node_id, rename)}:{node.incarnation}:{alive}:{fired}:"
-                         f"{node._seq}:[{comps}]:{timers}:{seen}")
+            parts.append(f"{text}:{self.runtimes[node_id].fired}:{timers}")
         parts.sort()
         flight = sorted(
             f"{_rename(p.src, rename)}#{p.src_inc}>{_rename(p.dst, rename)}:"
@@ -623,6 +625,31 @@ class World:
         budgets = (self.broadcasts, self.crashes, self.restarts, self.losses,
                    self.suspicions)
         return f"{budgets}|{'|'.join(parts)}|{flight}|{deliveries}"
+
+    def _shared(self) -> dict[int, str]:
+        shared: dict[int, str] = {}
+        for node in self.nodes.values():
+            shared[id(node)] = f"node:{node.id}"
+            for component in node.components:
+                shared[id(component)] = f"component:{component.name}"
+                shared[id(component.ctx)] = "ctx"
+                shared[id(component.options)] = "options"
+        return shared
+
+    def _node_text(self, node_id: str, shared: Mapping[int, str],
+                   rename: Mapping[str, str] | None) -> str:
+        """The canonical text of one node's own state (its components and links)."""
+        node = self.nodes[node_id]
+        alive = self.alive[node_id]
+        if not alive:
+            return f"{_rename(node_id, rename)}:{node.incarnation}:down"
+        comps = ";".join(
+            f"{c.name}={canonical(_digestible_state(c), shared, rename, c.name)}"
+            for c in node.components)
+        links = _links(node)
+        seen = canonical(links.incarnations, shared, rename) + canonical(
+            links.forgotten, shared, rename)
+        return f"{_rename(node_id, rename)}:{node.incarnation}:{node._seq}:[{comps}]:{seen}"
 
     def digest(self, symmetry: bool = False) -> str:
         """A hash of the canonical state; with ``symmetry``, the same for every renaming
@@ -642,25 +669,35 @@ class World:
         return copy.deepcopy(self, memo)
 
     def save(self) -> Snapshot:
-        """The state of the world now, to :meth:`restore` later (any number of times)."""
-        nodes = dict(self.nodes)
-        memo = self._memo()
+        """The state of the world now, to :meth:`restore` later (any number of times).
+
+        Copy on write: a node no step touched since the last save or restore keeps the
+        part (its components' copied state) it had then, shared between snapshots."""
+        memo: dict[int, Any] | None = None
+        parts: dict[str, _Part] = {}
+        for node_id, node in self.nodes.items():
+            part = self._clean.get(node_id)
+            if part is None or part.node is not node:
+                memo = memo if memo is not None else self._memo()
+                part = _Part(node, _node_state(node), copy.deepcopy(
+                    {id(c): _state_of(c) for c in node.components}, memo),
+                    self._texts.get(node_id))
+                self._clean[node_id] = part
+            parts[node_id] = part
         return Snapshot(
             scalars=(self.now, self.timer_count, self.packet_count, self.broadcasts,
                      self.crashes, self.restarts, self.losses, self.suspicions, self.depth),
-            incarnations=dict(self.incarnations), alive=dict(self.alive), nodes=nodes,
+            incarnations=dict(self.incarnations), alive=dict(self.alive),
+            nodes=dict(self.nodes),
             runtimes={n: (r, r.fired) for n, r in self.runtimes.items()},
             flight=dict(self.flight),
             timers={n: [(t, t.cancelled) for t in ts] for n, ts in self.timers.items()},
             records=list(self.sink.records),
             deliveries={k: list(v) for k, v in self.deliveries.items()},
-            node_state={n: _node_state(node) for n, node in nodes.items()},
-            components=copy.deepcopy({id(c): _state_of(c) for node in nodes.values()
-                                      for c in node.components}, memo))
+            parts=parts)
 
-    def restore(self, snapshot: Snapshot, *, last: bool = False) -> None:
-        """Put the world back in a saved state. ``last``: the snapshot is not needed
-        again, so its parts are taken as they are instead of copied."""
+    def restore(self, snapshot: Snapshot) -> None:
+        """Put the world back in a saved state (the snapshot stays as it is)."""
         (self.now, self.timer_count, self.packet_count, self.broadcasts, self.crashes,
          self.restarts, self.losses, self.suspicions, self.depth) = snapshot.scalars
         self.incarnations = dict(snapshot.incarnations)
@@ -679,15 +716,21 @@ class World:
         self.sink.records[:] = snapshot.records
         self.deliveries = {k: list(v) for k, v in snapshot.deliveries.items()}
         self.soon = []
-        states = snapshot.components if last else copy.deepcopy(snapshot.components,
-                                                                 self._memo())
-        for node_id, node in self.nodes.items():
-            _set_node_state(node, snapshot.node_state[node_id])
+        self._texts = {}
+        memo: dict[int, Any] | None = None
+        for node_id, part in snapshot.parts.items():
+            if self._clean.get(node_id) is part:
+                continue  # untouched since it was that part
+            memo = memo if memo is not None else self._memo()
+            node = part.node
+            _set_node_state(node, part.state)
+            states = copy.deepcopy(part.components, memo)
             for component in node.components:
                 kept = {k: v for k, v in vars(component).items() if k in _KEPT}
                 vars(component).clear()
                 vars(component).update(kept)
                 vars(component).update(states[id(component)])
+            self._clean[node_id] = part
 
     def _memo(self) -> dict[int, Any]:
         memo: dict[int, Any] = {}
@@ -759,8 +802,22 @@ class Snapshot:
     timers: dict[str, list[tuple[_Timer, bool]]]
     records: list[dict[str, Any]]
     deliveries: dict[str, list[str]]
-    node_state: dict[str, tuple[Any, ...]]
-    components: dict[int, dict[str, Any]]
+    parts: dict[str, _Part]
+
+
+class _Part:
+    """One node's saved state: its node and links fields, a deep copy of its components'
+    state, and its canonical text once computed. Never changed after it is made (but
+    ``text``, filled once), so snapshots share it."""
+
+    __slots__ = ("components", "node", "state", "text")
+
+    def __init__(self, node: Node, state: tuple[Any, ...], components: dict[int, Any],
+                 text: str | None) -> None:
+        self.node = node
+        self.state = state
+        self.components = components
+        self.text = text
 
 
 def _event_of(fn: Callable[[], Any]) -> Any:
