@@ -132,9 +132,11 @@ class Catalog:
 
     plugins: dict[str, PluginInfo] = attrs.field(factory=dict)
     """Plugins by name."""
-    _plans: dict[Hashable, list[tuple[PluginInfo, Mapping[str, Any]]]] = attrs.field(
+    _plans: dict[Hashable, tuple[list[tuple[PluginInfo, Mapping[str, Any]]],
+                                 tuple[str, ...]]] = attrs.field(
         factory=dict, init=False, repr=False)
-    """Resolved plans by selection (a simulation builds the same node thousands of times)."""
+    """Resolved plans by selection (a simulation builds the same node thousands of times),
+    each with the warnings of what its stack lacks, given again on every use."""
 
     @classmethod
     def discover(cls, *, autoload: bool | None = None,
@@ -319,8 +321,12 @@ def plan(catalog: Catalog, selections: Iterable[Selection], *,
     key = _plan_key(selections, fill)
     cached = catalog._plans.get(key) if key is not None else None
     if cached is not None:
-        # Checked when cached: only build each node its own options object (validators run).
-        return [(info, info.cls.Options(**given)) for info, given in cached]
+        # Checked when cached: only build each node its own options object (validators
+        # run), and warn again of what the stack lacks (each plan tells its caller).
+        entries, warned = cached
+        for message in warned:
+            warnings.warn(message, StackWarning, stacklevel=2)
+        return [(info, info.cls.Options(**given)) for info, given in entries]
     chosen: dict[str, tuple[PluginInfo, Any]] = {}
     given: dict[str, Mapping[str, Any]] = {}
     for sel in selections:
@@ -362,10 +368,10 @@ def plan(catalog: Catalog, selections: Iterable[Selection], *,
             claim(candidate)
             pending.append(candidate.name)
 
-    for info, _ in chosen.values():
-        for need, lost in info.cls.recommends.items():
-            if need not in provider:
-                warnings.warn(_lacking(catalog, info, need, lost), StackWarning, stacklevel=2)
+    lacking = [_lacking(catalog, info, need, lost) for info, _ in chosen.values()
+               for need, lost in info.cls.recommends.items() if need not in provider]
+    for message in lacking:
+        warnings.warn(message, StackWarning, stacklevel=2)
 
     graph = {
         name: sorted({provider[need] for need in info.requires} - {name})
@@ -379,7 +385,8 @@ def plan(catalog: Catalog, selections: Iterable[Selection], *,
         raise DependencyCycleError(f"the selected plugins require each other in a cycle: {cycle}") \
             from exc
     if key is not None:
-        _remember(catalog._plans, key, [(chosen[name][0], given[name]) for name in order],
+        _remember(catalog._plans, key,
+                  ([(chosen[name][0], given[name]) for name in order], tuple(lacking)),
                   _MAX_PLANS)
     return [chosen[name] for name in order]
 

@@ -19,14 +19,14 @@ from netweave.sim import Broadcast, Fault, Scenario, shrink_scenario
 from netweave.testing import HARSH_MIX, conformance_scenario, shrink
 from netweave_broadcast.spec import ReliableBroadcastSpec
 
-PLUGIN_TESTS = Path(__file__).parents[1] / "plugins"
+PLUGIN_TESTS = Path(__file__).parents[1]  # tests/, where mutants.py is
 
 
 @pytest.fixture
 def mutant(monkeypatch: pytest.MonkeyPatch) -> type[Component]:
     """Best-effort broadcast under a reliable broadcast's name (not installed)."""
     monkeypatch.syspath_prepend(str(PLUGIN_TESTS))
-    cls: type[Component] = importlib.import_module("test_mutations").BebClaimingRb
+    cls: type[Component] = importlib.import_module("mutants").BebClaimingRb
     return cls
 
 
@@ -221,7 +221,7 @@ def test_a_conformance_failure_shrinks_to_a_scenario_that_still_fails(
     text = found.to_toml()
     assert f"violated with seed {found.seed}" in text
     # The header's command names the class, which is not installed.
-    assert found.plugins == (f"test_mutations:{mutant.__name__}",)
+    assert found.plugins == (f"mutants:{mutant.__name__}",)
     assert f"netweave sim THIS.toml --seed {found.seed} --plugin {found.plugins[0]}" in text
     again = Scenario.from_dict(tomllib.loads(text))
     trace = again.run(found.seed, catalog=Catalog.discover(extra=[mutant])).trace
@@ -236,7 +236,7 @@ def test_a_seed_that_passes_has_nothing_to_shrink() -> None:
 
 def test_conform_shrink_writes_a_file_netweave_sim_runs(
         mutant: type[Component], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    ref = f"test_mutations:{mutant.__name__}"
+    ref = f"mutants:{mutant.__name__}"
     path = tmp_path / "a dir" / "small.toml"  # printed quoted for the shell
     assert main(["conform", ref, "--seeds", "300", "--jobs", "1", "--use", "perfect-fd",
                  "--shrink", str(path)]) == 1
@@ -259,7 +259,7 @@ def test_conform_says_how_to_shrink_a_failure(mutant: type[Component], tmp_path:
                                               capsys: pytest.CaptureFixture[str],
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # where the view of the failing run goes
-    ref = f"test_mutations:{mutant.__name__}"
+    ref = f"mutants:{mutant.__name__}"
     for trace in ([], ["--trace-dir", str(tmp_path / "trace")]):
         assert main(["conform", ref, "--first", "22", "--seeds", "1", "--jobs", "1",
                      *trace]) == 1
@@ -274,7 +274,7 @@ def test_sim_shrinks_a_scenario_file_that_fails_its_check(
     big.write_text(conformance_scenario(mutant, 22).explicit(
         22, catalog=Catalog.discover(extra=[mutant])).to_toml(), encoding="utf-8")
     small = tmp_path / "small.toml"
-    ref = f"test_mutations:{mutant.__name__}"
+    ref = f"mutants:{mutant.__name__}"
     assert main(["sim", str(big), "--seed", "22", "--plugin", ref, "--trace-dir",
                  str(tmp_path / "t"), "--shrink", str(small)]) == 1
     out = capsys.readouterr().out
