@@ -30,6 +30,7 @@ its canonical form (:mod:`netweave.explore._digest`) and :meth:`World.copy` snap
 from __future__ import annotations
 
 import copy
+import itertools
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -653,13 +654,43 @@ class World:
 
     def digest(self, symmetry: bool = False) -> str:
         """A hash of the canonical state; with ``symmetry``, the same for every renaming
-        of the nodes (the smallest over all permutations)."""
+        of the nodes.
+
+        Symmetric: each node gets a *signature*, the text of everything about it with its
+        own id written ``@`` and every other id ``*`` (the same for a renamed state).
+        The nodes are named in the order of their signatures; the digest is the smallest
+        over the orders that tied signatures allow (all of them at the start, few later).
+        """
         if not symmetry:
             return digest_text(self.state())
-        import itertools
+        shared = self._shared()
+        signature = {node_id: self._signature(node_id, shared) for node_id in self.ids}
+        ordered = sorted(self.ids, key=signature.__getitem__)
+        groups = [list(g) for _, g in itertools.groupby(ordered, key=signature.__getitem__)]
+        best: str | None = None
+        for arrangement in itertools.product(*(itertools.permutations(g) for g in groups)):
+            names = [n for group in arrangement for n in group]
+            rename = dict(zip(names, self.ids, strict=True))
+            key = digest_text(self.state(rename))
+            if best is None or key < best:
+                best = key
+        assert best is not None
+        return best
 
-        return min(digest_text(self.state(dict(zip(self.ids, perm, strict=True))))
-                   for perm in itertools.permutations(self.ids))
+    def _signature(self, node_id: str, shared: Mapping[int, str]) -> str:
+        rename = {n: "@" if n == node_id else "*" for n in self.ids}
+        timers = sorted(f"{max(t.due - self.now, 0.0)!r}:"
+                        f"{canonical(_event_of(t.fn), shared, rename)}"
+                        for t in self.timers[node_id] if not t.cancelled)
+        flight = sorted(
+            f"{rename[p.src]}#{p.src_inc}>{rename[p.dst]}:"
+            f"{'hello' if p.hello else canonical(p.body, shared, rename)}"
+            for p in self.flight.values() if node_id in (p.src, p.dst))
+        delivered = sorted(f"{k.split('#')[1]}={_rename_all(','.join(v), rename)}"
+                           for k, v in self.deliveries.items()
+                           if k.split("#")[0] == node_id)
+        return (f"{self._node_text(node_id, shared, rename)}:{self.runtimes[node_id].fired}:"
+                f"{timers}:{flight}:{delivered}")
 
     def copy(self) -> World:
         """An independent copy of the whole world (slow: :meth:`save` and :meth:`restore`
