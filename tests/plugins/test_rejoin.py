@@ -146,3 +146,44 @@ def test_a_stack_with_a_failure_detector_builds_without_a_warning(extra: tuple[s
     with warnings.catch_warnings():
         warnings.simplefilter("error", StackWarning)
         node.build()
+
+
+def test_a_restarted_process_no_peer_knew_is_told_where_a_sequence_starts() -> None:
+    """Found by ``netweave explore fifo-rb --nodes 2 --messages 2 --crashes 1 --restarts
+    1``: n2 crashes before any message of its first process reached n1 and restarts, so
+    n1's links report no restart and no JOIN went to n2's new process, which then waited
+    for ever for n1/1/1 before n1/1/2. n1 now answers the HELLO of a process it never
+    knew with where its sequence starts (from 1, with the messages it keeps)."""
+    from netweave.check import check_trace
+    from netweave.explore import Choice, Scope, World
+
+    world = World("fifo-rb", Scope(nodes=2, messages=2, crashes=1, restarts=1))
+
+    def kinds(body: object) -> set[str]:
+        names = set()
+        while body is not None:  # a layer's message travels inside the one below's
+            names.add(type(body).__name__)
+            body = getattr(body, "payload", None)
+        return names
+
+    def deliver(dst: str, src: str, label: str, inc: int | None = None) -> None:
+        packet = next(p for p in world.flight.values()
+                      if p.dst == dst and p.src == src and (inc is None or p.src_inc == inc)
+                      and (label == "hello" if p.hello else label in kinds(p.body)))
+        world.step(Choice("deliver", dst, src, packet.ref))
+
+    deliver("n2", "n1", "Hello")
+    world.step(Choice("broadcast", "n1", ref=1))
+    deliver("n2", "n1", "FifoData")
+    world.step(Choice("crash", "n2"))
+    world.step(Choice("restart", "n2"))
+    deliver("n1", "n2", "Hello", inc=2)  # the new process's, first
+    deliver("n1", "n2", "Hello", inc=1)  # the crashed one's, late: stale
+    deliver("n1", "n2", "hello")
+    world.step(Choice("broadcast", "n1", ref=2))
+    deliver("n2", "n1", "FifoData")
+    while required := world.required():
+        world.step(required[0])
+    report = check_trace(world.trace)
+    assert report.ok, report.format()
+    assert "fifo:n1/1/2" in world.deliveries["n2#2"]
