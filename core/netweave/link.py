@@ -460,6 +460,9 @@ class PerfectLinks:
         p.past = (p.inc, p.rx_upto, p.rx_ahead, p.next_seq, dict(p.unacked)) \
             if p.inc else None
         p.inc = inc
+        # The new process is heard now (its first message, or a connection it proved):
+        # the old one's last message must not count as this one's silence.
+        p.received = p.heard_at = self._now()
         p.rx_upto = 0
         p.rx_ahead = set()
         p.forgotten = False

@@ -539,3 +539,19 @@ def test_resends_are_counted_per_peer_and_the_peer_incarnation_is_known():
     reliable.reconnect()
     reliable.run(6)
     assert r.resent == {"b": 1} and reliable.delivered["b"] == ["x", "lost"]
+
+
+def test_a_new_process_learnt_from_its_connection_is_heard_from_then():
+    # A detector asks heard_from(peer) right after PeerRestarted: when the new process
+    # was learnt from its connection (no message yet), the old process's last message
+    # must not stand for it, or a perfect detector takes the new process for silent
+    # since then and declares it crashed (seen on real processes: 57 ms after restore).
+    w = Wire()
+    a = w.ends["a"]
+    a.send("b", "x")
+    w.run(1.0)
+    assert a.heard_from("b") is not None and a.heard_from("b") < 0.1
+    w.now = 3.0
+    a.connected("b", 2)
+    assert w.restarts == [("b", 2)]
+    assert a.heard_from("b") == 3.0
