@@ -75,8 +75,8 @@ class _Peer:
     """What one endpoint knows of one peer (send and receive state of the session)."""
 
     __slots__ = ("ack_due", "backlog", "dropping", "fenced", "forgotten", "heard_at", "hello_at",
-                 "inc", "next_seq", "outbox", "past", "received", "resync_rx", "resync_tx",
-                 "rto", "rx_ahead", "rx_upto", "told_at", "unacked", "waiting")
+                 "inc", "learnt_at", "next_seq", "outbox", "past", "received", "resync_rx",
+                 "resync_tx", "rto", "rx_ahead", "rx_upto", "told_at", "unacked", "waiting")
 
     def __init__(self, rto: float, heard_at: float) -> None:
         self.inc = 0
@@ -92,6 +92,7 @@ class _Peer:
         self.backlog: deque[tuple[Any, Any]] | None = None  # only once declared crashed
         self.heard_at = heard_at
         self.received: float | None = None  # last message from the current process
+        self.learnt_at: float | None = None  # when the current process was learnt
         self.dropping = 0  # messages dropped in the current episode (logged when it starts)
         self.fenced = 0  # this incarnation and older ones are refused (declared crashed)
         self.outbox: list[tuple[int, Any, Any]] = []  # reliable: sent when the step ends
@@ -360,9 +361,16 @@ class PerfectLinks:
         return state.inc or None if state is not None else None
 
     def heard_from(self, peer: str) -> float | None:
-        """When a message of ``peer``'s current process last arrived, or ``None``."""
+        """When a message of ``peer``'s current process last arrived, or when that
+        process was learnt (by its connection) if no message came since; ``None`` if
+        never."""
         state = self._peers.get(peer)
-        return state.received if state is not None else None
+        if state is None:
+            return None
+        received, learnt = state.received, state.learnt_at
+        if received is None or (learnt is not None and learnt > received):
+            return learnt
+        return received
 
     def held(self, peer: str | None = None) -> int:
         """Messages kept for the next process of a peer declared crashed (or all such peers)."""
@@ -460,9 +468,9 @@ class PerfectLinks:
         p.past = (p.inc, p.rx_upto, p.rx_ahead, p.next_seq, dict(p.unacked)) \
             if p.inc else None
         p.inc = inc
-        # The new process is heard now (its first message, or a connection it proved):
+        # The new process is heard of now (its first message, or a connection it proved):
         # the old one's last message must not count as this one's silence.
-        p.received = p.heard_at = self._now()
+        p.learnt_at = self._now()
         p.rx_upto = 0
         p.rx_ahead = set()
         p.forgotten = False
