@@ -73,14 +73,14 @@ def _scope(args: argparse.Namespace) -> Any:
 
 
 def _describe(args: argparse.Namespace, scope: Any, plugin: str) -> str:
-    def n(count: int, word: str) -> str:
-        return f"{count} {word}{'' if count == 1 else 's'}"
+    def n(count: int, word: str, plural: str = "") -> str:
+        return f"{count} {word if count == 1 else plural or word + 's'}"
 
-    parts = [n(scope.nodes, "node"), n(scope.messages, "broadcast"), n(scope.crashes, "crash")
-             .replace("crashs", "crashes")]
+    parts = [n(scope.nodes, "node"), n(scope.messages, "broadcast"),
+             n(scope.crashes, "crash", "crashes")]
     if scope.restarts:
         parts.append(n(scope.restarts, "restart"))
-    parts.append(n(scope.loss_budget, "loss").replace("losss", "losses"))
+    parts.append(n(scope.loss_budget, "loss", "losses"))
     if scope.fd == "eventual":
         parts.append(f"eventually perfect detector, {n(scope.suspicions, 'wrong suspicion')}")
     else:

@@ -135,10 +135,9 @@ class _Judge:
             for prop in spec.properties:
                 (self.safety if prop.kind == "safety" else self.liveness).append((spec, prop))
 
-    def first(self, world: World, props: Sequence[tuple[Spec, Property]],
+    def first(self, history: History, props: Sequence[tuple[Spec, Property]],
               path: tuple[Choice, ...], *, ended: bool = False) -> Found | None:
         """The first violation; a ``final`` one only if the run may end here."""
-        history = History.from_records(world.trace)
         for spec, prop in props:
             for violation in spec.violations(prop, history):
                 if ended or not violation.final:
@@ -184,11 +183,12 @@ def explore(make_world: Callable[[], World], *, strategy: str = "bfs",
         return False
 
     def judge_state(world: World, path: tuple[Choice, ...]) -> Found | None:
-        found = judge.first(world, judge.safety, path)
+        history = History.from_records(world.trace)
+        found = judge.first(history, judge.safety, path)
         result.sometimes.see(world)
         if found is None and world.quiescent():
             result.ends += 1
-            found = judge.first(world, [*judge.safety, *judge.liveness], path, ended=True)
+            found = judge.first(history, [*judge.safety, *judge.liveness], path, ended=True)
         return found
 
     result.found = judge_state(root, ())

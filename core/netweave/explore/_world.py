@@ -40,10 +40,11 @@ import attrs
 from .._registry import Catalog
 from ..errors import ConfigurationError
 from ..node import Node
+from ..node import _describe as describe_message
 from ..plugin import Component
 from ..trace import ListSink
 from ._detectors import DETECTORS
-from ._digest import Undigestable, canonical, digest_text
+from ._digest import Undigestable, canonical, digest_text, rename_ids
 
 __all__ = ["Choice", "Packet", "Scope", "World"]
 
@@ -178,15 +179,9 @@ class Packet:
 
 
 def _describe(body: Any) -> str:
-    while isinstance(getattr(body, "payload", None), object) and hasattr(body, "payload") \
-            and not isinstance(body.payload, str | bytes | int | float | None):
-        inner = body.payload
-        if not hasattr(inner, "__struct_fields__"):
-            break
-        body = inner
-    tag = getattr(getattr(body, "__struct_config__", None), "tag", None) or type(body).__name__
-    mid = getattr(body, "id", None)
-    return f"{tag} {mid}" if isinstance(mid, str) else str(tag)
+    """The message's kind and the broadcast id it is about, as the trace's send lines say."""
+    fields = describe_message(body)
+    return f"{fields['msg']} {fields['id']}" if "id" in fields else str(fields["msg"])
 
 
 class _Timer:
@@ -615,12 +610,14 @@ class World:
                             for t in self.timers[node_id] if not t.cancelled)
             parts.append(f"{text}:{self.runtimes[node_id].fired}:{timers}")
         parts.sort()
-        flight = sorted(
-            f"{_rename(p.src, rename)}#{p.src_inc}>{_rename(p.dst, rename)}:"
-            f"{'hello' if p.hello else canonical(p.body, shared, rename)}"
-            for p in self.flight.values())
-        if self.scope.ordered:  # the order per link is part of the state
-            flight = [f"{i}" for i in flight]
+        links: dict[str, list[str]] = {}
+        for p in self.flight.values():  # in send order
+            link = f"{_rename(p.src, rename)}#{p.src_inc}>{_rename(p.dst, rename)}"
+            links.setdefault(link, []).append(
+                "hello" if p.hello else canonical(p.body, shared, rename))
+        # Ordered links: the order on each link is part of the state; else a multiset.
+        flight = sorted(f"{link}:{bodies if self.scope.ordered else sorted(bodies)}"
+                        for link, bodies in links.items())
         deliveries = sorted(f"{_rename_all(k, rename)}={_rename_all(','.join(v), rename)}"
                             for k, v in self.deliveries.items())
         budgets = (self.broadcasts, self.crashes, self.restarts, self.losses,
@@ -691,13 +688,6 @@ class World:
                            if k.split("#")[0] == node_id)
         return (f"{self._node_text(node_id, shared, rename)}:{self.runtimes[node_id].fired}:"
                 f"{timers}:{flight}:{delivered}")
-
-    def copy(self) -> World:
-        """An independent copy of the whole world (slow: :meth:`save` and :meth:`restore`
-        are what a search uses)."""
-        memo: dict[int, Any] = {id(self.catalog): self.catalog,
-                                id(self.installed): self.installed}
-        return copy.deepcopy(self, memo)
 
     def save(self) -> Snapshot:
         """The state of the world now, to :meth:`restore` later (any number of times).
@@ -865,8 +855,4 @@ def _rename(node_id: str, rename: Mapping[str, str] | None) -> str:
 
 
 def _rename_all(text: str, rename: Mapping[str, str] | None) -> str:
-    if not rename:
-        return text
-    from ._digest import rename_ids
-
-    return rename_ids(text, rename)
+    return rename_ids(text, rename) if rename else text
