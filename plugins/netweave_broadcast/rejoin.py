@@ -277,7 +277,7 @@ class Rejoin:
         """Messages ``lo`` to ``hi`` of ``process`` hold up delivery here: if this process
         restarted and ``process`` is gone without a JOIN, ask the peers for them."""
         if (hi < lo or not self.restarted or process in self.joined
-                or self.earlier_self(process) or not self.is_gone(process)):
+                or not self.is_gone(process)):
             return
         known = self.rounds.get(process)
         if known is not None and known.lo <= lo and hi <= known.hi:

@@ -27,9 +27,10 @@ causes. Where each running sequence continues for it, and which causes it may sk
 the rejoin protocol's business (``netweave_broadcast.rejoin``, shared with FIFO
 broadcast): this layer numbers its messages for it, tells it what it delivers, and asks
 it about the causes it lacks of a gone process. A restarted process never delivers a
-message before a cause broadcast after it started; the messages of the node's own
-earlier processes are never delivered, and skipped as causes (all were broadcast before
-this process started).
+message before a cause broadcast after it started. The node's own earlier processes are
+gone processes like any other: their messages are delivered, and their causes waited
+for; skipping them delivered an effect that the other processes held back for ever
+(harsh seed 1005057: its cause had reached only processes that crashed).
 
 The vector clock. ``W <= V`` is a vector-clock comparison, asked of the node's
 ``vector-clock`` component (netweave-clocks); the same component stamps every trace line
@@ -144,21 +145,14 @@ class WaitingCausalBroadcast(Rejoining):
         if msg.w.get(process, 0) < self.v.get(process, 0) or any(
                 entry.message_id == message_id for entry in self.pending):
             return  # delivered already, or waiting already
-        if self.rejoin.earlier_self(_node_inc(process)):
-            return  # this node's crashed process broadcast it: not ours to deliver
         for p in (process, *msg.w):
             self.rejoin.seen(_node_inc(p))
         self.pending.append(_Pending(process, message_id, origin, msg.w, msg))
         self._deliver_ready()
 
     def ready(self, w: Mapping[str, int]) -> bool:
-        """Whether a message whose sender had ``w`` may be delivered now: ``W <= V`` (in
-        a restarted process, the causes from this node's earlier processes are skipped)."""
-        if self.ctx.component(VECTOR_CLOCK).leq(w, self.v):
-            return True
-        return self.rejoin.restarted and all(
-            n <= self.v.get(p, 0) or self.rejoin.earlier_self(_node_inc(p))
-            for p, n in w.items())
+        """Whether a message whose sender had ``w`` may be delivered now: ``W <= V``."""
+        return self.ctx.component(VECTOR_CLOCK).leq(w, self.v)
 
     def _deliver_ready(self) -> None:
         progress = True
