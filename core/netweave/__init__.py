@@ -27,7 +27,7 @@ from .errors import (
 )
 from .events import Crashed, Deliver, PeerRestarted, Restore, Started, Stopping, Suspect
 from .hookspecs import hookimpl
-from .incarnations import GapWaited, GapWaits, Incarnations, forward_relays, rejoin_entries
+from .incarnations import Incarnations, forward_relays, rejoin_entries
 from .link import LinkOptions
 from .message import Message, revive
 from .node import BackpressureError, FencedError, Node, NodeStateError
@@ -60,8 +60,6 @@ __all__ = [
     "Deliver",
     "DependencyCycleError",
     "FencedError",
-    "GapWaited",
-    "GapWaits",
     "HandlerError",
     "Incarnations",
     "InvalidOptionError",

@@ -8,24 +8,20 @@ seen; it is plain data (sans-I/O), fed by the component's own handlers.
 
 The rest serves the same layers: :func:`rejoin_entries` and :func:`forward_relays` carry
 a peer's latest messages to a restarted process through the reliable broadcast (what the
-new process delivers must reach every correct process, even if that peer crashes), and
-:class:`GapWaits` times the wait in a gap of a gone process's sequence before it is
-skipped.
+new process delivers must reach every correct process, even if that peer crashes).
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
-
-import attrs
 
 from .message import revive
 
 if TYPE_CHECKING:
     from .context import Context
 
-__all__ = ["GapWaited", "GapWaits", "Incarnations", "forward_relays", "rejoin_entries"]
+__all__ = ["Incarnations", "forward_relays", "rejoin_entries"]
 
 
 class Incarnations:
@@ -70,65 +66,6 @@ class Incarnations:
     def gone(self, node: str, incarnation: int) -> bool:
         """Whether process ``(node, incarnation)`` crashed or was followed by a newer one."""
         return node in self._crashed or incarnation < self._newest.get(node, 0)
-
-
-@attrs.frozen
-class GapWaited:
-    """Timer event of :class:`GapWaits`: the wait in a gap of ``key``'s sequence is over
-    (if ``token`` is still that wait's)."""
-
-    owner: str
-    key: Any
-    token: int
-
-
-class GapWaits:
-    """Gaps in the sequences of gone processes that a restarted process waits in, one
-    timer each, before it skips them.
-
-    A restarted process joins a gone process's sequence at the first message it holds;
-    once those are delivered, a later gap may be a message still on its way (broadcast
-    after the restart, so owed) or one that predates the restart (which will never
-    come). Waiting ``wait`` seconds tells the two apart in all but the slowest cases.
-    The component forwards its :class:`GapWaited` timer events to :meth:`over`.
-    """
-
-    __slots__ = ("_ctx", "_owner", "_tokens", "_waits", "wait")
-
-    def __init__(self, ctx: Context, owner: str, wait: float) -> None:
-        self._ctx = ctx
-        self._owner = owner
-        self.wait = wait
-        self._waits: dict[Hashable, int | None] = {}  # None: the wait is over
-        self._tokens = 0
-
-    def waited(self, key: Hashable) -> bool:
-        """Whether the gap in ``key``'s sequence has been waited for (if not, wait now)."""
-        if key not in self._waits:
-            if self.wait > 0:
-                self._tokens += 1
-                self._waits[key] = self._tokens
-                self._ctx.set_timer(self.wait, GapWaited(self._owner, key, self._tokens))
-                return False
-            self._waits[key] = None
-        if self._waits[key] is None:
-            del self._waits[key]
-            return True
-        return False
-
-    def filled(self, key: Hashable) -> None:
-        """A message of ``key`` was delivered: the gap waited in, if any, is filled."""
-        self._waits.pop(key, None)
-
-    def over(self, event: GapWaited) -> bool:
-        """Whether ``event`` ends a wait of this owner still going on (then it is over)."""
-        if event.owner != self._owner or self._waits.get(event.key) != event.token:
-            return False
-        self._waits[event.key] = None
-        return True
-
-    def __len__(self) -> int:
-        return len(self._waits)
 
 
 def rejoin_entries(ctx: Context, recent: Iterable[tuple[Any, ...]]
