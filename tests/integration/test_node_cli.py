@@ -41,8 +41,11 @@ def test_broadcast_stats_and_sigterm(tmp_path: Path) -> None:
         while time.monotonic() < deadline and not (
                 proc.delivered() and any(x.startswith("stats ") for x in proc.log())):
             time.sleep(0.02)
+        ready = next(x for x in proc.log() if x.startswith("ready "))
+        inc = int(ready.split(" incarnation ")[1].split()[0])
         assert proc.delivered() == [{"layer": "beb", "id": proc.delivered()[0]["id"],
-                                     "origin": "n1", "payload": "hello world"}]
+                                     "origin": "n1", "payload": "hello world",
+                                     "incarnation": inc}]
         assert any("unknown command" in x for x in proc.log())
         stats = json.loads(next(x for x in proc.log() if x.startswith("stats "))[6:])
         assert stats["node"] == "n1" and "transport" in stats

@@ -7,15 +7,17 @@ Standard input takes one command per line::
     quit                     stop cleanly (as SIGTERM does)
 
 Standard output gets one JSON object per delivery, ``{"layer", "id", "origin",
-"payload"}``, written by an ordinary ``on_deliver`` callback through a bounded writer
-thread, so a reader that does not keep up never blocks the event loop: once ``--output-
-buffer`` bytes wait, the node throttles its senders (it withholds its link
-acknowledgements, see ``Node.throttle_senders``) until a quarter of them are written.
-While the node is congested it stops reading standard input after a thousand queued
-commands, so a fast writer is pushed back too. Standard error gets a
-``ready`` line once the node listens, warnings (refused connections and why) and the
-final counters. With ``--trace-dir`` the node writes ``<dir>/<id>.jsonl`` (TRACE.md),
-flushed within 5 ms of every line, so SIGKILL loses at most the last few milliseconds.
+"payload", "incarnation"}`` (``incarnation``: the process of this node that delivered
+it; with ``--on-fenced restart`` one OS process runs several), written by an ordinary
+``on_deliver`` callback through a bounded writer thread, so a reader that does not keep
+up never blocks the event loop: once ``--output-buffer`` bytes wait, the node throttles
+its senders (it withholds its link acknowledgements, see ``Node.throttle_senders``)
+until a quarter of them are written. While the node is congested it stops reading
+standard input after a thousand queued commands, so a fast writer is pushed back too.
+Standard error gets a ``ready`` line once the node listens, warnings (refused
+connections and why) and the final counters. With ``--trace-dir`` the node writes
+``<dir>/<id>.jsonl`` (TRACE.md), flushed within 5 ms of every line, so SIGKILL loses at
+most the last few milliseconds.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import signal
@@ -189,10 +192,11 @@ class _Console:
         """How many incarnations of this process were fenced (declared crashed)."""
         self.output = _Output(loop, output_buffer, self._output_full, self._output_room)
 
-    def on_deliver(self, delivery: Deliver) -> None:
-        payload = delivery.payload
+    def on_deliver(self, node: Node, delivery: Deliver) -> None:
+        """Print ``delivery``, which ``node`` (one incarnation of this node) made."""
         line = json.dumps({"layer": delivery.layer, "id": delivery.id, "origin":
-                           delivery.origin, "payload": payload}, default=str)
+                           delivery.origin, "payload": delivery.payload,
+                           "incarnation": node.incarnation}, default=str)
         self.output.write(line.encode() + b"\n")
 
     def drain_soon(self) -> None:
@@ -290,7 +294,7 @@ def _new_node(config: ClusterConfig, args: argparse.Namespace, console: _Console
     node.build()
     for layer in node.layers:
         if layer != "fd":
-            node.on_deliver(layer, console.on_deliver)
+            node.on_deliver(layer, functools.partial(console.on_deliver, node))
     if sink is not None:
         node.tracer.sinks.append(sink)
     if args.metrics is not None:
