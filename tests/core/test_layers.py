@@ -47,6 +47,8 @@ RULES: list[tuple[str, tuple[str, ...], str]] = [
     ("plugins", ("netweave.runtime", "netweave.transport", "netweave.sim",
                  "netweave.explore"),
      "plugins use the kernel's API only"),
+    ("netweave", PLUGINS, "the netweave package (kernel, runtimes, tools) finds plugins "
+     "through the catalog (entry points), never by import: plugins install separately"),
     ("netweave.explore", (*IO, *RUNTIMES, "netweave_fd", "netweave_broadcast"),
      "the explorer steps nodes itself: no I/O, runtime or simulator, and no plugin "
      "(it models the detector)"),
@@ -129,6 +131,7 @@ def test_a_planted_forbidden_import_is_caught() -> None:
     assert forbidden("netweave.check._report", ["netweave.sim.scenario"])
     assert forbidden("netweave_broadcast.beb", ["netweave.transport.tcp"])
     assert forbidden("netweave.cli.node", ["asyncio", "netweave.node"]) == []
+    assert forbidden("netweave.bench.micro", ["netweave_broadcast.beb"])
 
 
 @pytest.mark.parametrize("module,path,package", _sources(),

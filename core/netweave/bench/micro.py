@@ -21,7 +21,7 @@ import attrs
 
 from ..bus import Bus
 from ..link import LinkAck, LinkData, LinkHello
-from ..message import Message, revive
+from ..message import Message, message_types, revive
 from ..transport.framing import FrameDecoder, FrameEncoder, MessageCodec
 from ..transport.handshake import Ping
 from ._report import Row, header, rate
@@ -87,9 +87,21 @@ def run_bus(*, events: int = 1_000_000, repeat: int = 3) -> list[Row]:
                 f"{rate(out)} / {rate(inside)}", cmd)]
 
 
+def _message_type(plugin: str, tag: str) -> Any:
+    """The message class ``tag`` of the installed plugin ``plugin`` (found through the
+    plugin catalog, as every tool finds plugins: this module imports none)."""
+    from .._registry import Catalog
+    from ..errors import ConfigurationError
+
+    if plugin not in Catalog.discover().plugins:  # discovering imports its module
+        raise ConfigurationError(f"the codec benchmark decodes {plugin!r} messages: "
+                                 f"install the plugin that provides it")
+    return message_types()[tag]
+
+
 def _frames() -> dict[str, Message]:
-    from netweave_broadcast.all_ack_urb import UrbData
-    from netweave_broadcast.beb import BebData
+    BebData = _message_type("beb", "beb.data")
+    UrbData = _message_type("all-ack-urb", "urb.data")
 
     payload = 1764131000.123456  # what the broadcast benchmark sends: a time
     return {
