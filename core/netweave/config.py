@@ -42,6 +42,7 @@ from typing import Any
 
 import attrs
 
+from . import _toml
 from .errors import ConfigurationError
 from .keyring import Keyring, parse_public_key, read_keyring_file, read_private_key
 from .link import LinkOptions
@@ -240,25 +241,27 @@ class ClusterConfig:
         return node
 
     def to_toml(self) -> str:
-        """This configuration as a cluster file (strings, numbers and booleans only)."""
-        lines = [f"cluster = {_value(self.name)}", f"fill = {_value(self.fill)}", "",
-                 "[members]"]
-        lines += [f"{_key(k)} = {_value(v)}" for k, v in self.members.items()]
-        lines += ["", "[plugins]"]
-        for plugin, options in self.plugins:
-            inner = ", ".join(f"{_key(k)} = {_value(v)}" for k, v in options.items())
-            lines.append(f"{_key(plugin)} = {{ {inner} }}" if inner else f"{_key(plugin)} = {{}}")
-        lines += ["", "[links]"]
-        lines += [f"{k} = {_value(v)}" for k, v in attrs.asdict(self.links).items()]
+        """This configuration as a cluster file, which :meth:`from_toml` reads back.
+
+        :raises ConfigurationError: for a value TOML has no type for (``None``, an integer
+            beyond 64 bits).
+        """
         # Security paths were resolved against the base directory when this configuration
         # was read; written relative, the reader would resolve them again against the new
         # file's directory (a relative base ``d`` would become ``d/d/...``).
         security = {k: str(Path(v).absolute()) if k in _PATHS else v
                     for k, v in self.security.items()}
-        for title, table in (("transport", self.transport), ("security", security)):
-            if table:
-                lines += ["", f"[{title}]"]
-                lines += [f"{_key(k)} = {_value(v)}" for k, v in table.items()]
+        try:
+            lines = [f"cluster = {_toml.value(self.name)}", f"fill = {_toml.value(self.fill)}",
+                     "", "[members]", *_toml.pairs(self.members), "", "[plugins]"]
+            lines += [f"{_toml.key(plugin)} = {_toml.value(options, spaced=True)}"
+                      for plugin, options in self.plugins]
+            lines += ["", "[links]", *_toml.pairs(attrs.asdict(self.links))]
+            for title, table in (("transport", self.transport), ("security", security)):
+                if table:
+                    lines += ["", f"[{title}]", *_toml.pairs(table, spaced=True)]
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"cannot write a cluster file: {exc}") from None
         return "\n".join(lines) + "\n"
 
 
@@ -292,20 +295,3 @@ def _check_security(sec: dict[str, Any], source: str) -> None:
     if signed and not keyed:
         raise ConfigurationError(f"{where}: signed_origins needs per-node keys: keyring (or "
                                  "keys) and private_key")
-
-
-def _key(key: str) -> str:
-    return key if key.replace("-", "").replace("_", "").isalnum() else _value(key)
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str):
-        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
-        return f'"{escaped}"'
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_key(k)} = {_value(v)}" for k, v in value.items()) + " }"
-    raise ConfigurationError(f"cannot write {value!r} to a cluster file")

@@ -24,7 +24,6 @@ the trace the explorer judged.
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -32,6 +31,7 @@ from typing import Any
 
 import attrs
 
+from .. import _toml
 from ..errors import ConfigurationError
 from ._world import Choice, Scope
 
@@ -39,15 +39,6 @@ __all__ = ["Counterexample"]
 
 _SCOPE_FIELDS = ("nodes", "messages", "crashes", "restarts", "losses", "fd", "suspicions",
                  "timers", "ordered")
-
-
-def _toml(value: Any) -> str:
-    """A TOML value (inline); JSON's strings, numbers and booleans are TOML's too."""
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    return json.dumps(value, ensure_ascii=False)
 
 
 @attrs.frozen
@@ -64,17 +55,25 @@ class Counterexample:
     """What the run violates (a comment in the file)."""
 
     def to_toml(self) -> str:
-        """The file's text."""
-        lines = [f"# netweave explore: {self.title}"] if self.title else []
+        """The file's text.
+
+        :raises ConfigurationError: for a value TOML has no type for (an option ``None``).
+        """
+        lines = [_toml.comment(f"netweave explore: {self.title}")] if self.title else []
         lines += ["# replay: netweave sim THIS_FILE --trace-dir DIR, then netweave check DIR",
-                  "[explore]", f"plugin = {_toml(self.plugin)}", f"use = {_toml(self.use)}",
-                  f"options = {_toml(dict(self.options))}"]
-        for name in _SCOPE_FIELDS:
-            value = getattr(self.scope, name)
-            if value is not None:
-                lines.append(f"{name} = {_toml(value)}")
-        lines.append("choices = [")
-        lines.extend(f"  {_toml(c.as_dict())},  # {c}" for c in self.choices)
+                  "[explore]"]
+        try:
+            lines += [f"plugin = {_toml.value(self.plugin)}", f"use = {_toml.value(self.use)}",
+                      f"options = {_toml.value(dict(self.options))}"]
+            for name in _SCOPE_FIELDS:
+                value = getattr(self.scope, name)
+                if value is not None:
+                    lines.append(f"{name} = {_toml.value(value)}")
+            lines.append("choices = [")
+            lines.extend(f"  {_toml.value(c.as_dict())},  {_toml.comment(str(c))}"
+                         for c in self.choices)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"cannot write a counterexample file: {exc}") from None
         lines.append("]")
         return "\n".join(lines) + "\n"
 

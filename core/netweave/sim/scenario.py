@@ -46,10 +46,7 @@ Every random draw of a scenario comes from its seed, so a seed fixes the whole r
 
 from __future__ import annotations
 
-import json
-import math
 import random
-import re
 import tomllib
 from collections.abc import Mapping, Sequence
 from operator import itemgetter
@@ -58,6 +55,7 @@ from typing import Any
 
 import attrs
 
+from .. import _toml
 from .._registry import Catalog
 from ..errors import ConfigurationError
 from ..node import Node
@@ -306,16 +304,16 @@ class Scenario:
             ``fill`` values than ``"defaults"`` and ``"none"`` (a file's ``use``); a
             value TOML has no type for (``None``, an integer beyond 64 bits).
         """
-        out = [f"# {_printable(line)}" if line else "#" for line in header.splitlines()]
+        out = [_toml.comment(line) for line in header.splitlines()]
         names = [name for name, _ in self.selections]
         out.append("[cluster]")
-        out.append(f"ids = {_toml(self.nodes)}")
+        out.append(f"ids = {_toml.value(self.nodes)}")
         if self.fill == "defaults" and names and self.layer == names[0]:
-            out.append(f"layer = {_toml(names[0])}")
+            out.append(f"layer = {_toml.value(names[0])}")
         elif self.fill == "none":
-            out.append(f"use = {_toml(names)}")
+            out.append(f"use = {_toml.value(names)}")
             if self.layer:
-                out.append(f"layer = {_toml(self.layer)}")
+                out.append(f"layer = {_toml.value(self.layer)}")
         elif self.fill == "defaults":
             raise ConfigurationError(
                 f"a scenario file selects with 'layer' the plugin the workload broadcasts "
@@ -329,25 +327,25 @@ class Scenario:
         if self.signed_origins:
             out.append("signed_origins = true")
         if self.links != "protocol":
-            out.append(f"links = {_toml(self.links)}")
+            out.append(f"links = {_toml.value(self.links)}")
         for i, (name, options) in enumerate(self.selections):
             # With a layer, a table is what selects a further plugin, even an empty one.
             if options or (self.fill == "defaults" and i > 0):
-                out += ["", f"[plugins.{_toml_key(name)}]", *_toml_pairs(options)]
+                out += ["", f"[plugins.{_toml.key(name)}]", *_toml.pairs(options)]
         sections: list[tuple[str, Mapping[str, Any]]] = [("network", self.network),
                                                           ("workload", self.workload)]
         for title, table in sections:
             if table:
-                out += ["", f"[{title}]", *_toml_pairs(table)]
+                out += ["", f"[{title}]", *_toml.pairs(table)]
         for b in self.broadcasts:
-            out += ["", "[[broadcast]]", f"at = {_toml(b.at)}", f"node = {_toml(b.node)}",
-                    f"payload = {_toml(b.payload)}"]
+            out += ["", "[[broadcast]]", f"at = {_toml.value(b.at)}",
+                    f"node = {_toml.value(b.node)}", f"payload = {_toml.value(b.payload)}"]
             if b.layer is not None:
-                out.append(f"layer = {_toml(b.layer)}")
+                out.append(f"layer = {_toml.value(b.layer)}")
         for f in self.faults:
-            out += ["", "[[faults]]", f"at = {_toml(f.at)}", f"kind = {_toml(f.kind)}",
-                    *_toml_pairs(f.fields)]
-        out += ["", "[run]", f"quiet = {_toml(self.quiet)}"]
+            out += ["", "[[faults]]", f"at = {_toml.value(f.at)}",
+                    f"kind = {_toml.value(f.kind)}", *_toml.pairs(f.fields)]
+        out += ["", "[run]", f"quiet = {_toml.value(self.quiet)}"]
         return "\n".join(out) + "\n"
 
     def _workload_layer(self, node: Node) -> str:
@@ -360,48 +358,6 @@ class Scenario:
                    if c.layer and type(c).broadcast is not Component.broadcast]
         # Only detectors or clocks selected: faults only, no workload.
         return (layered[-1].layer or "") if layered else ""
-
-
-_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
-
-
-def _toml_key(key: str) -> str:
-    return key if _BARE_KEY.fullmatch(key) else _toml(key)
-
-
-def _toml_pairs(table: Mapping[str, Any]) -> list[str]:
-    return [f"{_toml_key(str(k))} = {_toml(v)}" for k, v in table.items()]
-
-
-def _printable(text: str) -> str:
-    """``text`` with control characters escaped, for a comment line."""
-    return "".join(c if c == "\t" or (" " <= c != "\x7f" and not "\ud800" <= c <= "\udfff")
-                   else f"\\x{ord(c):02x}" for c in text)
-
-
-def _toml(value: Any) -> str:
-    """One value in TOML (a string, number, boolean, list or table of those)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int) and not -(2**63) <= value < 2**63:
-        raise ConfigurationError(f"{value}: a scenario file holds integers of 64 bits")
-    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
-        return repr(value)
-    if isinstance(value, float):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, str):
-        if any("\ud800" <= c <= "\udfff" for c in value):
-            raise ConfigurationError(f"{value!r}: a lone surrogate cannot be written in TOML")
-        # A JSON string is a TOML basic string, once DEL (which TOML wants escaped) is.
-        return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007f")
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        return "{" + ", ".join(_toml_pairs(value)) + "}"
-    if attrs.has(type(value)):
-        return _toml(attrs.asdict(value))
-    raise ConfigurationError(f"{value!r}: a scenario file has no type for "
-                             f"{type(value).__name__} values")
 
 
 def _apply(cluster: SimCluster, fault: Fault) -> None:
