@@ -9,14 +9,16 @@ belongs. At build time the marker becomes two columns (stacked on narrow screens
 - on the right, the methods of the plugin's class that carry out those events
   (``ALGORITHMS`` below: the handlers, and the helpers they call for the book's
   lines), cut out of the source file with :mod:`ast`, decorators and comments
-  included, with the file and lines they come from; the class's other methods
-  (restarts, memory, metrics) are named under them, not shown.
+  included, with the file and lines they come from (a module function the class takes
+  in as a static method, ``leq = staticmethod(leq)``, as the module defines it); the
+  class's other methods (restarts, memory, metrics) are named under them, not shown.
 
 Neither column is pasted into a page, so neither can drift from the code. A marker naming
 no algorithm, a plugin not installed, a method that is gone or a docstring without
 pseudocode is a warning, and ``mkdocs build --strict`` fails on it; so is an algorithm no
-page shows. ``tests/docs/test_algorithm_code.py`` checks that every standard plugin's
-page shows its code and that what is shown is the source.
+page shows. ``tests/docs/test_algorithm_code.py`` checks that the page of every plugin
+netweave and its contrib distributions ship shows its code, and that what is shown is the
+source.
 """
 
 from __future__ import annotations
@@ -54,6 +56,10 @@ ALGORITHMS: dict[str, tuple[str, ...]] = {
     "majority-ack-urb": ("can_deliver", "on_crash"),
     "fifo-rb": ("broadcast", "on_data", "_deliver_in_order"),
     "waiting-crb": ("broadcast", "on_data", "ready", "_deliver_ready"),
+    "lamport-clock": ("netweave_link_outgoing", "netweave_link_incoming", "_stamp_trace_line",
+                      "tick"),
+    "vector-clock": ("netweave_link_outgoing", "netweave_link_incoming", "_stamp_trace_line",
+                     "tick", "time", "leq", "happened_before"),
 }
 """Per plugin, the methods shown beside its pseudocode, in the order shown."""
 
@@ -122,9 +128,30 @@ def _relative(path: Path) -> str:
         return path.name
 
 
+def _defined(module: ast.Module,
+             node: ast.ClassDef) -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """The methods a class body defines, by name: its functions, and the module's functions
+    it takes in as static or class methods (``leq = staticmethod(leq)``)."""
+    functions = {f.name: f for f in module.body
+                 if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)}
+    found: list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]] = []
+    for item in node.body:
+        if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef):
+            found.append((item.name, item))
+        elif (isinstance(item, ast.Assign) and len(item.targets) == 1
+              and isinstance(item.targets[0], ast.Name) and isinstance(item.value, ast.Call)
+              and isinstance(item.value.func, ast.Name)
+              and item.value.func.id in ("staticmethod", "classmethod")
+              and len(item.value.args) == 1 and isinstance(item.value.args[0], ast.Name)
+              and item.value.args[0].id in functions):
+            found.append((item.targets[0].id, functions[item.value.args[0].id]))
+    return found
+
+
 def methods(cls: type, names: tuple[str, ...]) -> tuple[tuple[Method, ...], tuple[str, ...]]:
     """Methods ``names`` of ``cls`` as its source file has them, and the other methods the
-    class defines. Each of ``names`` must be defined in the class itself."""
+    class defines. Each of ``names`` must be defined in the class itself (a module function
+    the class takes in as a static method is shown as the module defines it)."""
     path = Path(inspect.getsourcefile(cls) or "")
     lines = path.read_text(encoding="utf-8").splitlines()
     tree = ast.parse("\n".join(lines), filename=str(path))
@@ -132,17 +159,15 @@ def methods(cls: type, names: tuple[str, ...]) -> tuple[tuple[Method, ...], tupl
                 and n.name == cls.__name__)
     found: dict[str, Method] = {}
     others: list[str] = []
-    for fn in node.body:
-        if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
-            continue
-        if fn.name not in names:
-            if fn.name != "netweave_specs":
-                others.append(fn.name)
+    for name, fn in _defined(tree, node):
+        if name not in names:
+            if name != "netweave_specs":
+                others.append(name)
             continue
         first = min([fn.lineno, *(d.lineno for d in fn.decorator_list)])
         last = fn.end_lineno or fn.lineno
-        found[fn.name] = Method(fn.name, first, last,
-                                textwrap.dedent("\n".join(lines[first - 1:last])))
+        found[name] = Method(name, first, last,
+                             textwrap.dedent("\n".join(lines[first - 1:last])))
     missing = [n for n in names if n not in found]
     if missing:
         raise LookupError(f"{cls.__qualname__} defines no method {', '.join(missing)}")

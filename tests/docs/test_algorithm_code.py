@@ -13,6 +13,7 @@ import html
 import inspect
 import re
 import textwrap
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -23,15 +24,22 @@ from .test_coverage import load_hook
 
 hook = load_hook("algorithm_code")
 PLUGINS = Catalog.discover(autoload=True).plugins
-STANDARD = sorted(name for name, info in PLUGINS.items() if info.distribution == "netweave")
-"""The plugins netweave itself ships (netweave_broadcast, netweave_fd)."""
+SHIPPED = {"netweave", *(tomllib.loads(path.read_text(encoding="utf-8"))["project"]["name"]
+                         for path in (ROOT / "contrib").glob("*/pyproject.toml")
+                         if path.parent.name != "_template")}
+"""netweave and its contrib distributions (netweave-causal, netweave-clocks); not the
+copy-me template."""
+STANDARD = sorted(name for name, info in PLUGINS.items() if info.distribution in SHIPPED)
+"""The plugins they ship (netweave_broadcast, netweave_fd, netweave_causal, netweave_clocks)."""
 DOCS = ROOT / "docs"
 
 
 def test_every_standard_plugin_has_its_algorithm_shown() -> None:
-    assert len(STANDARD) >= 10 and "lazy-rb" in STANDARD and "perfect-fd" in STANDARD
+    assert {"netweave-causal", "netweave-clocks"} <= SHIPPED
+    assert len(STANDARD) >= 13
+    assert {"lazy-rb", "perfect-fd", "waiting-crb", "lamport-clock", "vector-clock"} <= set(
+        STANDARD)
     assert set(STANDARD) <= set(hook.ALGORITHMS)
-    assert "waiting-crb" in hook.ALGORITHMS
 
 
 @pytest.mark.parametrize("plugin", sorted(hook.ALGORITHMS))
@@ -47,6 +55,7 @@ def test_the_code_shown_is_the_source(plugin: str) -> None:
         # What inspect finds (decorators included) is what the hook cut out, and the
         # lines the page names hold it.
         function = vars(cls)[method.name]
+        function = function.fget if isinstance(function, property) else function
         function = getattr(function, "__func__", function)
         assert method.source == textwrap.dedent(inspect.getsource(function)).rstrip("\n")
         assert textwrap.dedent("\n".join(lines[method.first - 1:method.last])) == method.source
@@ -127,5 +136,5 @@ def test_each_built_page_shows_the_code_of_its_plugins(built_site: BuiltSite) ->
                 assert want in code, (page.name, plugin, method.name)
             assert f"lines {hook._lines(found)}" in code and found.path in code
             seen.add(plugin)
-    assert set(STANDARD) <= seen and "waiting-crb" in seen
+    assert set(STANDARD) <= seen and {"waiting-crb", "lamport-clock", "vector-clock"} <= seen
     assert seen == set(hook.ALGORITHMS)

@@ -1,18 +1,32 @@
-"""Lamport's logical clock: if event a happened before event b, then L(a) < L(b).
+"""Lamport's logical clock (Lamport 1978; CGR Section 2.5.1, on asynchronous systems).
 
-Theory of operation (Lamport, 1978). Every node keeps a counter. The events of a node
-are the link messages it sends and receives and every line it writes to its trace:
+    upon <Init>:                     c := 0
+    upon <pl, Send | q, m>:          c := c + 1; m carries c
+    upon <pl, Deliver | p, m>:       c := max(c, t) + 1, where t is the time m carries
+                                     (0 if it carries none, or not a natural number)
+    upon <Trace | line>:             if line records a send or a receive: line.lamport := c
+                                     else: c := c + 1; line.lamport := c
+    upon <Tick>:                     c := c + 1; return c
+
+The clock condition holds: if event a happened before event b, then L(a) < L(b).
+
+Theory of operation. Every node keeps a counter. The events of a node are the link
+messages it sends and receives, every line it writes to its trace, and the local events
+an application marks itself (:meth:`LamportClock.tick`):
 
 - before each event the counter goes up by one (a *tick*);
-- each link message carries its sender's time (the ``"lamport"`` field beside the
-  message, attached through the ``netweave_link_outgoing`` hook: the component that
-  sends the message does not know);
-- on receipt the counter first jumps to the message's time if that is ahead, then
-  ticks, so a receive is always later than its send.
+- each link message to another node carries its sender's time (the ``"lamport"`` field
+  beside the message, attached through the ``netweave_link_outgoing`` hook: the
+  component that sends the message does not know); retransmissions carry the same time;
+- on receipt, once the perfect link delivers the message (duplicates filtered) and
+  before any component handles it, the counter first jumps to the message's time if
+  that is ahead, then ticks, so a receive is always later than its send.
 
-Every trace line gets the time of its event in a ``"lamport"`` field. The application
-and other components read the current time as :attr:`LamportClock.time` through the
-``logical-clock`` abstraction: ``node.component("logical-clock").time``.
+Every trace line gets the time of its event in a ``"lamport"`` field. The ``send`` and
+``recv`` lines (``trace_messages``) record the link events above, already counted: they
+show that time and tick nothing. The application and other components read the current
+time as :attr:`LamportClock.time` through the ``logical-clock`` abstraction:
+``node.component("logical-clock").time``.
 """
 
 from __future__ import annotations

@@ -1,9 +1,23 @@
-"""Vector clocks (Fidge, Mattern): event a happened before event b iff VC(a) < VC(b).
+"""Vector clocks (Fidge 1988, Mattern 1989): a happened before b iff VC(a) < VC(b).
+
+    upon <Init>:                     V := [0]^N
+    upon <pl, Send | q, m>:          V[self] := V[self] + 1; m carries V
+    upon <pl, Deliver | p, m>:       forall members q: V[q] := max(V[q], W[q]), where W
+                                         is the vector m carries (an entry it lacks, or
+                                         that is not a natural number, counts as 0)
+                                     V[self] := V[self] + 1
+    upon <Trace | line>:             if line records a send or a receive: line.vc := V
+                                     else: V[self] := V[self] + 1; line.vc := V
+    upon <Tick>:                     V[self] := V[self] + 1; return V
+
+    V <= W  iff  V[q] <= W[q] for every q;   V < W  iff  V <= W and not W <= V
 
 Theory of operation. Every node keeps one counter per cluster member: entry ``q`` is
 the number of ``q``'s events this node knows of (its own included). The events are the
-same as for :mod:`netweave_clocks.lamport`: every link message sent or received and
-every trace line written.
+same as for :mod:`netweave_clocks.lamport`: every link message sent to another node or
+received from one, every trace line written (the ``send`` and ``recv`` lines excepted:
+they record those link events, and show their vector), and every local event an
+application marks (:meth:`VectorClock.tick`).
 
 - before each event the node increments its own entry;
 - each link message carries its sender's whole vector (``"vc"`` beside the message);
