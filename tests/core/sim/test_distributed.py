@@ -133,7 +133,7 @@ def test_the_command_gives_the_same_verdict_on_the_cluster(
         dask_cluster: DaskCluster, capsys: pytest.CaptureFixture[str], tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "plugins"))
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[2] / "plugins"))
     mutant = "test_mutations:BebClaimingRb"
     common = ["conform", mutant, "--seeds", "300", "--keep-going", "--no-view"]
     assert main([*common, "--jobs", "1"]) == 1

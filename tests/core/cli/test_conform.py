@@ -12,7 +12,7 @@ from netweave import Catalog
 from netweave.cli import main
 from netweave.trace import read_trace
 
-PLUGIN_TESTS = Path(__file__).parents[1] / "plugins"
+PLUGIN_TESTS = Path(__file__).parents[2] / "plugins"
 
 
 @pytest.fixture

@@ -94,7 +94,7 @@ def test_a_failure_prints_its_profile_and_the_seed_runs_it_again(
     assert failure.profile == str(profile)
     assert f"  profile: {profile} (drawn from seed {failure.seed}" in str(failure)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(Path(__file__).parents[1] / "plugins"))
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[2] / "plugins"))
     mutant = "test_mutations:BebClaimingRb"
     assert main(["conform", mutant, "--mix", "random", "--seeds", "300", "--jobs", "1",
                  "--no-view"]) == 1

@@ -19,7 +19,7 @@ from netweave.sim import Broadcast, Fault, Scenario, shrink_scenario
 from netweave.testing import HARSH_MIX, conformance_scenario, shrink
 from netweave_broadcast.spec import ReliableBroadcastSpec
 
-PLUGIN_TESTS = Path(__file__).parents[1]  # tests/, where mutants.py is
+PLUGIN_TESTS = Path(__file__).parents[2]  # tests/, where mutants.py is
 
 
 @pytest.fixture

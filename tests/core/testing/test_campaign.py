@@ -15,7 +15,7 @@ from netweave.testing import FAULT_KINDS, run_campaign
 from netweave.testing.campaign import TIMING
 from netweave_broadcast.beb import BestEffortBroadcast
 
-PLUGIN_TESTS = Path(__file__).parents[1] / "plugins"
+PLUGIN_TESTS = Path(__file__).parents[2] / "plugins"
 
 
 class BebClaimingRb(BestEffortBroadcast):

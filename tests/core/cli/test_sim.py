@@ -97,7 +97,7 @@ def test_help_and_version_exit_zero(argv):
 def test_the_readme_shows_the_real_fail_fast_message(tmp_path, capsys):
     from pathlib import Path
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
     block = readme.split("```text\n", 1)[1].split("```", 1)[0].splitlines()
     command, shown = block[0].removeprefix("$ netweave ").split(), block[1]
     command[command.index("--trace-dir") + 1] = str(tmp_path / "t")

@@ -35,7 +35,7 @@ from netweave.cli.new_plugin import (
 from netweave.errors import ConfigurationError
 from netweave.explore import Scope, World, explore
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PAGES = ROOT / "docs" / "tutorials" / "exercises"
 NAMES = sorted(EXERCISES)
 SKELETON_SEEDS = 100
