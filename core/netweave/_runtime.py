@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Itera
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .context import RandomSource
+from .errors import NodeStateError
 from .message import Message
 
 if TYPE_CHECKING:
@@ -148,8 +149,6 @@ def install_front_door(factory: Callable[[], FrontDoor]) -> None:
 def front_door() -> FrontDoor:
     """The installed front door; a clear error when there is none."""
     if _installed is None:
-        from .node import NodeStateError
-
         raise NodeStateError("no runtime is installed for Node.start(); attach one "
                              "(e.g. netweave.runtime.asyncio.start_node)")
     return _installed()

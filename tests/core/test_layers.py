@@ -141,6 +141,94 @@ def test_no_forbidden_arrow(module: str, path: Path, package: bool) -> None:
     assert forbidden(module, names) == []
 
 
+def import_graph() -> dict[str, set[str]]:
+    """Each project module's imports of other project modules, those made on first use
+    inside a function included (they run too); an import of a module's own package (its
+    ``__init__``, always imported before the module) is not an arrow."""
+    sources = _sources()
+    known = {module for module, _, _ in sources}
+
+    def target(name: str) -> str | None:
+        parts = name.split(".")
+        for end in range(len(parts), 0, -1):
+            if (candidate := ".".join(parts[:end])) in known:
+                return candidate
+        return None
+
+    graph: dict[str, set[str]] = {}
+    for module, path, package in sources:
+        graph[module] = {t for name in imports(path.read_text(encoding="utf-8"), module, package)
+                         if (t := target(name)) is not None and t != module
+                         and not module.startswith(t + ".")}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_a_planted_import_cycle_is_caught() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle_among_the_projects_modules() -> None:
+    assert cycles(import_graph()) == []
+
+
+def private_calls(source: str) -> list[str]:
+    """Calls of another object's private method (``conn._close()``), not ``self``'s."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                and node.func.attr.startswith("_") and not node.func.attr.startswith("__")
+                and ast.unparse(node.func.value) not in ("self", "cls", "super()")):
+            found.append(f"line {node.lineno}: {ast.unparse(node.func)}")
+    return found
+
+
+def test_a_planted_private_call_is_caught() -> None:
+    assert private_calls("self.transport._flush(ch)\nself._own()\n") == [
+        "line 1: self.transport._flush"]
+
+
+@pytest.mark.parametrize("path", sorted((CORE / "transport").glob("*.py")),
+                         ids=lambda p: p.name)
+def test_no_private_call_across_objects_in_the_transport(path: Path) -> None:
+    # A connection reports to its transport through a declared interface
+    # (ConnectionOwner), not by calling its private methods.
+    assert private_calls(path.read_text(encoding="utf-8")) == []
+
+
 def test_importing_netweave_and_building_a_node_loads_no_io_runtime_or_transport() -> None:
     # socket and selectors are not checked: the entry-point discovery of importlib.metadata
     # loads them (email.utils imports socket), not netweave.

@@ -43,17 +43,14 @@ import importlib.util
 import json
 import sys
 import time
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import msgspec
 
 from ._node_worker import emit, sleep_until
 from ._procs import Worker, Workers
-from ._report import Histogram, peak_rss_bytes, rss_bytes
+from ._report import Histogram, PhaseFigures, peak_rss_bytes, rss_bytes
 from ._worker import run_spec
-
-if TYPE_CHECKING:
-    from .broadcast import PhaseFigures
 
 __all__ = ["BASELINES", "Stamp", "measure", "unavailable"]
 
@@ -454,7 +451,6 @@ def measure(kind: str, nodes: int, *, warmup: float, duration: float, batch: int
     :raises RuntimeError: the baseline cannot run here (:func:`unavailable`).
     """
     from ..cli._launch import free_ports
-    from .broadcast import PhaseFigures
 
     if kind not in BASELINES:
         raise ValueError(f"unknown baseline {kind!r}")

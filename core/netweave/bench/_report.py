@@ -232,3 +232,26 @@ def markdown(rows: Iterable[Row]) -> str:
             goal += " (met)" if r.met else " (**missed**)"
         out.append(f"| {r.measurement} | {r.figure} | {goal or '-'} | `{r.command}` |")
     return "\n".join(out)
+
+
+@attrs.frozen
+class PhaseFigures:
+    """What one phase of one cluster measured."""
+
+    layer: str
+    nodes: int
+    mode: str
+    offered: float
+    sustained: float
+    deliveries: float
+    p50: float | None
+    p99: float | None
+    frames_per_bcast: float
+    data_per_bcast: float
+    resent_per_bcast: float
+    peak_rss_mb: float
+    rss_growth: float
+    complete: bool
+    suspicions: int
+    lost: float | None = None
+    """Fraction of the messages a lossy baseline (zmq-pubsub) never delivered."""

@@ -29,13 +29,11 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import attrs
-
 from ..cli._launch import free_ports
 from ._baselines import BASELINES, unavailable
 from ._baselines import measure as measure_baseline
 from ._procs import Worker, Workers
-from ._report import Histogram, Row, header, ms, rate
+from ._report import Histogram, PhaseFigures, Row, header, ms, rate
 
 __all__ = ["BASELINES", "LAYERS", "PhaseFigures", "measure", "ratio_rows", "run"]
 
@@ -48,29 +46,6 @@ LAYERS: dict[str, tuple[list[str], str]] = {
     "fifo-rb": (["perfect-fd", "lazy-rb", "fifo-rb"], "fifo"),
 }
 """Benchmarked plugin -> (the stack a node runs, the layer broadcast on)."""
-
-
-@attrs.frozen
-class PhaseFigures:
-    """What one phase of one cluster measured."""
-
-    layer: str
-    nodes: int
-    mode: str
-    offered: float
-    sustained: float
-    deliveries: float
-    p50: float | None
-    p99: float | None
-    frames_per_bcast: float
-    data_per_bcast: float
-    resent_per_bcast: float
-    peak_rss_mb: float
-    rss_growth: float
-    complete: bool
-    suspicions: int
-    lost: float | None = None
-    """Fraction of the messages a lossy baseline (zmq-pubsub) never delivered."""
 
 
 def _start(ws: Workers, plugin: str, nodes: int, loop: str,
