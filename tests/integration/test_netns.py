@@ -119,12 +119,16 @@ def namespaces() -> Iterator[dict[str, str]]:
 
 
 def suspicions(run_dir: Path, node_id: str) -> set[str]:
-    """Who ``node_id`` suspects at the end of its trace so far."""
+    """Who ``node_id``'s current process suspects, by its trace so far (a process that
+    starts, after a fencing, suspects nobody yet)."""
     current: set[str] = set()
     for line in (run_dir / f"{node_id}.jsonl").read_text().splitlines():
-        if '"suspect"' in line or '"restore"' in line:
+        if '"suspect"' in line or '"restore"' in line or '"start"' in line:
             r = json.loads(line)
-            (current.add if r["ev"] == "suspect" else current.discard)(r["peer"])
+            if r["ev"] == "start":
+                current.clear()
+            elif r["ev"] in ("suspect", "restore"):
+                (current.add if r["ev"] == "suspect" else current.discard)(r["peer"])
     return current
 
 
@@ -143,28 +147,19 @@ def test_cut_one_node_off_and_heal(tmp_path: Path, namespaces: dict[str, str]) -
     prefix = lambda node_id: ["ip", "netns", "exec", namespaces[node_id]]  # noqa: E731
     sent: set[str] = set()
 
-    def burst(tag: str, senders: list[str]) -> None:
-        for k in range(5):
-            for node_id in senders:
-                for layer in LAYERS:
-                    text = f"{tag}-{layer}-{node_id}-{k}"
-                    assert cluster.nodes[node_id].broadcast(layer, text)
-                    sent.add(text)
-            time.sleep(0.02)
-
     with LocalCluster(tmp_path, config, prefix=prefix) as cluster:
         cluster.start(wait=30)
-        burst("before", IDS)
+        sent |= burst(cluster, "before", IDS)
         wall = Firewall(namespaces["n4"])
         wall.cut()
         cluster.record_fault("n4", "fault", kind="partition", groups=[IDS[:3], ["n4"]])
-        burst("during", IDS)  # n4's own messages wait for the heal
+        sent |= burst(cluster, "during", IDS)  # n4's own messages wait for the heal
         assert cluster.wait_until(lambda: "n4" in suspicions(tmp_path, "n1"), 10)
         during = {d["payload"] for d in cluster.nodes["n2"].delivered("urb")}
         assert any(p.startswith("during-urb-n1") for p in during)  # a majority goes on
         wall.heal()
         cluster.record_fault("n4", "fault", kind="heal")
-        burst("after", IDS)
+        sent |= burst(cluster, "after", IDS)
 
         def converged() -> bool:
             for node_id in IDS:
@@ -185,3 +180,91 @@ def test_cut_one_node_off_and_heal(tmp_path: Path, namespaces: dict[str, str]) -
     assert report.ok, report.format()
     layers = {r.layer for r in report.results}
     assert {"rb", "urb", "fd"} <= layers
+
+
+def burst(cluster: LocalCluster, tag: str, senders: list[str]) -> set[str]:
+    """Broadcast five rounds from each sender on each layer; returns the payloads."""
+    sent = set()
+    for k in range(5):
+        for node_id in senders:
+            for layer in LAYERS:
+                text = f"{tag}-{layer}-{node_id}-{k}"
+                assert cluster.nodes[node_id].broadcast(layer, text)
+                sent.add(text)
+        time.sleep(0.02)
+    return sent
+
+
+def starts(run_dir: Path, node_id: str) -> list[int]:
+    """The incarnations ``node_id``'s trace started, in order."""
+    return [json.loads(line)["incarnation"]
+            for line in (run_dir / f"{node_id}.jsonl").read_text().splitlines()
+            if '"start"' in line and json.loads(line)["ev"] == "start"]
+
+
+@pytest.mark.timeout(150)
+def test_a_node_cut_off_both_ways_is_fenced_and_the_majority_is_not(
+        tmp_path: Path, namespaces: dict[str, str]) -> None:
+    # A perfect detector on both sides of a cut: n1-n3 declare n4 crashed, and n4 declares
+    # each of them crashed. When the cut heals each side tells the other it is fenced; the
+    # side that takes fewer processes for alive ends (n4: one, itself, against three) and
+    # comes back as a new incarnation, while n1-n3 ignore n4's notice and run on as they
+    # were. Nothing is delivered twice by a process, and every trace passes the checker.
+    (tmp_path / "secret").write_text("netns-cluster-secret-0123456789\n")
+    config = ClusterConfig.from_dict({
+        "cluster": "netns",
+        "members": {i: f"{SUBNET}.{k}:7000" for k, i in enumerate(IDS, start=1)},
+        "plugins": {"perfect-fd": {"period": 0.2, "timeout": 1.0, "start_grace": 5.0},
+                    "lazy-rb": {}, "all-ack-urb": {}},
+        "links": {"rto": 0.1, "max_rto": 0.5},
+        "transport": {"idle_timeout": 2.0, "connect_timeout": 1.0},
+        "security": {"secret_file": "secret"},
+    }, base=tmp_path)
+    prefix = lambda node_id: ["ip", "netns", "exec", namespaces[node_id]]  # noqa: E731
+    majority = IDS[:3]
+
+    def delivered(node_id: str, incarnation: int | None = None) -> set[str]:
+        return {d["payload"] for d in cluster.nodes[node_id].delivered()
+                if incarnation is None or d["incarnation"] == incarnation}
+
+    with LocalCluster(tmp_path, config, prefix=prefix) as cluster:
+        cluster.start(wait=30)
+        before = burst(cluster, "before", IDS)
+        assert cluster.wait_until(lambda: all(before <= delivered(i) for i in IDS), 20)
+        (first,) = starts(tmp_path, "n4")
+        wall = Firewall(namespaces["n4"])
+        wall.cut()
+        cluster.record_fault("n4", "fault", kind="partition", groups=[majority, ["n4"]])
+        during = burst(cluster, "during", majority)
+        # Both sides detect: the majority n4, and n4 every one of the majority.
+        assert cluster.wait_until(lambda: all(
+            "n4" in suspicions(tmp_path, i) for i in majority), 15)
+        assert cluster.wait_until(lambda: suspicions(tmp_path, "n4") == set(majority), 15)
+        assert cluster.wait_until(lambda: all(during <= delivered(i) for i in majority), 20)
+        wall.heal()
+        cluster.record_fault("n4", "fault", kind="heal")
+        # n4 learns it is fenced and starts a new incarnation in the same OS process.
+        assert cluster.wait_until(lambda: len(starts(tmp_path, "n4")) == 2, 30), (
+            cluster.nodes["n4"].log()[-10:])
+        second = starts(tmp_path, "n4")[1]
+        assert second > first
+        assert cluster.wait_until(lambda: not any(suspicions(tmp_path, i) for i in IDS), 20)
+        after = burst(cluster, "after", IDS)
+        assert cluster.wait_until(lambda: all(
+            after <= delivered(i) for i in majority) and after <= delivered("n4", second), 30)
+        time.sleep(0.5)
+        codes = cluster.stop()
+        assert codes == dict.fromkeys(IDS, 0), codes
+        for node_id in majority:  # never fenced: one process each, all along
+            assert starts(tmp_path, node_id) == starts(tmp_path, node_id)[:1]
+            assert not [x for x in cluster.nodes[node_id].log() if "is fenced" in x]
+        assert any("was declared crashed" in x for x in cluster.nodes["n4"].log())
+        for proc in cluster.nodes.values():
+            per_process: dict[int, list[str]] = {}
+            for d in proc.delivered():
+                per_process.setdefault(d["incarnation"], []).append(d["id"] + d["layer"])
+            for inc, ids in per_process.items():
+                assert len(ids) == len(set(ids)), (proc.node_id, inc)
+    report = check_trace(tmp_path)
+    assert report.ok, report.format()
+    assert {"rb", "urb", "fd"} <= {r.layer for r in report.results}
