@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="take states that differ only by renaming nodes as one (sound "
                         "when the plugin treats node ids alike: no 'lowest id wins')")
     search.add_argument("--seed", type=int, default=0, help="seed of --strategy random")
+    search.add_argument("--jobs", type=int, default=1, metavar="J",
+                        help="breadth-first on J processes, level by level (default 1); "
+                        "the limits are then checked once per level")
     out = parser.add_argument_group("output")
     out.add_argument("--out", type=Path, default=Path("counterexample.toml"), metavar="FILE",
                      help="where a counterexample goes (default counterexample.toml); "
@@ -89,11 +92,13 @@ def _describe(args: argparse.Namespace, scope: Any, plugin: str) -> str:
         parts.append(n(scope.timers, "timer firing") + " per process")
     parts.append("ordered links" if scope.ordered else "unordered links")
     return f"explore {plugin}: {', '.join(parts)}; {args.strategy}" + (
-        ", symmetry" if args.symmetry else "")
+        ", symmetry" if args.symmetry else "") + (
+        f", {args.jobs} processes" if args.jobs > 1 else "")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..explore import Counterexample, World, explore
+    from ..explore._search import check_jobs
 
     plugin = load_component(args.plugin)
     uses: list[tuple[str | type[Any], dict[str, Any]]] = [
@@ -105,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
     def make_world() -> World:
         return World(plugin, scope, options=options, uses=uses)
 
+    check_jobs(args.jobs, args.strategy)
     make_world()  # configuration errors now, before the search's first line
     print(_describe(args, scope, name), flush=True)
 
@@ -114,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = explore(make_world, strategy=args.strategy, max_states=args.max_states,
                      max_depth=args.max_depth, max_seconds=args.max_seconds,
-                     symmetry=args.symmetry, seed=args.seed,
+                     symmetry=args.symmetry, seed=args.seed, jobs=args.jobs,
                      progress=progress)
     summary = (f"{result.visited:,} states reached, {result.distinct:,} distinct, depth "
                f"{result.depth}, {result.seconds:.1f}s ({result.rate:,.0f} states/s), "

@@ -135,6 +135,17 @@ class _Judge:
             for prop in spec.properties:
                 (self.safety if prop.kind == "safety" else self.liveness).append((spec, prop))
 
+    def state(self, world: World, path: tuple[Choice, ...], result: Result) -> Found | None:
+        """Judge a new state: its safety, and everything if the run may end there; counts
+        it in ``result`` (end states, what it reached)."""
+        history = History.from_records(world.trace)
+        found = self.first(history, self.safety, path)
+        result.sometimes.see(world)
+        if found is None and world.quiescent():
+            result.ends += 1
+            found = self.first(history, [*self.safety, *self.liveness], path, ended=True)
+        return found
+
     def first(self, history: History, props: Sequence[tuple[Spec, Property]],
               path: tuple[Choice, ...], *, ended: bool = False) -> Found | None:
         """The first violation; a ``final`` one only if the run may end here."""
@@ -148,7 +159,7 @@ class _Judge:
 def explore(make_world: Callable[[], World], *, strategy: str = "bfs",
             max_states: int | None = None, max_depth: int | None = None,
             max_seconds: float | None = None, symmetry: bool = False, seed: int = 0,
-            specs: SpecCatalog | None = None,
+            jobs: int = 1, specs: SpecCatalog | None = None,
             progress: Callable[[Result], None] | None = None,
             progress_every: float = 2.0) -> Result:
     """Explore the runs of the world ``make_world()`` builds (see the module docs).
@@ -160,9 +171,12 @@ def explore(make_world: Callable[[], World], *, strategy: str = "bfs",
     :param symmetry: take states that differ only by a renaming of the nodes as one
         (sound only for components that treat node ids alike).
     :param seed: the random strategy's seed.
+    :param jobs: breadth-first on this many worker processes (:mod:`._parallel`); the
+        limits are then checked once per level (and the time limit by each worker).
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    check_jobs(jobs, strategy)
     began = time.monotonic()
     root = make_world()
     judge = _Judge(root, specs or SpecCatalog.discover(root.installed))
@@ -183,23 +197,42 @@ def explore(make_world: Callable[[], World], *, strategy: str = "bfs",
         return False
 
     def judge_state(world: World, path: tuple[Choice, ...]) -> Found | None:
-        history = History.from_records(world.trace)
-        found = judge.first(history, judge.safety, path)
-        result.sometimes.see(world)
-        if found is None and world.quiescent():
-            result.ends += 1
-            found = judge.first(history, [*judge.safety, *judge.liveness], path, ended=True)
-        return found
+        return judge.state(world, path, result)
 
     result.found = judge_state(root, ())
     if result.found is None:
         if strategy == "random":
             _random(root, judge_state, result, max_states, max_depth, seed, tick)
+        elif jobs > 1:
+            from ._parallel import parallel_bfs
+
+            catalog = specs
+
+            def make_judge(world: World) -> _Judge:
+                return _Judge(world, catalog or SpecCatalog.discover(world.installed))
+
+            parallel_bfs(make_world, make_judge, root, jobs, result, max_states=max_states,
+                         max_depth=max_depth, symmetry=symmetry,
+                         deadline=None if max_seconds is None else began + max_seconds,
+                         tick=tick)
         else:
             _systematic(root, judge_state, result, strategy, max_states, max_depth,
                         symmetry, tick)
     result.seconds = time.monotonic() - began
     return result
+
+
+def check_jobs(jobs: int, strategy: str) -> None:
+    """Refuse a number of processes the search cannot use.
+
+    :raises ConfigurationError: for fewer than one, or several with another strategy
+        than breadth-first.
+    """
+    if jobs < 1:
+        raise ConfigurationError(f"--jobs must be at least 1, not {jobs}")
+    if jobs > 1 and strategy != "bfs":
+        raise ConfigurationError(f"--jobs {jobs} explores breadth-first: use --strategy bfs "
+                                 f"(not {strategy})")
 
 
 def _systematic(root: World, judge_state: Callable[[World, tuple[Choice, ...]], Found | None],

@@ -110,6 +110,44 @@ def test_symmetry_explores_fewer_states_with_the_same_verdict() -> None:
     assert _search(LazyRbNoLateRelay, scope, symmetry=True).found is not None
 
 
+@pytest.mark.parametrize(("plugin", "scope", "symmetry"), [
+    ("lazy-rb", Scope(nodes=3, messages=1, crashes=1), False),
+    ("eager-rb", Scope(nodes=3, messages=1, crashes=1), True),
+    ("lazy-rb", Scope(nodes=2, messages=1, crashes=1, restarts=1), False),
+])
+def test_several_processes_reach_the_same_states_as_one(plugin: str, scope: Scope,
+                                                         symmetry: bool) -> None:
+    one = _search(plugin, scope, symmetry=symmetry)
+    two = _search(plugin, scope, symmetry=symmetry, jobs=2)
+    assert one.exhausted and two.exhausted and two.found is None
+    assert (two.visited, two.distinct, two.depth, two.ends) == (
+        one.visited, one.distinct, one.depth, one.ends)
+    assert two.sometimes.reached == one.sometimes.reached
+
+
+def test_several_processes_find_a_shortest_run_too() -> None:
+    scope = Scope(nodes=3, messages=1, crashes=1)
+    one = _search(LazyRbNoLateRelay, scope)
+    two = _search(LazyRbNoLateRelay, scope, jobs=3)
+    assert one.found is not None and two.found is not None
+    assert two.found.property == one.found.property == "agreement"
+    assert len(two.found.path) == len(one.found.path) == 6
+    replayed = replay(lambda: World(LazyRbNoLateRelay, scope), two.found.path)
+    assert replayed.depth == 6
+
+
+def test_several_processes_stop_at_the_limits() -> None:
+    scope = Scope(nodes=3, messages=2, crashes=1)
+    deep = _search("lazy-rb", scope, jobs=2, max_depth=3)
+    assert not deep.exhausted and deep.limit == "max-depth" and deep.depth == 3
+    many = _search("lazy-rb", scope, jobs=2, max_states=200)
+    assert not many.exhausted and many.limit == "max-states" and many.visited >= 200
+    with pytest.raises(ConfigurationError, match="at least 1"):
+        _search("lazy-rb", scope, jobs=0)
+    with pytest.raises(ConfigurationError, match="--strategy bfs"):
+        _search("lazy-rb", scope, jobs=2, strategy="dfs")
+
+
 def test_renamed_worlds_have_the_same_symmetric_digest() -> None:
     a, b = World("lazy-rb", Scope()), World("lazy-rb", Scope())
     a.step(Choice("broadcast", "n1", ref=1))
