@@ -57,8 +57,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "when the plugin treats node ids alike: no 'lowest id wins')")
     search.add_argument("--seed", type=int, default=0, help="seed of --strategy random")
     search.add_argument("--jobs", type=int, default=1, metavar="J",
-                        help="breadth-first on J processes, level by level (default 1); "
-                        "the limits are then checked once per level")
+                        help="breadth-first on J processes, level by level (default 1): "
+                        "the same verdict, the limits checked once per level")
     out = parser.add_argument_group("output")
     out.add_argument("--out", type=Path, default=Path("counterexample.toml"), metavar="FILE",
                      help="where a counterexample goes (default counterexample.toml); "

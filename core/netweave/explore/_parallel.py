@@ -17,27 +17,33 @@ Then the coordinator evens the frontiers out: a worker with more states than ano
 hands some over as paths of choices, which the other replays from the initial state.
 (All states start in one worker, with the initial state; after the first level the
 others get their share.) A violation stops the search: the coordinator takes the first
-one, in worker order, of the first level that has one.
+one, in worker order, of the first level that has one. The figures are those of one
+process when the scope is exhausted; with a violation or a limit they count whole levels.
 
-Limits: ``max_depth`` is a number of levels; ``max_states`` is checked after each level;
-the deadline (``max_seconds``) is also given to the workers, which stop a round when it
-passes (the level is then not complete, and the search is not exhaustive).
+Limits: ``max_depth`` is a number of levels; ``max_states`` is checked before a level
+that reaches states (so the count may pass it by up to a level, and a scope whose last
+level reaches nothing is exhausted even at its limit); the deadline (``max_seconds``) is
+also given to the workers, which stop a round when it passes (the level is then not
+complete, and the search is not exhaustive).
 
 Workers are forked, so the world's factory (a closure over loaded plugin classes) need
-not be picklable; where ``fork`` is not available, ``--jobs`` is refused.
+not be picklable; where ``fork`` is not available, ``--jobs`` is refused. A worker holds
+only its own end of its pipe, so it sees the coordinator end (even killed) and ends too;
+it ignores Ctrl-C, which the coordinator handles by stopping it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import signal
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigurationError
+from ..errors import ConfigurationError, NetweaveError
 
 if TYPE_CHECKING:
     from ._search import Found, Result
@@ -50,9 +56,14 @@ Judge = Callable[["World"], Any]
 """Makes the judge of a world's states (``state(world, path, result)``)."""
 
 
-def _worker(conn: Connection, make_world: Callable[[], World], make_judge: Judge,
+def _worker(conn: Connection, inherited: Sequence[Connection],
+            make_world: Callable[[], World], make_judge: Judge,
             make_result: Callable[[], Result], symmetry: bool) -> None:
-    """A worker's loop: answer the coordinator's requests until ``stop``."""
+    """A worker's loop: answer the coordinator's requests until ``stop`` (or until the
+    coordinator is gone)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for end in inherited:  # the coordinator's ends: held here, they would hide its end
+        end.close()
     try:
         world = make_world()
         root = world.save()
@@ -61,7 +72,10 @@ def _worker(conn: Connection, make_world: Callable[[], World], make_judge: Judge
         frontier: list[tuple[Snapshot, Path]] = []
         reached: list[tuple[int, int, Choice]] = []  # (parent, choice index, choice)
         while True:
-            request = conn.recv()
+            try:
+                request = conn.recv()
+            except EOFError:
+                return  # the coordinator is gone
             kind = request[0]
             if kind == "stop":
                 return
@@ -119,7 +133,8 @@ def _worker(conn: Connection, make_world: Callable[[], World], make_judge: Judge
             else:  # pragma: no cover - a coordinator bug
                 raise ValueError(f"unknown request {kind!r}")
     except Exception:
-        conn.send(("error", traceback.format_exc()))
+        with contextlib.suppress(OSError):
+            conn.send(("error", traceback.format_exc()))
 
 
 class _Pool:
@@ -134,15 +149,20 @@ class _Pool:
                                      "platform lacks; explore with --jobs 1") from None
         self.conns: list[Connection] = []
         self.procs: list[Any] = []
-        for _ in range(jobs):
-            mine, theirs = context.Pipe()
-            proc = context.Process(
-                target=_worker, args=(theirs, make_world, make_judge, make_result, symmetry),
-                daemon=True)
-            proc.start()
-            theirs.close()
-            self.conns.append(mine)
-            self.procs.append(proc)
+        try:
+            for _ in range(jobs):
+                mine, theirs = context.Pipe()
+                proc = context.Process(
+                    target=_worker, daemon=True,
+                    args=(theirs, [*self.conns, mine], make_world, make_judge, make_result,
+                          symmetry))
+                proc.start()
+                theirs.close()
+                self.conns.append(mine)
+                self.procs.append(proc)
+        except BaseException:
+            self.close()
+            raise
 
     def ask(self, requests: list[tuple[Any, ...] | None]) -> list[Any]:
         """Send each worker its request (``None``: nothing), then collect the answers."""
@@ -150,10 +170,16 @@ class _Pool:
             if request is not None:
                 conn.send(request)
         answers = []
-        for conn, request in zip(self.conns, requests, strict=True):
-            answer = conn.recv() if request is not None else None
+        for proc, conn, request in zip(self.procs, self.conns, requests, strict=True):
+            try:
+                answer = conn.recv() if request is not None else None
+            except (EOFError, OSError):
+                proc.join(1)
+                raise NetweaveError(f"explore worker process {proc.pid} ended without "
+                                    f"answering (exit code {proc.exitcode}); the search "
+                                    "stopped") from None
             if answer is not None and answer[0] == "error":
-                raise RuntimeError(f"an explore worker failed:\n{answer[1]}")
+                raise NetweaveError(f"an explore worker failed:\n{answer[1]}")
             answers.append(answer)
         return answers
 
@@ -162,8 +188,8 @@ class _Pool:
             with contextlib.suppress(BrokenPipeError, OSError):
                 conn.send(("stop",))
         for proc in self.procs:
-            proc.join(5)
-            if proc.is_alive():  # pragma: no cover - a stuck worker
+            proc.join(2)  # a worker amid a round (Ctrl-C) does not read its stop
+            if proc.is_alive():
                 proc.kill()
                 proc.join(5)
         for conn in self.conns:
@@ -192,14 +218,18 @@ def parallel_bfs(make_world: Callable[[], World], make_judge: Judge, root: World
                 result.limit = "max-depth"
                 break
             answers = pool.ask([("expand", deadline) if n else None for n in frontier])
+            cut = any(a[2] for a in answers if a is not None)
+            if not cut and not any(a[1] for a in answers if a is not None):
+                break  # the last states have no successor: exhausted
+            if max_states is not None and result.visited >= max_states:
+                result.limit = "max-states"  # as one process: more to do, limit reached
+                return
             keep: list[list[bool] | None] = []
-            cut = False
             for answer in answers:
                 if answer is None:
                     keep.append(None)
                     continue
-                _, digests, worker_cut = answer
-                cut = cut or worker_cut
+                digests = answer[1]
                 result.visited += len(digests)
                 owned = []
                 for digest in digests:
@@ -235,9 +265,6 @@ def parallel_bfs(make_world: Callable[[], World], make_judge: Judge, root: World
                 return
             if cut:
                 result.limit = "max-seconds"
-                return
-            if max_states is not None and result.visited >= max_states:
-                result.limit = "max-states"
                 return
             if tick():
                 return

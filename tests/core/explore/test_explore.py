@@ -7,7 +7,14 @@ checked, not assumed: the same search bounded one choice shorter is exhausted cl
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -146,6 +153,85 @@ def test_several_processes_stop_at_the_limits() -> None:
         _search("lazy-rb", scope, jobs=0)
     with pytest.raises(ConfigurationError, match="--strategy bfs"):
         _search("lazy-rb", scope, jobs=2, strategy="dfs")
+
+
+def test_several_processes_report_an_exhausted_scope_at_its_state_limit() -> None:
+    scope = Scope(nodes=3, messages=1, crashes=1)
+    whole = _search("lazy-rb", scope)
+    assert whole.exhausted
+    at_limit = _search("lazy-rb", scope, jobs=2, max_states=whole.visited)
+    assert at_limit.exhausted and not at_limit.limit
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    found.add(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+def test_workers_end_when_their_coordinator_is_killed(tmp_path: Path) -> None:
+    coordinator = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from netweave.cli import main; "
+         "sys.exit(main(sys.argv[1:]))", "explore", "eager-rb", "--messages", "2",
+         "--jobs", "2", "--max-seconds", "60"],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and len(workers) < 2:
+            workers = _children(coordinator.pid)
+            time.sleep(0.05)
+        assert len(workers) == 2, workers
+        coordinator.kill()  # no cleanup runs in it
+        coordinator.wait(10)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(_alive(w) for w in workers):
+            time.sleep(0.05)
+        left = {w for w in workers if _alive(w)}
+        assert not left, f"workers outlived their coordinator: {left}"
+    finally:  # whatever happened, nothing this test started keeps running
+        if coordinator.poll() is None:
+            coordinator.kill()
+            coordinator.wait(10)
+        for w in workers:
+            with contextlib.suppress(OSError):  # still ours: the same command line
+                if _alive(w) and b"explore" in (Path("/proc") / str(w) / "cmdline").read_bytes():
+                    os.kill(w, signal.SIGKILL)
+
+
+def test_a_worker_that_dies_stops_the_search_with_a_clear_error() -> None:
+    from netweave.errors import NetweaveError
+
+    killed: list[int] = []
+
+    def make_world() -> World:
+        world = World("lazy-rb", Scope(nodes=3, messages=2, crashes=1))
+        if multiprocessing.parent_process() is not None and not killed:
+            killed.append(os.getpid())
+            original = world.choices
+
+            def choices() -> list[Choice]:  # the worker dies at its second expansion
+                if world.depth >= 1:
+                    os._exit(7)
+                return original()
+
+            world.choices = choices  # type: ignore[method-assign]
+        return world
+
+    with pytest.raises(NetweaveError, match="ended without answering"):
+        explore(make_world, jobs=2)
 
 
 def test_renamed_worlds_have_the_same_symmetric_digest() -> None:
