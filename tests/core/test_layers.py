@@ -55,6 +55,10 @@ RULES: list[tuple[str, tuple[str, ...], str]] = [
 ]
 
 
+_TYPING_ONLY = ("TYPE_CHECKING", "typing.TYPE_CHECKING")
+"""Guards whose body never runs (``if not TYPE_CHECKING:`` is not one of them)."""
+
+
 def _module(path: Path, base: Path) -> str:
     parts = list(path.relative_to(base).with_suffix("").parts)
     if parts[-1] == "__init__":
@@ -62,19 +66,21 @@ def _module(path: Path, base: Path) -> str:
     return ".".join(parts)
 
 
-def imports(source: str, module: str, package: bool) -> Iterator[str]:
-    """Absolute names ``source`` (module ``module``) imports at run time."""
+def imported(source: str, module: str, package: bool) -> Iterator[tuple[str, str]]:
+    """``(package, name)`` for each thing ``source`` (module ``module``) imports at run
+    time: ``import a.b`` gives ``("", "a.b")``, ``from a import b`` gives ``("a", "a.b")``
+    (``a.b`` a module, or a name ``a`` defines); relative imports made absolute."""
     tree = ast.parse(source)
     typing_only: set[int] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in _TYPING_ONLY:
             typing_only.update(id(n) for stmt in node.body for n in ast.walk(stmt))
     here = module if package else module.rpartition(".")[0]
     for node in ast.walk(tree):
         if id(node) in typing_only:
             continue
         if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
+            yield from (("", alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = here.split(".")
@@ -82,8 +88,16 @@ def imports(source: str, module: str, package: bool) -> Iterator[str]:
                 name = ".".join([*base, *([node.module] if node.module else [])])
             else:
                 name = node.module or ""
-            yield name
-            yield from (f"{name}.{alias.name}" for alias in node.names)
+            yield from ((name, f"{name}.{alias.name}") for alias in node.names)
+
+
+def imports(source: str, module: str, package: bool) -> Iterator[str]:
+    """Absolute names ``source`` (module ``module``) imports at run time: each module or
+    name, and the package a ``from`` import takes it from."""
+    for package_name, name in imported(source, module, package):
+        if package_name:
+            yield package_name
+        yield name
 
 
 def _layer_of(module: str) -> str:
@@ -143,8 +157,9 @@ def test_no_forbidden_arrow(module: str, path: Path, package: bool) -> None:
 
 def import_graph() -> dict[str, set[str]]:
     """Each project module's imports of other project modules, those made on first use
-    inside a function included (they run too); an import of a module's own package (its
-    ``__init__``, always imported before the module) is not an arrow."""
+    inside a function included (they run too). ``from pkg import x`` is an arrow to the
+    module ``pkg.x`` if there is one, else to ``pkg`` (a name its ``__init__`` defines),
+    even from inside ``pkg``: such an import needs ``pkg``'s ``__init__`` to have run."""
     sources = _sources()
     known = {module for module, _, _ in sources}
 
@@ -157,9 +172,9 @@ def import_graph() -> dict[str, set[str]]:
 
     graph: dict[str, set[str]] = {}
     for module, path, package in sources:
-        graph[module] = {t for name in imports(path.read_text(encoding="utf-8"), module, package)
-                         if (t := target(name)) is not None and t != module
-                         and not module.startswith(t + ".")}
+        source = path.read_text(encoding="utf-8")
+        graph[module] = {t for _, name in imported(source, module, package)
+                         if (t := target(name)) is not None and t != module}
     return graph
 
 
@@ -199,6 +214,14 @@ def test_a_planted_import_cycle_is_caught() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert cycles(graph) == [["a", "b", "c"]]
     assert cycles({"a": {"b"}, "b": set()}) == []
+    # What the graph is made of: a name taken from the package itself, an import that
+    # runs unless type checking, and one on first use inside a function.
+    source = ("from typing import TYPE_CHECKING\nif not TYPE_CHECKING:\n    import x.y\n"
+              "if TYPE_CHECKING:\n    import z\nfrom . import name\n"
+              "def f():\n    from .sub import g\n")
+    assert sorted(imported(source, "pkg.a", package=False)) == [
+        ("", "x.y"), ("pkg", "pkg.name"), ("pkg.sub", "pkg.sub.g"),
+        ("typing", "typing.TYPE_CHECKING")]
 
 
 def test_no_import_cycle_among_the_projects_modules() -> None:
@@ -206,19 +229,31 @@ def test_no_import_cycle_among_the_projects_modules() -> None:
 
 
 def private_calls(source: str) -> list[str]:
-    """Calls of another object's private method (``conn._close()``), not ``self``'s."""
+    """Reaches into another object's private parts: ``conn._close()``, ``conn._x = 1``,
+    ``loop.call_soon(owner._flush)``, ``getattr(owner, "_flush")``; not ``self``'s."""
+    def private(name: object) -> bool:
+        return isinstance(name, str) and name.startswith("_") and not name.startswith("__")
+
     found = []
     for node in ast.walk(ast.parse(source)):
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                and node.func.attr.startswith("_") and not node.func.attr.startswith("__")
-                and ast.unparse(node.func.value) not in ("self", "cls", "super()")):
-            found.append(f"line {node.lineno}: {ast.unparse(node.func)}")
-    return found
+        attribute = (isinstance(node, ast.Attribute) and private(node.attr)
+                     and ast.unparse(node.value) not in ("self", "cls", "super()"))
+        by_name = (isinstance(node, ast.Call) and ast.unparse(node.func) in (
+            "getattr", "setattr") and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant) and private(node.args[1].value))
+        if attribute or by_name:
+            line = getattr(node, "lineno", 0)
+            found.append((line, f"line {line}: {ast.unparse(node)}"))
+    return [text for _, text in sorted(found)]
 
 
 def test_a_planted_private_call_is_caught() -> None:
     assert private_calls("self.transport._flush(ch)\nself._own()\n") == [
         "line 1: self.transport._flush"]
+    planted = ("self.owner._conns.pop(k)\nloop.call_soon(self.owner._flush)\n"
+               "getattr(self.owner, '_flush')()\nself.owner._closed = True\n")
+    assert [f.split(":")[0] for f in private_calls(planted)] == [
+        "line 1", "line 2", "line 3", "line 4"]
 
 
 @pytest.mark.parametrize("path", sorted((CORE / "transport").glob("*.py")),
