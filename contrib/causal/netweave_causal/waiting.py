@@ -42,7 +42,9 @@ Memory: ``V`` holds one counter per process heard of; ``pending`` holds the mess
 waiting for their causes; the rejoin protocol keeps the last ``rejoin_window`` messages
 broadcast here and delivered of each process. A message whose causes were delivered
 only by processes that crashed may wait forever (no correct process is obliged to
-deliver it); nothing else does.
+deliver it); so may, at the other processes, a cause that a peer handed to a restarted
+process and no other correct process had, once that peer crashes, and everything
+causally after it (the rejoin protocol's limits).
 """
 
 from __future__ import annotations
