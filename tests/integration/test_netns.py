@@ -8,20 +8,18 @@ by PID and namespaces deleted, whatever happens.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import shutil
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from netweave.check import check_trace
 from netweave.cli._launch import LocalCluster
 from netweave.config import ClusterConfig
+from netweave.trace import read_trace
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -120,26 +118,18 @@ def namespaces() -> Iterator[dict[str, str]]:
     assert not any(ns in leftover for ns in created), leftover
 
 
-def records(run_dir: Path, node_id: str) -> list[dict[str, Any]]:
-    """The lines of ``node_id``'s trace written so far (the node is still writing: a last
-    line cut in the middle is left out)."""
-    out = []
-    for line in (run_dir / f"{node_id}.jsonl").read_text().splitlines():
-        with contextlib.suppress(json.JSONDecodeError):
-            out.append(json.loads(line))
-    return out
-
-
 def suspicions(run_dir: Path, node_id: str) -> set[str]:
     """Who ``node_id``'s current process suspects, by its trace so far (a process that
     starts, after a fencing, suspects nobody yet)."""
     current: set[str] = set()
-    for r in records(run_dir, node_id):
-        if r.get("ev") in ("suspect", "restore", "start"):
-            if r["ev"] == "start":
-                current.clear()
-            elif r["ev"] in ("suspect", "restore"):
-                (current.add if r["ev"] == "suspect" else current.discard)(r["peer"])
+    for r in read_trace(run_dir / f"{node_id}.jsonl"):
+        ev = r.get("ev")
+        if ev == "start":
+            current.clear()
+        elif ev == "suspect":
+            current.add(r["peer"])
+        elif ev == "restore":
+            current.discard(r["peer"])
     return current
 
 
@@ -208,7 +198,8 @@ def burst(cluster: LocalCluster, tag: str, senders: list[str]) -> set[str]:
 
 def starts(run_dir: Path, node_id: str) -> list[int]:
     """The incarnations ``node_id``'s trace started, in order."""
-    return [r["incarnation"] for r in records(run_dir, node_id) if r.get("ev") == "start"]
+    return [r["incarnation"] for r in read_trace(run_dir / f"{node_id}.jsonl")
+            if r.get("ev") == "start"]
 
 
 @pytest.mark.timeout(150)

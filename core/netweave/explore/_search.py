@@ -178,8 +178,12 @@ def explore(make_world: Callable[[], World], *, strategy: str = "bfs",
         raise ValueError(f"strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
     check_jobs(jobs, strategy)
     began = time.monotonic()
+
+    def make_judge(world: World) -> _Judge:
+        return _Judge(world, specs or SpecCatalog.discover(world.installed))
+
     root = make_world()
-    judge = _Judge(root, specs or SpecCatalog.discover(root.installed))
+    judge = make_judge(root)
     result = Result()
     last_report = began
 
@@ -205,11 +209,6 @@ def explore(make_world: Callable[[], World], *, strategy: str = "bfs",
             _random(root, judge_state, result, max_states, max_depth, seed, tick)
         elif jobs > 1:
             from ._parallel import parallel_bfs
-
-            catalog = specs
-
-            def make_judge(world: World) -> _Judge:
-                return _Judge(world, catalog or SpecCatalog.discover(world.installed))
 
             parallel_bfs(make_world, make_judge, root, jobs, result, max_states=max_states,
                          max_depth=max_depth, symmetry=symmetry,

@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 import pytest
-from netweave import revive, upon_deliver
+from mutants import DetectorThatNeverDetects, RbWithoutDeduplication
 from netweave.errors import ConfigurationError
 from netweave.sim import Fault
 from netweave.testing import (
@@ -20,18 +20,6 @@ from netweave.testing import (
     replay,
 )
 from netweave.testing.conformance import stabilized
-from netweave_broadcast.eager_rb import EagerRbData, EagerReliableBroadcast
-from netweave_fd.perfect import Heartbeat, PerfectFailureDetector, _Tick
-
-
-class DetectorThatNeverDetects(PerfectFailureDetector):
-    name = "bound-mutant-fd-never-detects"
-    default = False
-
-    def _tick(self) -> None:
-        for p in self.ctx.peers:
-            self.ctx.send(p, Heartbeat())
-        self.ctx.set_timer(self.options.period, _Tick())
 
 
 @attrs.frozen
@@ -70,18 +58,6 @@ def test_a_liveness_failure_states_its_bound() -> None:
     assert failure.stable == max(f.at for f in scenario.faults)
     assert (f"  liveness: judged at t={round(failure.stable + mix.quiet, 6)}, the bound of "
             f"{mix.quiet}s of virtual time after t={failure.stable}") in str(failure)
-
-
-class RbWithoutDeduplication(EagerReliableBroadcast):
-    name = "bound-mutant-rb-no-dedup"
-
-    @upon_deliver(EagerRbData)
-    def on_data(self, _: str, __: str, msg: EagerRbData) -> None:
-        origin, inc = msg.id.split("/")[:2]
-        first = self.delivered.add(origin, int(inc), msg.seq)
-        self.ctx.deliver(msg.id, origin, revive(msg.payload))
-        if first and (origin, int(inc)) != (self.ctx.node_id, self.ctx.incarnation):
-            self._beb(self.ctx.new_message_id(), msg)
 
 
 def test_a_safety_failure_says_nothing_of_the_bound() -> None:
