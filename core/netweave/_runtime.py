@@ -98,6 +98,9 @@ class Links(Protocol):
 
     def congested(self, ignore: frozenset[str] = frozenset()) -> bool: ...
 
+    def congestion(self) -> str:
+        """Why :meth:`congested` holds, naming the peer and the rule ("" if it does not)."""
+
     def heard_from(self, peer: str) -> float | None: ...
 
     def peer_incarnation(self, peer: str) -> int | None: ...

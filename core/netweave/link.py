@@ -322,6 +322,27 @@ class PerfectLinks:
             self._clear_until = clear_until
         return False
 
+    def congestion(self) -> str:
+        """Why :meth:`congested` holds, naming the peer and the rule ("" if it does not)."""
+        now = self._now()
+        options = self.options
+        hw = options.high_water
+        since = now - options.stall_after
+        max_delay = options.max_delay if self.reliable else 0.0
+        for name, p in self._peers.items():
+            queued = len(p.unacked) + len(p.waiting)
+            if queued >= hw and p.heard_at > since:
+                return (f"peer {name!r} has {queued} messages unacknowledged "
+                        f"(high_water {hw})")
+            received = p.received
+            if max_delay and p.unacked and received is not None and (
+                    received > now - 2 * max_delay):
+                sent = next(iter(p.unacked.values()))[2]
+                if now - sent > max_delay:
+                    return (f"peer {name!r} has left a message unacknowledged for "
+                            f"{now - sent:.3f}s (max_delay {max_delay}s)")
+        return ""
+
     def forget(self, peer: str) -> None:
         """Stop sending to ``peer`` (declared crashed by a perfect detector).
 

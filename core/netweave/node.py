@@ -506,15 +506,17 @@ class Node:
     @property
     def congested(self) -> bool:
         """Whether ``broadcast`` would push back: some live peer has ``high_water``
-        messages unacknowledged, or this node's own consumer is behind
-        (:meth:`throttle_senders`)."""
+        messages unacknowledged or, over TCP, has left one unacknowledged for more than
+        ``max_delay``; or this node's own consumer is behind (:meth:`throttle_senders`)."""
         links = self.links
         return links is not None and (links.holding_acks or links.congested())
 
     def _congestion(self) -> str:
-        if self.links is not None and self.links.holding_acks:
+        links = self.links
+        if links is not None and links.holding_acks:
             return "its application is behind on deliveries (throttle_senders)"
-        return "links congested (a live peer has high_water messages unacknowledged)"
+        why = links.congestion() if links is not None else ""
+        return f"links congested: {why or 'a live peer is behind'}"
 
     def broadcast_when_ready(self, layer: str, payload: Any,
                              timeout: float | None = None) -> Awaitable[str]:

@@ -132,9 +132,10 @@ def test_congestion_pushes_back_and_only_a_silent_peers_queue_is_capped(caplog):
         a.send("b", i)
     # b may be slow, not gone: nothing is dropped, the application is asked to wait
     assert a.congested()
+    assert a.congestion() == "peer 'b' has 150 messages unacknowledged (high_water 50)"
     assert a.pending("b") == 150 and a.dropped == 0
     wire.now += 10  # b stays silent: it no longer holds the application back
-    assert not a.congested() and a.pending("b") == 150
+    assert not a.congested() and a.pending("b") == 150 and a.congestion() == ""
     with caplog.at_level("WARNING", logger="netweave.link"):
         for i in range(150, 160):
             a.send("b", i)
@@ -372,6 +373,8 @@ def test_over_a_reliable_transport_a_queue_that_grows_in_time_pushes_back():
     b.send("a", "still here")
     wire.run(1.21)
     assert a.congested() and a.pending("b") == 1  # 0.21 s old, far below high_water
+    assert a.congestion() == (
+        "peer 'b' has left a message unacknowledged for 0.210s (max_delay 0.1s)")
     wire.run(5)  # b goes quiet: the delay rule no longer counts it, the count rule does
     assert not a.congested()
     plain = Wire()  # a fair-loss transport (the simulator): only the count counts

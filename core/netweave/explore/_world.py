@@ -295,6 +295,9 @@ class _ModelledLinks:
     def congested(self, ignore: frozenset[str] = frozenset()) -> bool:
         return False
 
+    def congestion(self) -> str:
+        return ""
+
     def pending(self, peer: str | None = None) -> int:
         return 0
 

@@ -251,6 +251,13 @@ class ModelledLinks:
         return any(p.held is not None and not p.forgotten and len(p.held) >= high
                    for name, p in self._peers.items() if name not in ignore)
 
+    def congestion(self) -> str:
+        high = self.options.high_water
+        for name, p in self._peers.items():
+            if p.held is not None and not p.forgotten and len(p.held) >= high:
+                return f"peer {name!r} has {len(p.held)} messages held (high_water {high})"
+        return ""
+
     def heard_from(self, peer: str) -> float | None:
         p = self._peers.get(peer)
         return p.received if p is not None else None
