@@ -176,6 +176,18 @@ class Packet:
     meta: dict[str, Any] | None = None
     hello: bool = False
     """A restarted process's greeting (no body): tells ``dst`` of the new incarnation."""
+    texts: dict[tuple[str, ...] | None, str] = attrs.field(factory=dict, eq=False, repr=False)
+    """The body's canonical text under each renaming computed so far (a packet never
+    changes while in flight, and snapshots share it)."""
+
+    def text(self, key: tuple[str, ...] | None, shared: Mapping[int, str],
+             rename: Mapping[str, str] | None) -> str:
+        """The body's canonical text under ``rename`` (``key`` names the renaming)."""
+        text = self.texts.get(key)
+        if text is None:
+            text = "hello" if self.hello else canonical(self.body, shared, rename)
+            self.texts[key] = text
+        return text
 
 
 def _describe(body: Any) -> str:
@@ -366,8 +378,9 @@ class World:
         self.depth = 0
         self._clean: dict[str, _Part] = {}
         """The saved part each node is still equal to (no step touched it since)."""
-        self._texts: dict[str, str] = {}
-        """Canonical texts of the nodes not clean, computed since the last step."""
+        self._texts: dict[str, dict[tuple[str, ...] | None, str]] = {}
+        """Canonical texts of the nodes not clean, computed since the last step, by
+        renaming (see :meth:`_text`)."""
         self.deliveries: dict[str, list[str]] = {}
         """Each process's deliveries so far (``node#inc`` -> ``layer:id``), in order."""
         for node_id in self.ids:
@@ -598,16 +611,9 @@ class World:
         """The canonical text of the whole state (see the module documentation)."""
         shared = self._shared()
         parts: list[str] = []
+        key = self._key(rename)
         for node_id in self.ids:
-            part = self._clean.get(node_id) if rename is None else None
-            text = part.text if part is not None else None
-            if text is None:
-                text = self._node_text(node_id, shared, rename)
-                if rename is None:
-                    if part is not None:
-                        part.text = text
-                    else:
-                        self._texts[node_id] = text
+            text = self._text(node_id, shared, rename, key)
             timers = sorted(f"{max(t.due - self.now, 0.0)!r}:"
                             f"{canonical(_event_of(t.fn), shared, rename)}"
                             for t in self.timers[node_id] if not t.cancelled)
@@ -616,8 +622,7 @@ class World:
         links: dict[str, list[str]] = {}
         for p in self.flight.values():  # in send order
             link = f"{_rename(p.src, rename)}#{p.src_inc}>{_rename(p.dst, rename)}"
-            links.setdefault(link, []).append(
-                "hello" if p.hello else canonical(p.body, shared, rename))
+            links.setdefault(link, []).append(p.text(key, shared, rename))
         # Ordered links: the order on each link is part of the state; else a multiset.
         flight = sorted(f"{link}:{bodies if self.scope.ordered else sorted(bodies)}"
                         for link, bodies in links.items())
@@ -626,6 +631,24 @@ class World:
         budgets = (self.broadcasts, self.crashes, self.restarts, self.losses,
                    self.suspicions)
         return f"{budgets}|{'|'.join(parts)}|{flight}|{deliveries}"
+
+    def _key(self, rename: Mapping[str, str] | None) -> tuple[str, ...] | None:
+        """What names a renaming among those of this world's ids (``None``: none)."""
+        return None if rename is None else tuple(rename.get(n, n) for n in self.ids)
+
+    def _text(self, node_id: str, shared: Mapping[int, str],
+              rename: Mapping[str, str] | None, key: tuple[str, ...] | None) -> str:
+        """:meth:`_node_text`, computed once per renaming for as long as the node is not
+        stepped: a clean node keeps its texts in its saved part, shared by the snapshots
+        (a state reached in one step differs from its parent at one node only)."""
+        part = self._clean.get(node_id)
+        if part is not None and part.node is not self.nodes[node_id]:
+            part = None
+        texts = part.texts if part is not None else self._texts.setdefault(node_id, {})
+        text = texts.get(key)
+        if text is None:
+            text = texts[key] = self._node_text(node_id, shared, rename)
+        return text
 
     def _shared(self) -> dict[int, str]:
         shared: dict[int, str] = {}
@@ -679,17 +702,17 @@ class World:
 
     def _signature(self, node_id: str, shared: Mapping[int, str]) -> str:
         rename = {n: "@" if n == node_id else "*" for n in self.ids}
+        key = self._key(rename)
         timers = sorted(f"{max(t.due - self.now, 0.0)!r}:"
                         f"{canonical(_event_of(t.fn), shared, rename)}"
                         for t in self.timers[node_id] if not t.cancelled)
         flight = sorted(
-            f"{rename[p.src]}#{p.src_inc}>{rename[p.dst]}:"
-            f"{'hello' if p.hello else canonical(p.body, shared, rename)}"
+            f"{rename[p.src]}#{p.src_inc}>{rename[p.dst]}:{p.text(key, shared, rename)}"
             for p in self.flight.values() if node_id in (p.src, p.dst))
         delivered = sorted(f"{k.split('#')[1]}={_rename_all(','.join(v), rename)}"
                            for k, v in self.deliveries.items()
                            if k.split("#")[0] == node_id)
-        return (f"{self._node_text(node_id, shared, rename)}:{self.runtimes[node_id].fired}:"
+        return (f"{self._text(node_id, shared, rename, key)}:{self.runtimes[node_id].fired}:"
                 f"{timers}:{flight}:{delivered}")
 
     def save(self) -> Snapshot:
@@ -705,7 +728,7 @@ class World:
                 memo = memo if memo is not None else self._memo()
                 part = _Part(node, _node_state(node), copy.deepcopy(
                     {id(c): _state_of(c) for c in node.components}, memo),
-                    self._texts.get(node_id))
+                    self._texts.get(node_id, {}))
                 self._clean[node_id] = part
             parts[node_id] = part
         return Snapshot(
@@ -831,17 +854,17 @@ class Snapshot:
 
 class _Part:
     """One node's saved state: its node and links fields, a deep copy of its components'
-    state, and its canonical text once computed. Never changed after it is made (but
-    ``text``, filled once), so snapshots share it."""
+    state, and its canonical texts once computed (by renaming). Never changed after it is
+    made (but ``texts``, filled as they are asked for), so snapshots share it."""
 
-    __slots__ = ("components", "node", "state", "text")
+    __slots__ = ("components", "node", "state", "texts")
 
     def __init__(self, node: Node, state: tuple[Any, ...], components: dict[int, Any],
-                 text: str | None) -> None:
+                 texts: dict[tuple[str, ...] | None, str]) -> None:
         self.node = node
         self.state = state
         self.components = components
-        self.text = text
+        self.texts = texts
 
 
 def _event_of(fn: Callable[[], Any]) -> Any:
