@@ -24,13 +24,32 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Undigestable", "canonical", "digest_text", "rename_ids"]
+__all__ = ["Renaming", "Undigestable", "canonical", "digest_text", "rename_ids"]
 
 _ID = re.compile(r"^([^/]+)(/.*)?$")
 
 
 class Undigestable(TypeError):
     """A state holds something without a canonical form."""
+
+
+class Renaming(dict[str, str]):
+    """A renaming of node ids that remembers the text it gave each string (a world tries
+    the same few renamings on the same strings again and again)."""
+
+    def __init__(self, pairs: Mapping[str, str]) -> None:
+        super().__init__(pairs)
+        self.texts: dict[str, str] = {}
+        """Canonical text (quoted) of each string renamed."""
+        self.names: dict[str, str] = {}
+        """Each text :meth:`apply` renamed."""
+
+    def apply(self, text: str) -> str:
+        """:func:`rename_ids` of ``text``, computed once."""
+        renamed = self.names.get(text)
+        if renamed is None:
+            renamed = self.names[text] = rename_ids(text, self)
+        return renamed
 
 
 def digest_text(text: str) -> str:
@@ -60,10 +79,51 @@ def rename_ids(text: str, rename: Mapping[str, str]) -> str:
 def canonical(obj: Any, shared: Mapping[int, str], rename: Mapping[str, str] | None = None,
               where: str = "state") -> str:
     """The canonical text of ``obj`` (see the module documentation)."""
+    return _canonical(obj, shared, rename, where,
+                      rename.texts if isinstance(rename, Renaming) else None)
+
+
+_Where = str | tuple[Any, Any]
+"""Where a value was found: a name, or (where its container was, its key), joined into
+text only for an error message."""
+
+
+def _where(where: _Where) -> str:
+    keys: list[str] = []
+    while isinstance(where, tuple):
+        where, key = where
+        keys.append(str(key))
+    return ".".join([where, *reversed(keys)])
+
+
+def _canonical(obj: Any, shared: Mapping[int, str], rename: Mapping[str, str] | None,
+               where: _Where, strings: dict[str, str] | None) -> str:
+    # The exact built-in types first, in the order a component's state holds them most:
+    # none of them can be a shared object (a node, a component, a context, options).
+    kind = type(obj)
+    if kind is str:
+        if strings is None:
+            return repr(rename_ids(obj, rename) if rename else obj)
+        text = strings.get(obj)
+        if text is None:
+            text = strings[obj] = repr(rename_ids(obj, rename) if rename else obj)
+        return text
+    if kind is int or kind is float or kind is bool or obj is None:
+        return repr(obj)
+    if kind is dict:
+        return "{" + ",".join(sorted(
+            _canonical(k, shared, rename, where, strings) + ":" + _canonical(
+                v, shared, rename, (where, k) if type(k) is str else where, strings)
+            for k, v in obj.items())) + "}"
+    if kind is set or kind is frozenset:
+        return "{" + ",".join(sorted(
+            _canonical(x, shared, rename, where, strings) for x in obj)) + "}"
+    if kind is list or kind is tuple:
+        return "[" + ",".join(_canonical(x, shared, rename, where, strings) for x in obj) + "]"
     name = shared.get(id(obj))
     if name is not None:
         return f"<{name}>"
-    if obj is None or isinstance(obj, bool | int | float):
+    if isinstance(obj, bool | int | float):
         return repr(obj)
     if isinstance(obj, str):
         return repr(rename_ids(obj, rename) if rename else obj)
@@ -74,23 +134,21 @@ def canonical(obj: Any, shared: Mapping[int, str], rename: Mapping[str, str] | N
     if isinstance(obj, enum.Enum):
         return f"{type(obj).__name__}.{obj.name}"
     if isinstance(obj, list | tuple | deque):
-        return "[" + ",".join(canonical(x, shared, rename, where) for x in obj) + "]"
+        return "[" + ",".join(_canonical(x, shared, rename, where, strings) for x in obj) + "]"
     if isinstance(obj, set | frozenset):
-        return "{" + ",".join(sorted(canonical(x, shared, rename, where) for x in obj)) + "}"
-    if isinstance(obj, dict):
         return "{" + ",".join(sorted(
-            f"{canonical(k, shared, rename, where)}:"
-            f"{canonical(v, shared, rename, f'{where}.{k}' if isinstance(k, str) else where)}"
-            for k, v in obj.items())) + "}"
+            _canonical(x, shared, rename, where, strings) for x in obj)) + "}"
+    if isinstance(obj, dict):
+        return _canonical(dict(obj), shared, rename, where, strings)
     if isinstance(obj, MethodType):
         owner = shared.get(id(obj.__self__))
         if owner is not None:
             return f"<{owner}.{obj.__func__.__name__}>"
-        raise Undigestable(f"{where} holds the bound method {obj.__qualname__}")
+        raise Undigestable(f"{_where(where)} holds the bound method {obj.__qualname__}")
     if isinstance(obj, FunctionType | BuiltinMethodType) or (callable(obj) and not hasattr(
             obj, "__struct_fields__") and not attrs.has(type(obj))):
-        raise Undigestable(f"{where} holds the callable {obj!r}; give the component an "
-                           "explore_state() method returning what identifies its state")
+        raise Undigestable(f"{_where(where)} holds the callable {obj!r}; give the component "
+                           "an explore_state() method returning what identifies its state")
     fields = getattr(obj, "__struct_fields__", None)
     if fields is not None:
         items = [(f, getattr(obj, f)) for f in fields]
@@ -101,7 +159,8 @@ def canonical(obj: Any, shared: Mapping[int, str], rename: Mapping[str, str] | N
         values = dict(getattr(obj, "__dict__", {}))
         values.update((s, getattr(obj, s)) for s in slots if hasattr(obj, s))
         if not values and type(obj).__module__ == "builtins":
-            raise Undigestable(f"{where} holds {type(obj).__name__} {obj!r}")
+            raise Undigestable(f"{_where(where)} holds {type(obj).__name__} {obj!r}")
         items = sorted(values.items())
-    body = ",".join(f"{k}={canonical(v, shared, rename, f'{where}.{k}')}" for k, v in items)
+    body = ",".join(f"{k}={_canonical(v, shared, rename, (where, k), strings)}"
+                    for k, v in items)
     return f"{type(obj).__name__}({body})"

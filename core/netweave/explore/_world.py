@@ -30,7 +30,9 @@ its canonical form (:mod:`netweave.explore._digest`) and :meth:`World.copy` snap
 from __future__ import annotations
 
 import copy
+import io
 import itertools
+import pickle
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
@@ -44,7 +46,7 @@ from ..node import _describe as describe_message
 from ..plugin import Component
 from ..trace import ListSink
 from ._detectors import DETECTORS
-from ._digest import Undigestable, canonical, digest_text, rename_ids
+from ._digest import Renaming, Undigestable, canonical, digest_text, rename_ids
 
 __all__ = ["Choice", "Packet", "Scope", "World"]
 
@@ -383,6 +385,8 @@ class World:
         renaming (see :meth:`_text`)."""
         self.deliveries: dict[str, list[str]] = {}
         """Each process's deliveries so far (``node#inc`` -> ``layer:id``), in order."""
+        self._renamings: dict[tuple[str, ...], Renaming] = {}
+        """The renamings tried so far (symmetry), each with the strings it renamed."""
         for node_id in self.ids:
             self._start(node_id)
         first = self.nodes[self.ids[0]]
@@ -693,15 +697,22 @@ class World:
         best: str | None = None
         for arrangement in itertools.product(*(itertools.permutations(g) for g in groups)):
             names = [n for group in arrangement for n in group]
-            rename = dict(zip(names, self.ids, strict=True))
+            rename = self._renaming(dict(zip(names, self.ids, strict=True)))
             key = digest_text(self.state(rename))
             if best is None or key < best:
                 best = key
         assert best is not None
         return best
 
+    def _renaming(self, pairs: dict[str, str]) -> Renaming:
+        key = tuple(pairs.get(n, n) for n in self.ids)
+        found = self._renamings.get(key)
+        if found is None:
+            found = self._renamings[key] = Renaming(pairs)
+        return found
+
     def _signature(self, node_id: str, shared: Mapping[int, str]) -> str:
-        rename = {n: "@" if n == node_id else "*" for n in self.ids}
+        rename = self._renaming({n: "@" if n == node_id else "*" for n in self.ids})
         key = self._key(rename)
         timers = sorted(f"{max(t.due - self.now, 0.0)!r}:"
                         f"{canonical(_event_of(t.fn), shared, rename)}"
@@ -726,7 +737,7 @@ class World:
             part = self._clean.get(node_id)
             if part is None or part.node is not node:
                 memo = memo if memo is not None else self._memo()
-                part = _Part(node, _node_state(node), copy.deepcopy(
+                part = _Part(node, _node_state(node), _freeze(
                     {id(c): _state_of(c) for c in node.components}, memo),
                     self._texts.get(node_id, {}))
                 self._clean[node_id] = part
@@ -771,7 +782,7 @@ class World:
             memo = memo if memo is not None else self._memo()
             node = part.node
             _set_node_state(node, part.state)
-            states = copy.deepcopy(part.components, memo)
+            states = _thaw(part.components, memo)
             for component in node.components:
                 kept = {k: v for k, v in vars(component).items() if k in _KEPT}
                 vars(component).clear()
@@ -800,6 +811,47 @@ class World:
 
 
 _KEPT = ("ctx", "options")
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles a components' state, writing the objects a world shares (nodes,
+    components, contexts, options) as references to them, never copies."""
+
+    def __init__(self, file: io.BytesIO, shared: Mapping[int, Any]) -> None:
+        super().__init__(file, pickle.HIGHEST_PROTOCOL)
+        self.shared = shared
+
+    def persistent_id(self, obj: Any) -> int | None:
+        key = id(obj)
+        return key if key in self.shared else None
+
+
+class _Unpickler(pickle.Unpickler):
+    def __init__(self, file: io.BytesIO, shared: Mapping[int, Any]) -> None:
+        super().__init__(file)
+        self.shared = shared
+
+    def persistent_load(self, pid: Any) -> Any:
+        return self.shared[pid]
+
+
+def _freeze(states: dict[int, Any], shared: dict[int, Any]) -> bytes | dict[int, Any]:
+    """A copy of ``states`` that :func:`_thaw` turns into a fresh copy, any number of
+    times: pickled (several times faster than a deep copy, both ways), or deep-copied if
+    something in it does not pickle."""
+    buffer = io.BytesIO()
+    try:
+        _Pickler(buffer, shared).dump(states)
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return copy.deepcopy(states, dict(shared))
+    return buffer.getvalue()
+
+
+def _thaw(frozen: bytes | dict[int, Any], shared: dict[int, Any]) -> dict[int, Any]:
+    if isinstance(frozen, bytes):
+        states: dict[int, Any] = _Unpickler(io.BytesIO(frozen), shared).load()
+        return states
+    return copy.deepcopy(frozen, dict(shared))
 
 
 def _state_of(component: Component) -> dict[str, Any]:
@@ -859,7 +911,8 @@ class _Part:
 
     __slots__ = ("components", "node", "state", "texts")
 
-    def __init__(self, node: Node, state: tuple[Any, ...], components: dict[int, Any],
+    def __init__(self, node: Node, state: tuple[Any, ...],
+                 components: bytes | dict[int, Any],
                  texts: dict[tuple[str, ...] | None, str]) -> None:
         self.node = node
         self.state = state
@@ -881,4 +934,6 @@ def _rename(node_id: str, rename: Mapping[str, str] | None) -> str:
 
 
 def _rename_all(text: str, rename: Mapping[str, str] | None) -> str:
+    if isinstance(rename, Renaming):
+        return rename.apply(text)
     return rename_ids(text, rename) if rename else text
