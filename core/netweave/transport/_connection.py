@@ -179,16 +179,12 @@ class Connection(asyncio.Protocol):
                 self.close("frame-too-large", "too much data before the handshake")
             return
         try:
-            bodies = self.decoder.feed(data)
+            bodies = self.decoder.feed(data) if self.established else self._handshake_feed(data)
         except FrameError as exc:
             self.close(exc.reason, str(exc), refuse=not self.established)
             return
         if not bodies:
             return
-        if not self.established:
-            bodies = self._handshake_frames(bodies)
-            if not bodies:
-                return
         self.tcp.stats.frames_in += len(bodies)
         decode = _LINK_CODEC.decode
         receive = self.tcp.receive
@@ -212,20 +208,30 @@ class Connection(asyncio.Protocol):
                 self.tcp.stats.bad_payloads += 1
                 log.warning("%s: bad payload from %s: %r", self.tcp.node_id, peer, exc)
 
-    def _handshake_frames(self, bodies: list[memoryview]) -> list[memoryview]:
+    def _handshake_feed(self, data: bytes) -> list[memoryview]:
+        """Read the handshake's frames one by one under its own size limit; once it is
+        done, the frames that came with its last one, under the connection's ``max_frame``
+        (a peer may send its first link frames in the same write as its last handshake
+        frame)."""
         hs = self.handshake
         assert hs is not None
-        for i, body in enumerate(bodies):
+        decoder = self.decoder
+        while True:
+            bodies = decoder.feed(data, 1)
+            data = b""
+            if not bodies:
+                return []
             try:
-                replies = hs.receive(_HANDSHAKE_CODEC.decode(body))
+                replies = hs.receive(_HANDSHAKE_CODEC.decode(bodies[0]))
             except (FrameError, HandshakeError) as exc:
                 self.close(exc.reason, str(exc), refuse=exc.reason != "refused-by-peer")
                 return []
             self._write_now(replies)
+            if self.closed:
+                return []
             if hs.done:
                 self._identified(hs)
-                return bodies[i + 1:] if not self.closed else []
-        return []
+                return decoder.feed(b"") if not self.closed else []
 
     def _identified(self, hs: Handshake) -> None:
         if self._timer is not None:

@@ -92,10 +92,13 @@ class FrameDecoder:
         """Bytes of an incomplete frame held right now (its header included)."""
         return len(self._buf) + (HEADER if self._need >= 0 else 0)
 
-    def feed(self, data: bytes | bytearray | memoryview) -> list[memoryview]:
+    def feed(self, data: bytes | bytearray | memoryview, most: int = 0) -> list[memoryview]:
         """Add ``data``; return the bodies of the frames it completed, in order.
 
         The bodies are views into the bytes received (decode them before the next call).
+        ``most``: return at most that many (0: all); the rest waits for the next call, and
+        is checked against ``max_frame`` as it is then (a handshake reads its frames one
+        by one, under its own limit, and what follows it under the connection's).
 
         :raises FrameError: ``frame-too-large`` when a header announces more than
             ``max_frame`` bytes, ``empty-frame`` for a zero length.
@@ -121,6 +124,8 @@ class FrameDecoder:
         max_frame = self.max_frame
         unpack = _unpack_from
         while end - pos >= HEADER:
+            if most and len(out) >= most:
+                break
             size = unpack(data, pos)[0]
             if not 0 < size <= max_frame:
                 self._buf = bytearray()

@@ -54,6 +54,23 @@ def test_frame_at_the_limit_is_accepted() -> None:
     assert dec.feed(len(body).to_bytes(4, "big") + body) == [body]
 
 
+def test_frames_taken_one_at_a_time_are_checked_against_the_limit_of_their_turn() -> None:
+    # The handshake reads its frames one by one under a small limit, then raises the limit:
+    # a large frame that came in the same chunk is judged under the new one.
+    small, large = LinkHello(1, 0), LinkData(1, 2, 1, "z" * 5000)
+    data = enc.frame(small) + enc.frame(large) + enc.frame(small)
+    dec = FrameDecoder(max_frame=4096)
+    first = dec.feed(data, 1)
+    assert [CODEC.decode(b) for b in first] == [small]
+    dec.max_frame = 65536
+    assert [CODEC.decode(b) for b in dec.feed(b"")] == [large, small]
+    again = FrameDecoder(max_frame=4096)
+    again.feed(data, 1)
+    with pytest.raises(FrameError) as err:  # the limit left as it was
+        again.feed(b"")
+    assert err.value.reason == "frame-too-large"
+
+
 def test_empty_frame_is_refused() -> None:
     with pytest.raises(FrameError) as err:
         FrameDecoder().feed(b"\0\0\0\0")

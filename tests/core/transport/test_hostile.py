@@ -29,7 +29,9 @@ from netweave.transport import (
     Security,
     TransportOptions,
 )
-from netweave.transport.handshake import PROTOCOL_VERSION, proof_mac, proof_text
+from netweave.transport.framing import MessageCodec
+from netweave.transport.handshake import PROTOCOL_VERSION, Handshake, proof_mac, proof_text
+from netweave_broadcast.beb import BebData
 from tls_files import cluster_tls, make_ca, make_cert
 
 SECRET = b"cluster-secret-0123456789"
@@ -420,6 +422,55 @@ def test_truncated_headers_wait_for_the_handshake_timeout(size: int) -> None:
 
 def now_ms() -> int:
     return int(time.time() * 1000)
+
+
+def test_link_frames_in_the_same_read_as_the_last_handshake_frame_are_taken() -> None:
+    # A correct acceptor may write its last handshake frame and its first link frames
+    # (a backlog it resends) at once; the dialer then reads both in one chunk. The
+    # handshake's 4 KiB limit is for handshake frames: a 10 KB link frame after it is
+    # read under max_frame and delivered, not refused as frame-too-large.
+    c = LiveCluster(["n1", "n2"], options=TransportOptions(security=Security(secret=SECRET)))
+    host, port = c.addresses["n1"].rsplit(":", 1)
+    codec = MessageCodec([Hello, Proof, Refuse])
+    payload = "x" * 10_000
+    sent = asyncio.Event()
+
+    async def acceptor(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        inc = now_ms()
+        hs = Handshake("test", "n1", inc, "accept", frozenset(c.ids), expected=None,
+                       secret=SECRET)
+        dec = FrameDecoder()
+        while not hs.done:
+            data = await reader.read(65536)
+            if not data:
+                return
+            for body in dec.feed(data):
+                out = bytearray()
+                for reply in hs.receive(codec.decode(body)):
+                    ENC.append(out, reply)
+                if hs.done:
+                    first = LinkData(inc, c.nodes["n2"].incarnation, 1,
+                                     BebData(f"n1/{inc}/1", payload))
+                    ENC.append(out, first)
+                writer.write(bytes(out))
+        sent.set()
+        with contextlib.suppress(ConnectionError):
+            while await reader.read(65536):
+                pass
+        writer.close()
+
+    async def main() -> dict[str, int]:
+        server = await asyncio.start_server(acceptor, host, int(port))
+        await c.start(["n2"])
+        await asyncio.wait_for(sent.wait(), 10)
+        got = await c.wait_for(lambda: any(d.payload == payload for d in c.delivered["n2"]), 5)
+        closed = dict(c.transport("n2").stats.closed)
+        await c.stop()
+        server.close()
+        assert got, closed
+        return closed
+
+    assert run(main(), 30).get("frame-too-large", 0) == 0
 
 
 def test_shared_secret_an_impostor_never_locks_the_real_node_out(
