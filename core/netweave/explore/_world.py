@@ -52,6 +52,8 @@ __all__ = ["Choice", "Packet", "Scope", "World"]
 
 QUANTUM = 0.001
 """The virtual time one step takes (seconds)."""
+SYMMETRIC_MEMORY = 1 << 21
+"""Symmetric digests remembered by exact digest (forgotten all at once beyond)."""
 KINDS = ("broadcast", "deliver", "timer", "crash", "restart", "detect", "suspect",
          "restore", "lose")
 
@@ -387,6 +389,9 @@ class World:
         """Each process's deliveries so far (``node#inc`` -> ``layer:id``), in order."""
         self._renamings: dict[tuple[str, ...], Renaming] = {}
         """The renamings tried so far (symmetry), each with the strings it renamed."""
+        self._symmetric: dict[str, str] = {}
+        """Symmetric digests by the digest of the state under its own names."""
+        self._shared_by: tuple[tuple[Node, ...], dict[int, str]] | None = None
         for node_id in self.ids:
             self._start(node_id)
         first = self.nodes[self.ids[0]]
@@ -655,6 +660,13 @@ class World:
         return text
 
     def _shared(self) -> dict[int, str]:
+        """The names of the objects the nodes share (never followed by canonical texts):
+        the same while the nodes are the same objects."""
+        nodes = tuple(self.nodes.values())  # held here: their ids stay theirs
+        cached = self._shared_by
+        if cached is not None and len(cached[0]) == len(nodes) and all(
+                a is b for a, b in zip(cached[0], nodes, strict=True)):
+            return cached[1]
         shared: dict[int, str] = {}
         for node in self.nodes.values():
             shared[id(node)] = f"node:{node.id}"
@@ -662,6 +674,7 @@ class World:
                 shared[id(component)] = f"component:{component.name}"
                 shared[id(component.ctx)] = "ctx"
                 shared[id(component.options)] = "options"
+        self._shared_by = (nodes, shared)
         return shared
 
     def _node_text(self, node_id: str, shared: Mapping[int, str],
@@ -688,8 +701,14 @@ class World:
         The nodes are named in the order of their signatures; the digest is the smallest
         over the orders that tied signatures allow (all of them at the start, few later).
         """
+        exact = digest_text(self.state())
         if not symmetry:
-            return digest_text(self.state())
+            return exact
+        # A state met again under the same names (most are: two orders of the same steps)
+        # has the symmetric digest it had: no signature, no renaming.
+        known = self._symmetric.get(exact)
+        if known is not None:
+            return known
         shared = self._shared()
         signature = {node_id: self._signature(node_id, shared) for node_id in self.ids}
         ordered = sorted(self.ids, key=signature.__getitem__)
@@ -697,11 +716,17 @@ class World:
         best: str | None = None
         for arrangement in itertools.product(*(itertools.permutations(g) for g in groups)):
             names = [n for group in arrangement for n in group]
-            rename = self._renaming(dict(zip(names, self.ids, strict=True)))
-            key = digest_text(self.state(rename))
+            if names == self.ids:
+                key = exact
+            else:
+                key = digest_text(self.state(self._renaming(dict(zip(names, self.ids,
+                                                                     strict=True)))))
             if best is None or key < best:
                 best = key
         assert best is not None
+        if len(self._symmetric) >= SYMMETRIC_MEMORY:
+            self._symmetric.clear()
+        self._symmetric[exact] = best
         return best
 
     def _renaming(self, pairs: dict[str, str]) -> Renaming:
