@@ -46,7 +46,7 @@ from ..node import _describe as describe_message
 from ..plugin import Component
 from ..trace import ListSink
 from ._detectors import DETECTORS
-from ._digest import Renaming, Undigestable, canonical, digest_text, rename_ids
+from ._digest import Renaming, Texts, Undigestable, canonical, digest_text, rename_ids
 
 __all__ = ["Choice", "Packet", "Scope", "World"]
 
@@ -389,6 +389,8 @@ class World:
         """Each process's deliveries so far (``node#inc`` -> ``layer:id``), in order."""
         self._renamings: dict[tuple[str, ...], Renaming] = {}
         """The renamings tried so far (symmetry), each with the strings it renamed."""
+        self._component_texts = Texts()
+        """Canonical texts of the component states met so far."""
         self._symmetric: dict[str, str] = {}
         """Symmetric digests by the digest of the state under its own names."""
         self._shared_by: tuple[tuple[Node, ...], dict[int, str]] | None = None
@@ -684,8 +686,10 @@ class World:
         alive = self.alive[node_id]
         if not alive:
             return f"{_rename(node_id, rename)}:{node.incarnation}:down"
+        key = self._key(rename)
+        texts = self._component_texts
         comps = ";".join(
-            f"{c.name}={canonical(_digestible_state(c), shared, rename, c.name)}"
+            f"{c.name}={texts.canonical(_digestible_state(c), shared, rename, key, c.name)}"
             for c in node.components)
         links = _links(node)
         seen = canonical(links.incarnations, shared, rename) + canonical(
