@@ -1,0 +1,66 @@
+"""Canonical texts of component states, and the table that finds them again."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+from netweave.explore._digest import Renaming, Texts, canonical
+
+
+class Plain:
+    def __init__(self, a: int, b: set[str]) -> None:
+        self.a = a
+        self.b = b
+
+
+class ForgetsACache:
+    """Pickles only ``a``: its ``cache`` would be lost in a pickled fingerprint."""
+
+    def __init__(self, a: int, cache: int) -> None:
+        self.a = a
+        self.cache = cache
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"a": self.a}
+
+
+@attrs.define
+class Window:
+    upto: int = 0
+    above: set[int] = attrs.field(factory=set)
+
+
+def test_the_table_gives_what_canonical_writes() -> None:
+    texts = Texts()
+    values: list[Any] = [
+        {"x": [1, 2.5, None, True], "y": frozenset({"n1/1/1", "n2/1/1"})},
+        Plain(3, {"n2", "n1"}), Window(2, {5, 4}), ("n3", b"\x01"), Plain(3, {"n1"})]
+    for _ in range(2):  # the second time from the table
+        for value in values:
+            assert texts.canonical(value, {}, None, None) == canonical(value, {})
+    assert len(texts.known) == len(values)
+
+
+def test_a_renaming_has_texts_of_its_own() -> None:
+    texts = Texts()
+    rename = Renaming({"n1": "n2", "n2": "n1"})
+    value = {"delivered": {"n1/1/1"}}
+    assert texts.canonical(value, {}, None, None) == "{'delivered':{'n1/1/1'}}"
+    assert texts.canonical(value, {}, rename, ("n2", "n1")) == "{'delivered':{'n2/1/1'}}"
+    assert texts.canonical(value, {}, None, None) == "{'delivered':{'n1/1/1'}}"
+
+
+def test_a_class_with_a_pickling_of_its_own_is_written_each_time() -> None:
+    # Same pickled form, different state: the table must not take one for the other.
+    texts = Texts()
+    one, other = ForgetsACache(1, cache=10), ForgetsACache(1, cache=20)
+    assert texts.canonical(one, {}, None, None) != texts.canonical(other, {}, None, None)
+    assert texts.canonical(other, {}, None, None) == canonical(other, {})
+    assert not texts.known
+
+
+def test_shared_objects_are_written_by_their_names() -> None:
+    texts, marker = Texts(), object()
+    shared = {id(marker): "component:beb"}
+    assert texts.canonical({"lower": marker}, shared, None, None) == "{'lower':<component:beb>}"
