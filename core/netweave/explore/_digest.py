@@ -168,8 +168,9 @@ def _canonical(obj: Any, shared: Mapping[int, str], rename: Mapping[str, str] | 
     return f"{type(obj).__name__}({body})"
 
 
-_PLAIN = frozenset({str, int, float, bool, type(None), bytes, tuple, list, dict, set,
-                    frozenset, type, deque, defaultdict, Counter, OrderedDict})
+_PLAIN: frozenset[type] = frozenset({
+    str, int, float, bool, type(None), bytes, tuple, list, dict, set, frozenset, type, deque,
+    defaultdict, Counter, OrderedDict})
 """Types whose pickled form holds all that their canonical text says."""
 
 
@@ -195,23 +196,30 @@ def _plain_class(kind: type) -> bool:
             and not hasattr(kind, "__getnewargs_ex__") and not hasattr(kind, "__getnewargs__"))
 
 
+def shared_object(name: str) -> Any:  # pragma: no cover - named in fingerprints, never run
+    """What a fingerprint writes in place of a shared object (never unpickled)."""
+    raise AssertionError(name)
+
+
 class _Fingerprinter(pickle.Pickler):
+    """Pickles for comparison only. Python is called for objects of other classes than
+    the built-in ones (those pickle handles in C before asking)."""
+
     def __init__(self, buffer: io.BytesIO) -> None:
         super().__init__(buffer, pickle.HIGHEST_PROTOCOL)
         self.shared: Mapping[int, str] = {}
-        self.plain: set[type] = set()
+        self.plain: set[type] = set(_PLAIN)
 
-    def persistent_id(self, obj: Any) -> str | None:
+    def reducer_override(self, obj: Any) -> Any:
         name = self.shared.get(id(obj))
         if name is not None:
-            return name  # a shared object, written as the canonical text names it
+            return shared_object, (name,)  # as the canonical text names it
         kind = type(obj)
-        if kind in _PLAIN or kind in self.plain:
-            return None
-        if not _plain_class(kind):
-            raise _NotPlain(kind.__qualname__)
-        self.plain.add(kind)
-        return None
+        if kind not in self.plain:
+            if not _plain_class(kind):
+                raise _NotPlain(kind.__qualname__)
+            self.plain.add(kind)
+        return NotImplemented
 
 
 class Texts:

@@ -842,17 +842,22 @@ class World:
 _KEPT = ("ctx", "options")
 
 
+def _shared_object(key: int) -> Any:  # pragma: no cover - _Unpickler answers in its place
+    raise AssertionError(key)
+
+
 class _Pickler(pickle.Pickler):
     """Pickles a components' state, writing the objects a world shares (nodes,
-    components, contexts, options) as references to them, never copies."""
+    components, contexts, options) as references to them, never copies. (Python is asked
+    only about objects of other classes than the built-in ones.)"""
 
     def __init__(self, file: io.BytesIO, shared: Mapping[int, Any]) -> None:
         super().__init__(file, pickle.HIGHEST_PROTOCOL)
         self.shared = shared
 
-    def persistent_id(self, obj: Any) -> int | None:
+    def reducer_override(self, obj: Any) -> Any:
         key = id(obj)
-        return key if key in self.shared else None
+        return (_shared_object, (key,)) if key in self.shared else NotImplemented
 
 
 class _Unpickler(pickle.Unpickler):
@@ -860,8 +865,10 @@ class _Unpickler(pickle.Unpickler):
         super().__init__(file)
         self.shared = shared
 
-    def persistent_load(self, pid: Any) -> Any:
-        return self.shared[pid]
+    def find_class(self, module: str, name: str) -> Any:
+        if module == __name__ and name == "_shared_object":
+            return self.shared.__getitem__
+        return super().find_class(module, name)
 
 
 def _freeze(states: dict[int, Any], shared: dict[int, Any]) -> bytes | dict[int, Any]:
