@@ -183,6 +183,16 @@ class Packet:
     texts: dict[tuple[str, ...] | None, str] = attrs.field(factory=dict, eq=False, repr=False)
     """The body's canonical text under each renaming computed so far (a packet never
     changes while in flight, and snapshots share it)."""
+    links: dict[tuple[str, ...] | None, str] = attrs.field(factory=dict, eq=False, repr=False)
+    """The same for :meth:`link`."""
+
+    def link(self, key: tuple[str, ...] | None, rename: Mapping[str, str] | None) -> str:
+        """The directed link it is on, ``src#inc>dst``, under ``rename``."""
+        text = self.links.get(key)
+        if text is None:
+            text = self.links[key] = (f"{_rename(self.src, rename)}#{self.src_inc}>"
+                                      f"{_rename(self.dst, rename)}")
+        return text
 
     def text(self, key: tuple[str, ...] | None, shared: Mapping[int, str],
              rename: Mapping[str, str] | None) -> str:
@@ -393,7 +403,7 @@ class World:
         """Canonical texts of the component states met so far."""
         self._symmetric: dict[str, str] = {}
         """Symmetric digests by the digest of the state under its own names."""
-        self._shared_by: tuple[tuple[Node, ...], dict[int, str]] | None = None
+        self._objects_of: tuple[tuple[Node, ...], dict[int, str], dict[int, Any]] | None = None
         for node_id in self.ids:
             self._start(node_id)
         first = self.nodes[self.ids[0]]
@@ -625,15 +635,15 @@ class World:
         key = self._key(rename)
         for node_id in self.ids:
             text = self._text(node_id, shared, rename, key)
+            pending = self.timers[node_id]
             timers = sorted(f"{max(t.due - self.now, 0.0)!r}:"
                             f"{canonical(_event_of(t.fn), shared, rename)}"
-                            for t in self.timers[node_id] if not t.cancelled)
+                            for t in pending if not t.cancelled) if pending else []
             parts.append(f"{text}:{self.runtimes[node_id].fired}:{timers}")
         parts.sort()
         links: dict[str, list[str]] = {}
         for p in self.flight.values():  # in send order
-            link = f"{_rename(p.src, rename)}#{p.src_inc}>{_rename(p.dst, rename)}"
-            links.setdefault(link, []).append(p.text(key, shared, rename))
+            links.setdefault(p.link(key, rename), []).append(p.text(key, shared, rename))
         # Ordered links: the order on each link is part of the state; else a multiset.
         flight = sorted(f"{link}:{bodies if self.scope.ordered else sorted(bodies)}"
                         for link, bodies in links.items())
@@ -662,22 +672,32 @@ class World:
         return text
 
     def _shared(self) -> dict[int, str]:
-        """The names of the objects the nodes share (never followed by canonical texts):
+        """The names of the objects the nodes share (never followed by canonical texts)."""
+        return self._objects()[0]
+
+    def _memo(self) -> dict[int, Any]:
+        """The shared objects by id, which copies of the components' state refer to and
+        never copy."""
+        return self._objects()[1]
+
+    def _objects(self) -> tuple[dict[int, str], dict[int, Any]]:
+        """The nodes, their components, contexts and options by id, named and themselves:
         the same while the nodes are the same objects."""
         nodes = tuple(self.nodes.values())  # held here: their ids stay theirs
-        cached = self._shared_by
+        cached = self._objects_of
         if cached is not None and len(cached[0]) == len(nodes) and all(
                 a is b for a, b in zip(cached[0], nodes, strict=True)):
-            return cached[1]
-        shared: dict[int, str] = {}
-        for node in self.nodes.values():
-            shared[id(node)] = f"node:{node.id}"
-            for component in node.components:
-                shared[id(component)] = f"component:{component.name}"
-                shared[id(component.ctx)] = "ctx"
-                shared[id(component.options)] = "options"
-        self._shared_by = (nodes, shared)
-        return shared
+            return cached[1], cached[2]
+        names: dict[int, str] = {}
+        objects: dict[int, Any] = {}
+        for node in nodes:
+            for obj, name in ((node, f"node:{node.id}"), *(
+                    pair for c in node.components for pair in (
+                        (c, f"component:{c.name}"), (c.ctx, "ctx"), (c.options, "options")))):
+                names[id(obj)] = name
+                objects[id(obj)] = obj
+        self._objects_of = (nodes, names, objects)
+        return names, objects
 
     def _node_text(self, node_id: str, shared: Mapping[int, str],
                    rename: Mapping[str, str] | None) -> str:
@@ -819,15 +839,6 @@ class World:
                 vars(component).update(states[id(component)])
             self._clean[node_id] = part
 
-    def _memo(self) -> dict[int, Any]:
-        memo: dict[int, Any] = {}
-        for node in self.nodes.values():
-            memo[id(node)] = node
-            for component in node.components:
-                memo[id(component)] = component
-                memo[id(component.ctx)] = component.ctx
-                memo[id(component.options)] = component.options
-        return memo
 
     @property
     def trace(self) -> list[dict[str, Any]]:
