@@ -526,6 +526,19 @@ class Node:
         """
         return self._front().broadcast_when_ready(self, layer, payload, timeout)
 
+    def metrics(self) -> dict[str, Any]:
+        """Every counter of this node now, as plain values: broadcasts and deliveries per
+        layer, link messages per peer, suspicions and crashes, transport counters...
+        (:func:`netweave.metrics.collect`, where each is described).
+
+        The first call starts the recorder of the counts only it can see happen (what a
+        layer broadcast and delivered, what the links sent and received): call
+        :func:`netweave.metrics.enable` before :meth:`start` to count from the start.
+        """
+        from .metrics import collect
+
+        return collect(self)
+
     def throttle_senders(self, on: bool, *, key: Hashable = "application") -> None:
         """Say that the application cannot take more deliveries now (``True``) or can again.
 

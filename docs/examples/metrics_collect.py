@@ -9,5 +9,5 @@ for node in cluster.nodes.values():
 cluster.start()
 cluster.broadcast("n1", "urb", "hello")
 cluster.run(5.0)
-data = metrics.collect(cluster.nodes["n2"])
+data = cluster.nodes["n2"].metrics()
 print(data["deliveries"], data["peers"]["n1"]["received"])

@@ -89,6 +89,16 @@ def test_enable_is_idempotent_and_collect_enables():
     assert node.tracer.sinks.count(first) == 1
 
 
+def test_a_node_reads_its_own_counters():
+    c = cluster("eager-rb")
+    c.at(1.0, c.broadcast, "n1", "rb", "m")
+    c.run(5.0)
+    node = c.nodes["n2"]
+    data = node.metrics()
+    assert data == metrics.collect(node)
+    assert data["deliveries"] == {"rb": 1} and data["peers"]["n1"]["received"] >= 1
+
+
 def test_prometheus_exposition_follows_the_conventions():
     prometheus_client = pytest.importorskip("prometheus_client")
     from prometheus_client.parser import text_string_to_metric_families
