@@ -15,8 +15,10 @@ and Aguilera (detection time T_D, mistake recurrence time T_MR, mistake duration
 query accuracy probability P_A), measured in the simulator over many seeds of latency,
 loss, pauses and one-way partitions (:mod:`netweave.bench.qos`), printed as a table and
 drawn as T_D against P_A (``--plot FILE``, an SVG). With ``--qos-trials N`` each
-detector's default setting is also timed on real processes, SIGKILL and SIGSTOP as
-above.
+detector's default setting is also measured on real processes: T_D from N SIGKILL and N
+SIGSTOP trials as above, and T_MR, T_M and P_A from a busy run (:func:`busy_qos`: a
+broadcast load while ``burn`` processes keep every core busy, nobody failing, so every
+suspicion is a mistake), one more table.
 """
 
 from __future__ import annotations
@@ -25,13 +27,18 @@ import random
 import signal
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from ..cli._launch import free_ports
 from ._procs import Worker, Workers, burners
 from ._report import Row, header, ms, quantile
 
-__all__ = ["PROFILES", "busy", "detection", "run", "run_qos"]
+if TYPE_CHECKING:
+    from .qos import QosResult
+
+__all__ = ["PROFILES", "busy", "busy_qos", "detection", "run", "run_qos"]
 
 PROFILES: dict[str, dict[str, float]] = {
     "default": {"period": 0.5, "timeout": 2.0},
@@ -123,6 +130,47 @@ def busy(profile: str, *, duration: float, nodes: int = 3, burn: int = 2,
     return suspicions[0], sum(r["end"]["broadcast"] for r in results)
 
 
+def busy_qos(detector: str, *, duration: float, nodes: int = 3, burn: int = 2,
+             total_rate: float = 300.0, warmup: float = 2.0, loop: str = "asyncio",
+             kill: list[float] | None = None, stop: list[float] | None = None
+             ) -> QosResult:
+    """The QoS of ``detector`` (its defaults) on real processes.
+
+    A cluster of ``nodes`` processes runs the detector beside a best-effort broadcast
+    load of ``total_rate`` broadcasts/s while ``burn`` processes keep the cores busy, for
+    ``duration`` seconds; nobody fails, so each suspicion (or crash report) after
+    ``warmup`` seconds is a mistake: T_MR, T_M and P_A come from them as in the
+    simulator. ``kill`` and ``stop`` are detection times measured apart (:func:`detection`),
+    the T_D samples of the result.
+    """
+    from . import qos
+
+    events: list[dict[str, Any]] = []
+    with Workers() as ws:
+        _, workers = _cluster(ws, nodes, [[detector, {}], ["beb", {}]], loop, ["beb"])
+        for node_id, worker in workers.items():
+            def keep(msg: dict[str, Any], node_id: str = node_id) -> None:
+                if msg.get("ev") in ("suspect", "restore"):
+                    events.append({**msg, "node": node_id})
+
+            worker.listeners.append(keep)
+        for proc in burners(burn):
+            ws.add_process(proc)
+        start = time.monotonic() + 0.5
+        for w in workers.values():
+            w.send(cmd="load", layer="beb", rate=total_rate / nodes, start=start, warm=start,
+                   end=start + duration, batch=64)
+        for w in workers.values():
+            w.expect("result", duration + 60)
+    trace = sorted(({"t": e["t"] - start, "node": e["node"], "ev": e["ev"], "layer": "fd",
+                     "peer": e["peer"]} for e in events), key=lambda line: line["t"])
+    window = attrs.evolve(qos.MIXES["calm"], nodes=nodes, duration=duration, warmup=warmup)
+    judged = qos._judge(trace, sorted(workers), window, messages=0)
+    detections = tuple((kill or []) + (stop or []))
+    return qos.QosResult(detector, f"real, {burn} busy", {}, 1, detections, 0,
+                         judged.observed, judged.mistakes, judged.wrong, 0, 0, 0.0)
+
+
 def run(*, trials: int = 10, busy_duration: float = 10.0, nodes: int = 3, burn: int = 2,
         busy_rate: float = 300.0, loop: str = "asyncio",
         profiles: tuple[str, ...] = ("default", "fast")) -> list[Row]:
@@ -167,9 +215,10 @@ def run(*, trials: int = 10, busy_duration: float = 10.0, nodes: int = 3, burn: 
 
 def run_qos(*, seeds: int = 48, mix: str = "faulty", jobs: int = 0,
             plot: Path | None = None, trials: int = 0, loop: str = "asyncio",
-            only: list[str] | None = None) -> list[Row]:
+            only: list[str] | None = None, busy_duration: float = 10.0) -> list[Row]:
     """QoS of every installed detector (or ``only`` these) in the simulator; with
-    ``trials``, detection times of each on real processes too. Returns result rows."""
+    ``trials``, on real processes too (detection times of ``trials`` SIGKILL and SIGSTOP
+    each, mistakes in a busy run of ``busy_duration`` seconds). Returns result rows."""
     from . import qos
 
     chosen = qos.MIXES[mix]
@@ -199,10 +248,13 @@ def run_qos(*, seeds: int = 48, mix: str = "faulty", jobs: int = 0,
     if trials > 0:
         print(f"{'detector':<22} {'fault':<8} {'samples':>7} {'p50 ms':>8} {'p99 ms':>8} "
               f"{'max ms':>8}", flush=True)
+        real: list[QosResult] = []
         for name in names:
+            times: dict[str, list[float]] = {}
             for fault, signame in (("kill", "SIGKILL"), ("stop", "SIGSTOP")):
                 samples, wrong = detection("default", fault, trials=trials, loop=loop,
                                            detector=name, wait=60.0)
+                times[fault] = samples
                 p50, p99 = quantile(samples, 0.5), quantile(samples, 0.99)
                 print(f"{name:<22} {signame:<8} {len(samples):>7} {ms(p50, 0):>8} "
                       f"{ms(p99, 0):>8} {ms(max(samples, default=None), 0):>8}"
@@ -210,4 +262,15 @@ def run_qos(*, seeds: int = 48, mix: str = "faulty", jobs: int = 0,
                 rows.append(Row(f"detection after {signame} on real processes, {name} "
                                 "defaults, p50 / p99 ms", f"{ms(p50, 0)} / {ms(p99, 0)}",
                                 f"netweave bench fd --qos --qos-trials {trials}"))
+            real.append(busy_qos(name, duration=busy_duration, loop=loop,
+                                 kill=times["kill"], stop=times["stop"]))
+        print(f"# on real processes: T_D from the SIGKILL and SIGSTOP trials above; T_MR, "
+              f"T_M and P_A over {busy_duration:g} s with both cores kept busy and nobody "
+              "failing (every suspicion a mistake)", flush=True)
+        print(qos.render_table(real), flush=True)
+        rows += [Row(f"QoS on real processes, busy, {r.detector}: T_D p50 s / mistakes / P_A",
+                     f"{r.td_median if r.td_median is not None else float('nan'):.2f} / "
+                     f"{r.mistakes} / {qos.format_pa(r.p_a)}",
+                     f"netweave bench fd --qos --qos-trials {trials} --busy-duration "
+                     f"{busy_duration:g}") for r in real]
     return rows

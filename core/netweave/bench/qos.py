@@ -377,7 +377,8 @@ def render_table(results: Sequence[QosResult], *, markdown: bool = False) -> str
         rows.append([r.detector, r.setting, _s(r.td_median), _s(r.td_p99),
                      f"{r.undetected}/{r.undetected + len(r.detections)}",
                      str(r.mistakes) + (f" ({r.fenced} fenced)" if r.fenced else ""),
-                     _s(r.t_mr, 1), _s(r.t_m), format_pa(r.p_a), f"{r.cost:.1f}"])
+                     _s(r.t_mr, 1), _s(r.t_m), format_pa(r.p_a),
+                     f"{r.cost:.1f}" if r.node_seconds else "-"])
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(f"`{c}`" if i == 0 else c for i, c in enumerate(row))

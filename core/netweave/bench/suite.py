@@ -79,8 +79,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "pauses and one-way partitions of up to 10 s; calm: a LAN, faults "
                         "of at most 1 s (default: faulty)")
     parser.add_argument("--qos-trials", type=int, default=0, metavar="N",
-                        help="with --qos: also time N SIGKILL and N SIGSTOP detections of "
-                        "each detector on real processes (0)")
+                        help="with --qos: also measure each detector on real processes: N "
+                        "SIGKILL and N SIGSTOP detections, and the mistakes of a busy run of "
+                        "--busy-duration seconds (0: none)")
     parser.add_argument("--plot", type=Path, metavar="FILE",
                         help="with --qos: draw T_D against P_A, one point per detector and "
                         "setting, as an SVG file")
@@ -162,7 +163,8 @@ def run(args: argparse.Namespace) -> int:
                 elif part == "fd" and args.qos:
                     rows += fd.run_qos(seeds=args.qos_seeds, mix=args.qos_mix,
                                        jobs=args.jobs, plot=args.plot,
-                                       trials=args.qos_trials, loop=loop)
+                                       trials=args.qos_trials, loop=loop,
+                                       busy_duration=args.busy_duration)
                 elif part == "fd":
                     rows += fd.run(trials=args.trials, busy_duration=args.busy_duration,
                                    loop=loop, profiles=tuple(args.profiles.split(",")))

@@ -145,3 +145,25 @@ def test_plot_and_qos_options_are_checked(capsys):
     out = capsys.readouterr().out
     assert "--plot without --qos" in out and "without the fd part" in out
     assert "--qos-seeds below 1" in out
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_real_processes_give_every_measure_of_a_detector(capsys):
+    # One SIGKILL and one SIGSTOP trial (T_D, seen by both survivors), then a busy run in
+    # which nobody fails: its mistakes, T_MR, T_M and P_A, in a table of their own.
+    from netweave.bench import fd
+
+    rows = fd.run_qos(seeds=1, jobs=1, trials=1, only=["eventually-perfect-fd"],
+                      busy_duration=4.0)
+    out = capsys.readouterr().out
+    assert "# on real processes:" in out
+    table = out.split("# on real processes:")[1].splitlines()
+    row = next(line for line in table if line.startswith("eventually-perfect-fd "))
+    cells = row.split()
+    assert cells[1:4] == ["real,", "2", "busy"]
+    assert cells[6] == "0/4"  # undetected out of 4 detections: 2 survivors x 2 faults
+    assert cells[-1] == "-"  # messages are not counted on real processes
+    assert 0.0 <= float(cells[-2]) <= 1.0  # P_A
+    real = [r for r in rows if r.measurement.startswith("QoS on real processes")]
+    assert len(real) == 1 and "eventually-perfect-fd" in real[0].measurement
