@@ -164,7 +164,9 @@ def busy_qos(detector: str, *, duration: float, nodes: int = 3, burn: int = 2,
             w.expect("result", duration + 60)
     trace = sorted(({"t": e["t"] - start, "node": e["node"], "ev": e["ev"], "layer": "fd",
                      "peer": e["peer"]} for e in events), key=lambda line: line["t"])
-    window = attrs.evolve(qos.MIXES["calm"], nodes=nodes, duration=duration, warmup=warmup)
+    # A run shorter than the warm-up is judged after its first quarter instead of not at all.
+    window = attrs.evolve(qos.MIXES["calm"], nodes=nodes, duration=duration,
+                          warmup=min(warmup, duration / 4))
     judged = qos._judge(trace, sorted(workers), window, messages=0)
     detections = tuple((kill or []) + (stop or []))
     return qos.QosResult(detector, f"real, {burn} busy", {}, 1, detections, 0,

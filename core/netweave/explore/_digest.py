@@ -14,6 +14,7 @@ that keeps one defines ``explore_state()`` returning what identifies its state i
 
 from __future__ import annotations
 
+import copyreg
 import enum
 import hashlib
 import io
@@ -25,6 +26,7 @@ from types import BuiltinMethodType, FunctionType, MethodType
 from typing import Any
 
 import attrs
+import msgspec
 
 __all__ = ["Renaming", "Texts", "Undigestable", "canonical", "digest_text", "rename_ids"]
 
@@ -168,6 +170,8 @@ def _canonical(obj: Any, shared: Mapping[int, str], rename: Mapping[str, str] | 
     return f"{type(obj).__name__}({body})"
 
 
+_STRUCT_REDUCE = msgspec.Struct.__reduce__
+
 _PLAIN: frozenset[type] = frozenset({
     str, int, float, bool, type(None), bytes, tuple, list, dict, set, frozenset, type, deque,
     defaultdict, Counter, OrderedDict})
@@ -181,19 +185,31 @@ class _NotPlain(Exception):
 def _plain_class(kind: type) -> bool:
     """Whether pickle writes everything a canonical text reads of a ``kind`` instance:
     msgspec structs and enums do, attrs classes pickled the attrs way (their fields) do,
-    and so does a class that leaves pickling to ``object`` (its ``__dict__`` and slots).
-    A class with a pickling of its own may leave out what the canonical text reads."""
-    if hasattr(kind, "__struct_fields__") or issubclass(kind, enum.Enum):
+    and so does a class that leaves pickling to ``object`` (its ``__dict__`` and slots),
+    unless the class or a base pickles in a way of its own (``__reduce__``,
+    ``__reduce_ex__``, ``__getnewargs__``, ``copyreg``), which may leave out what the
+    canonical text reads (an exception pickles only its constructor's arguments)."""
+    if issubclass(kind, type):
+        return True  # a class, written by its module and name both ways
+    if any(base in copyreg.dispatch_table for base in kind.__mro__):
+        return False
+    if hasattr(kind, "__getnewargs_ex__") or hasattr(kind, "__getnewargs__"):
+        return False
+    reduce: object = kind.__reduce__
+    reduce_ex: object = kind.__reduce_ex__
+    if hasattr(kind, "__struct_fields__"):
+        return reduce is _STRUCT_REDUCE and reduce_ex is object.__reduce_ex__
+    if issubclass(kind, enum.Enum):
+        return reduce_ex is enum.Enum.__reduce_ex__ and reduce is object.__reduce__
+    if reduce is not object.__reduce__ or reduce_ex is not object.__reduce_ex__:
+        return False
+    getstate = getattr(getattr(kind, "__getstate__", None), "__qualname__", "")
+    if getstate == "object.__getstate__":
         return True
-    if attrs.has(kind):  # the canonical text reads its fields: so does attrs's pickling
-        getstate = getattr(getattr(kind, "__getstate__", None), "__qualname__", "")
-        if getstate == "object.__getstate__" or getstate.endswith(
-                "_make_getstate_setstate.<locals>.slots_getstate"):
-            return True
-    return (kind.__reduce_ex__ is object.__reduce_ex__
-            and kind.__reduce__ is object.__reduce__
-            and getattr(kind, "__getstate__", None) is object.__getstate__
-            and not hasattr(kind, "__getnewargs_ex__") and not hasattr(kind, "__getnewargs__"))
+    # attrs's own pickling of a slotted class writes every field, which is what the
+    # canonical text of an attrs instance reads.
+    return attrs.has(kind) and getstate.endswith(
+        "_make_getstate_setstate.<locals>.slots_getstate")
 
 
 def shared_object(name: str) -> Any:  # pragma: no cover - named in fingerprints, never run
@@ -232,7 +248,7 @@ class Texts:
     with a pickling of its own) or cannot write gets its text written each time.
     """
 
-    def __init__(self, limit: int = 1 << 20) -> None:
+    def __init__(self, limit: int = 1 << 18) -> None:
         self.limit = limit
         self.known: dict[tuple[Any, bytes], str] = {}
         self._buffer = io.BytesIO()

@@ -35,6 +35,7 @@ import itertools
 import pickle
 import random
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from types import MethodType
 from typing import Any
 
 import attrs
@@ -52,7 +53,7 @@ __all__ = ["Choice", "Packet", "Scope", "World"]
 
 QUANTUM = 0.001
 """The virtual time one step takes (seconds)."""
-SYMMETRIC_MEMORY = 1 << 21
+SYMMETRIC_MEMORY = 1 << 20
 """Symmetric digests remembered by exact digest (forgotten all at once beyond)."""
 KINDS = ("broadcast", "deliver", "timer", "crash", "restart", "detect", "suspect",
          "restore", "lose")
@@ -857,6 +858,11 @@ def _shared_object(key: int) -> Any:  # pragma: no cover - _Unpickler answers in
     raise AssertionError(key)
 
 
+def _bind(function: Callable[..., Any], owner: Any) -> MethodType:
+    """A bound method, as a snapshot writes one (``MethodType`` itself does not pickle)."""
+    return MethodType(function, owner)
+
+
 class _Pickler(pickle.Pickler):
     """Pickles a components' state, writing the objects a world shares (nodes,
     components, contexts, options) as references to them, never copies. (Python is asked
@@ -868,7 +874,13 @@ class _Pickler(pickle.Pickler):
 
     def reducer_override(self, obj: Any) -> Any:
         key = id(obj)
-        return (_shared_object, (key,)) if key in self.shared else NotImplemented
+        if key in self.shared:
+            return _shared_object, (key,)
+        if type(obj) is MethodType:
+            # Bound to the very function, as a deep copy keeps it: pickle's own way looks
+            # the name up again on the object, which may find an override or nothing.
+            return _bind, (obj.__func__, obj.__self__)
+        return NotImplemented
 
 
 class _Unpickler(pickle.Unpickler):
@@ -889,7 +901,7 @@ def _freeze(states: dict[int, Any], shared: dict[int, Any]) -> bytes | dict[int,
     buffer = io.BytesIO()
     try:
         _Pickler(buffer, shared).dump(states)
-    except (pickle.PicklingError, TypeError, AttributeError):
+    except (pickle.PicklingError, TypeError, AttributeError, ValueError, RecursionError):
         return copy.deepcopy(states, dict(shared))
     return buffer.getvalue()
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copyreg
 from typing import Any
 
 import attrs
+import msgspec
+import pytest
 from netweave.explore._digest import Renaming, Texts, canonical
 
 
@@ -64,3 +67,57 @@ def test_shared_objects_are_written_by_their_names() -> None:
     texts, marker = Texts(), object()
     shared = {id(marker): "component:beb"}
     assert texts.canonical({"lower": marker}, shared, None, None) == "{'lower':<component:beb>}"
+
+
+@attrs.define
+class LossyAttrs:
+    """An attrs class that pickles less than its fields."""
+
+    mid: str
+    acks: set[str]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return LossyAttrs, (self.mid, set())
+
+
+@attrs.define
+class AttrsError(Exception):
+    """Pickled as an exception is: its constructor's arguments only."""
+
+    n: int
+
+
+class LossyStruct(msgspec.Struct):
+    a: int
+    b: int = 0
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return LossyStruct, (self.a,)
+
+
+class Registered:
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+
+copyreg.pickle(Registered, lambda o: (Registered, (0,)))
+
+
+def changed_error() -> AttrsError:
+    error = AttrsError(1)
+    error.n = 2  # the constructor's argument no longer says it
+    return error
+
+
+@pytest.mark.parametrize("first, second", [
+    (LossyAttrs("n1/1", set()), LossyAttrs("n1/1", {"n2"})),
+    (AttrsError(1), changed_error()),
+    (LossyStruct(1, 5), LossyStruct(1, 7)),
+    (Registered(1), Registered(2)),
+], ids=["attrs-reduce", "attrs-exception", "struct-reduce", "copyreg"])
+def test_classes_that_pickle_less_than_their_state_are_never_taken_for_another(
+        first: Any, second: Any) -> None:
+    texts = Texts()
+    assert texts.canonical([first], {}, None, None) == canonical([first], {})
+    assert texts.canonical([second], {}, None, None) == canonical([second], {})
+    assert canonical([first], {}) != canonical([second], {})

@@ -301,6 +301,64 @@ def test_a_state_that_does_not_pickle_is_saved_and_restored_by_copy() -> None:
     assert component.box.n == 0
 
 
+class _TaggedBase(BestEffortBroadcast):
+    def tag(self) -> str:
+        return "base"
+
+
+class KeepsABaseMethod(_TaggedBase):
+    name = "keeps-a-base-method"
+    provides = ("best-effort-broadcast",)
+    default = False
+
+    def tag(self) -> str:
+        return "own"
+
+    def start(self) -> None:
+        self.base_tag = super().tag  # bound to the base's function, not this override
+
+    def explore_state(self) -> str:
+        return self.base_tag()
+
+
+class KeepsAPrivateMethod(BestEffortBroadcast):
+    name = "keeps-a-private-method"
+    provides = ("best-effort-broadcast",)
+    default = False
+
+    def start(self) -> None:
+        self.count = 0
+        self.on_send = self.__bump  # a name pickle cannot look up again
+
+    def __bump(self) -> None:
+        self.count += 1
+
+    def broadcast(self, message_id: str, payload: object) -> None:
+        self.on_send()
+        super().broadcast(message_id, payload)
+
+    def explore_state(self) -> int:
+        return int(self.count)
+
+
+def test_bound_methods_in_a_state_stay_bound_to_their_function() -> None:
+    world = World(KeepsABaseMethod, Scope(nodes=2, messages=1, crashes=0))
+    component = world.nodes["n1"].component("keeps-a-base-method")
+    snapshot = world.save()
+    world.step(Choice("broadcast", "n1", ref=1))
+    world.restore(snapshot)
+    assert component.base_tag() == "base"
+    world = World(KeepsAPrivateMethod, Scope(nodes=2, messages=2, crashes=0))
+    component = world.nodes["n1"].component("keeps-a-private-method")
+    snapshot = world.save()
+    world.step(Choice("broadcast", "n1", ref=1))
+    assert component.count == 1
+    world.restore(snapshot)
+    assert component.count == 0
+    component.on_send()
+    assert component.count == 1
+
+
 def test_symmetric_digests_agree_with_renamings_tried_again() -> None:
     # Each renaming remembers the texts it made: a state met later gets the same digest
     # as a fresh world reaching it, whatever the world met before.
