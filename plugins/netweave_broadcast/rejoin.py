@@ -275,9 +275,10 @@ class Rejoin:
 
     def gap(self, process: Process, lo: int, hi: int) -> None:
         """Messages ``lo`` to ``hi`` of ``process`` hold up delivery here: if this process
-        restarted and ``process`` is gone without a JOIN, ask the peers for them."""
+        restarted and ``process`` is gone without a JOIN, or its node is suspected (an
+        eventually perfect detector never says crashed), ask the peers for them."""
         if (hi < lo or not self.restarted or process in self.joined
-                or not self.is_gone(process)):
+                or not (self.is_gone(process) or process[0] in self.suspected)):
             return
         known = self.rounds.get(process)
         if known is not None and known.lo <= lo and hi <= known.hi:
