@@ -133,22 +133,29 @@ def suspicions(run_dir: Path, node_id: str) -> set[str]:
     return current
 
 
-@pytest.mark.timeout(120)
-def test_cut_one_node_off_and_heal(tmp_path: Path, namespaces: dict[str, str]) -> None:
+def netns_cluster(tmp_path: Path, namespaces: dict[str, str],
+                  plugins: dict[str, dict[str, float]]) -> LocalCluster:
+    """A cluster of IDS, one node per namespace, with ``plugins`` and short timeouts."""
     (tmp_path / "secret").write_text("netns-cluster-secret-0123456789\n")
     config = ClusterConfig.from_dict({
         "cluster": "netns",
         "members": {i: f"{SUBNET}.{k}:7000" for k, i in enumerate(IDS, start=1)},
-        "plugins": {"eventually-perfect-fd": {"period": 0.2, "timeout": 1.0},
-                    "eager-rb": {}, "majority-ack-urb": {}},
+        "plugins": plugins,
         "links": {"rto": 0.1, "max_rto": 0.5},
         "transport": {"idle_timeout": 2.0, "connect_timeout": 1.0},
         "security": {"secret_file": "secret"},
     }, base=tmp_path)
-    prefix = lambda node_id: ["ip", "netns", "exec", namespaces[node_id]]  # noqa: E731
-    sent: set[str] = set()
+    return LocalCluster(tmp_path, config,
+                        prefix=lambda node_id: ["ip", "netns", "exec", namespaces[node_id]])
 
-    with LocalCluster(tmp_path, config, prefix=prefix) as cluster:
+
+@pytest.mark.timeout(120)
+def test_cut_one_node_off_and_heal(tmp_path: Path, namespaces: dict[str, str]) -> None:
+    sent: set[str] = set()
+    plugins = {"eventually-perfect-fd": {"period": 0.2, "timeout": 1.0}, "eager-rb": {},
+               "majority-ack-urb": {}}
+
+    with netns_cluster(tmp_path, namespaces, plugins) as cluster:
         cluster.start(wait=30)
         sent |= burst(cluster, "before", IDS)
         wall = Firewall(namespaces["n4"])
@@ -210,24 +217,15 @@ def test_a_node_cut_off_both_ways_is_fenced_and_the_majority_is_not(
     # side that takes fewer processes for alive ends (n4: one, itself, against three) and
     # comes back as a new incarnation, while n1-n3 ignore n4's notice and run on as they
     # were. Nothing is delivered twice by a process, and every trace passes the checker.
-    (tmp_path / "secret").write_text("netns-cluster-secret-0123456789\n")
-    config = ClusterConfig.from_dict({
-        "cluster": "netns",
-        "members": {i: f"{SUBNET}.{k}:7000" for k, i in enumerate(IDS, start=1)},
-        "plugins": {"perfect-fd": {"period": 0.2, "timeout": 1.0, "start_grace": 5.0},
-                    "lazy-rb": {}, "all-ack-urb": {}},
-        "links": {"rto": 0.1, "max_rto": 0.5},
-        "transport": {"idle_timeout": 2.0, "connect_timeout": 1.0},
-        "security": {"secret_file": "secret"},
-    }, base=tmp_path)
-    prefix = lambda node_id: ["ip", "netns", "exec", namespaces[node_id]]  # noqa: E731
+    plugins = {"perfect-fd": {"period": 0.2, "timeout": 1.0, "start_grace": 5.0},
+               "lazy-rb": {}, "all-ack-urb": {}}
     majority = IDS[:3]
 
     def delivered(node_id: str, incarnation: int | None = None) -> set[str]:
         return {d["payload"] for d in cluster.nodes[node_id].delivered()
                 if incarnation is None or d["incarnation"] == incarnation}
 
-    with LocalCluster(tmp_path, config, prefix=prefix) as cluster:
+    with netns_cluster(tmp_path, namespaces, plugins) as cluster:
         cluster.start(wait=30)
         before = burst(cluster, "before", IDS)
         assert cluster.wait_until(lambda: all(before <= delivered(i) for i in IDS), 20)

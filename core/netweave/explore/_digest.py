@@ -212,9 +212,11 @@ def _plain_class(kind: type) -> bool:
         "_make_getstate_setstate.<locals>.slots_getstate")
 
 
-def shared_object(name: str) -> Any:  # pragma: no cover - named in fingerprints, never run
-    """What a fingerprint writes in place of a shared object (never unpickled)."""
-    raise AssertionError(name)
+def shared_object(key: object) -> Any:  # pragma: no cover - never called
+    """What a pickle writes in place of a shared object (a node, a component, a context,
+    options): a fingerprint by its name, never unpickled; a snapshot by its id, which its
+    unpickler answers with the object itself."""
+    raise AssertionError(key)
 
 
 class _Fingerprinter(pickle.Pickler):

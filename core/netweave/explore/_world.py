@@ -47,7 +47,15 @@ from ..node import _describe as describe_message
 from ..plugin import Component
 from ..trace import ListSink
 from ._detectors import DETECTORS
-from ._digest import Renaming, Texts, Undigestable, canonical, digest_text, rename_ids
+from ._digest import (
+    Renaming,
+    Texts,
+    Undigestable,
+    canonical,
+    digest_text,
+    rename_ids,
+    shared_object,
+)
 
 __all__ = ["Choice", "Packet", "Scope", "World"]
 
@@ -854,10 +862,6 @@ class World:
 _KEPT = ("ctx", "options")
 
 
-def _shared_object(key: int) -> Any:  # pragma: no cover - _Unpickler answers in its place
-    raise AssertionError(key)
-
-
 def _bind(function: Callable[..., Any], owner: Any) -> MethodType:
     """A bound method, as a snapshot writes one (``MethodType`` itself does not pickle)."""
     return MethodType(function, owner)
@@ -875,7 +879,7 @@ class _Pickler(pickle.Pickler):
     def reducer_override(self, obj: Any) -> Any:
         key = id(obj)
         if key in self.shared:
-            return _shared_object, (key,)
+            return shared_object, (key,)
         if type(obj) is MethodType:
             # Bound to the very function, as a deep copy keeps it: pickle's own way looks
             # the name up again on the object, which may find an override or nothing.
@@ -889,7 +893,7 @@ class _Unpickler(pickle.Unpickler):
         self.shared = shared
 
     def find_class(self, module: str, name: str) -> Any:
-        if module == __name__ and name == "_shared_object":
+        if module == shared_object.__module__ and name == shared_object.__name__:
             return self.shared.__getitem__
         return super().find_class(module, name)
 
