@@ -24,11 +24,17 @@ def make_ca(directory: Path, name: str = "ca") -> Path:
     return directory / f"{name}.pem"
 
 
-def make_cert(directory: Path, node_id: str, ca: str = "ca") -> tuple[Path, Path]:
-    """Create ``<node_id>.pem``/``.key`` signed by ``ca``, naming ``node_id`` (CN and SAN)."""
+EC = ("ec", "-pkeyopt", "ec_paramgen_curve:prime256v1")
+"""The kind of key (``openssl req -newkey`` and its options): ECDSA P-256."""
+
+
+def make_cert(directory: Path, node_id: str, ca: str = "ca",
+              key: tuple[str, ...] = EC) -> tuple[Path, Path]:
+    """Create ``<node_id>.pem``/``.key`` signed by ``ca``, naming ``node_id`` (CN and SAN),
+    with a key of the kind ``key`` (``("ed25519",)``, ``("rsa:2048",)``)."""
     ext = directory / f"{node_id}.ext"
     ext.write_text(f"subjectAltName=DNS:{node_id}\n")
-    _openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+    _openssl("req", "-newkey", *key, "-nodes",
              "-subj", f"/CN={node_id}", "-keyout", f"{node_id}.key",
              "-out", f"{node_id}.csr", cwd=directory)
     _openssl("x509", "-req", "-in", f"{node_id}.csr", "-CA", f"{ca}.pem", "-CAkey",

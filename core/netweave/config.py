@@ -26,8 +26,9 @@
     key = "tls/{id}.key"              # and key
     keyring = "keys/keyring.toml"     # per-node keys: every member's public key
     private_key = "keys/{id}.key"     # (or an inline keys = { n1 = "ed25519:..." }) and its own
-    signed_origins = true             # origins sign what they broadcast (needs the keyring)
-    profile = "secure"                # "standard" (default) or "secure" (keyring + signatures)
+    signed_origins = true             # origins sign what they broadcast (keyring or TLS keys)
+    profile = "secure"                # "standard" (default) or "secure" (per-node keys
+                                      # or certificates, and signed origins)
 
 Every mistake is a :class:`~netweave.errors.ConfigurationError` naming the file and key.
 """
@@ -47,6 +48,7 @@ from .errors import ConfigurationError
 from .keyring import Keyring, parse_public_key, read_keyring_file, read_private_key
 from .link import LinkOptions
 from .node import Node
+from .origins import OriginKeys
 from .transport.options import Security, TransportOptions
 from .transport.tcp import parse_address
 
@@ -57,8 +59,9 @@ _SECURITY = {"secret", "secret_file", "ca", "cert", "key", "keyring", "keys", "p
              "signed_origins", "profile"}
 _PATHS = ("secret_file", "ca", "cert", "key", "keyring", "private_key")
 PROFILES = ("standard", "secure")
-"""``standard``: every mechanism as configured. ``secure``: per-node keys (a keyring) are
-required and origins sign what they broadcast."""
+"""``standard``: every mechanism as configured. ``secure``: per-node identities (a keyring,
+or mutual TLS with a certificate per node) are required and origins sign what they
+broadcast."""
 
 
 def _fields(cls: type[Any]) -> set[str]:
@@ -229,10 +232,30 @@ class ClusterConfig:
             TransportOptions, self.transport, f"{self.source} [transport]", security=security)
         return options
 
+    def origin_keys(self, node_id: str) -> OriginKeys | None:
+        """The keys ``node_id`` signs and checks origins with: the keyring when there is
+        one, else the members' TLS certificates and its TLS key
+        (:class:`~netweave.certificates.CertificateKeys`); ``None`` when origins are not
+        signed."""
+        self._check_member(node_id)
+        if not self.signed_origins:
+            return None
+        keyring = self.keyring(node_id)
+        if keyring is not None:
+            return keyring
+        from .certificates import CertificateKeys, certificate_files
+
+        sec = self.security
+        try:
+            return CertificateKeys(
+                node_id, ca=sec["ca"], certificates=certificate_files(sec["cert"], self.members),
+                key=str(sec["key"]).replace("{id}", node_id))
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{self.source} [security] signed_origins: {exc}") from None
+
     def node(self, node_id: str) -> Node:
         """A new, unbuilt :class:`~netweave.Node` for ``node_id`` with the cluster's stack."""
-        self._check_member(node_id)
-        keys = self.keyring(node_id) if self.signed_origins else None
+        keys = self.origin_keys(node_id)
         node = Node(node_id, peers=self.members, cluster=self.name,
                     link_options=self.links, fill=self.fill,  # type: ignore[arg-type]
                     origin_keys=keys)
@@ -274,6 +297,7 @@ def _check_security(sec: dict[str, Any], source: str) -> None:
         raise ConfigurationError(f"{where}: keys must be a table of node id = "
                                  "\"ed25519:<base64 public key>\"")
     keyed = "keys" in sec or "keyring" in sec
+    tls = all(k in sec for k in ("ca", "cert", "key"))
     if keyed != ("private_key" in sec):
         raise ConfigurationError(f"{where}: per-node keys need both the public keys (keyring "
                                  "or keys) and each node's private_key")
@@ -285,13 +309,22 @@ def _check_security(sec: dict[str, Any], source: str) -> None:
     if signed is not None and not isinstance(signed, bool):
         raise ConfigurationError(f"{where}: signed_origins must be true or false")
     if profile == "secure":
-        if not keyed:
+        if not (keyed or tls):
             raise ConfigurationError(
-                f"{where}: the secure profile needs per-node keys: keyring (or keys) and "
-                "private_key (netweave keys --out DIR n1 n2 ... writes them)")
+                f"{where}: the secure profile needs per-node identities: keyring (or keys) "
+                "and private_key (netweave keys --out DIR n1 n2 ... writes them), or mutual "
+                "TLS (ca, cert and key)")
         if signed is False:
             raise ConfigurationError(f"{where}: the secure profile signs origins; drop "
                                      "signed_origins = false or the profile")
-    if signed and not keyed:
-        raise ConfigurationError(f"{where}: signed_origins needs per-node keys: keyring (or "
-                                 "keys) and private_key")
+    if (signed or profile == "secure") and not keyed:
+        if not tls:
+            raise ConfigurationError(f"{where}: signed_origins needs per-node keys: keyring "
+                                     "(or keys) and private_key, or mutual TLS (ca, cert and "
+                                     "key)")
+        from .certificates import certificate_files
+
+        try:
+            certificate_files(sec["cert"], ())  # every member's certificate must be findable
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"{where}: {exc}") from None

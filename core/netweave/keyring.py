@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import importlib
 import json
 import os
 import tomllib
@@ -35,6 +36,7 @@ from .errors import ConfigurationError
 __all__ = [
     "PREFIX",
     "Keyring",
+    "cryptography_module",
     "format_key",
     "generate_private_key",
     "parse_public_key",
@@ -51,14 +53,19 @@ PREFIX = "ed25519:"
 SIGNATURE_SIZE = 64
 
 
-def _ed25519() -> Any:
+def cryptography_module(name: str, purpose: str) -> Any:
+    """``cryptography.<name>``, or a :class:`ConfigurationError` saying that ``purpose``
+    needs the ``secure`` extra."""
     try:
-        from cryptography.hazmat.primitives.asymmetric import ed25519
+        return importlib.import_module(f"cryptography.{name}")
     except ImportError:  # pragma: no cover - depends on the installation
-        raise ConfigurationError(
-            "a keyring (per-node keys, signed origins) needs the 'cryptography' package: "
-            "pip install 'netweave[secure]'") from None
-    return ed25519
+        raise ConfigurationError(f"{purpose} needs the 'cryptography' package: "
+                                 "pip install 'netweave[secure]'") from None
+
+
+def _ed25519() -> Any:
+    return cryptography_module("hazmat.primitives.asymmetric.ed25519",
+                               "a keyring (per-node keys, signed origins)")
 
 
 def generate_private_key() -> bytes:

@@ -130,7 +130,7 @@ def test_a_node_reads_only_its_own_private_key(tmp_path: Path) -> None:
     ('keyring = "keys/keyring.toml"\nkeys = {}\nprivate_key = "k"', "not both"),
     ('keyring = "nowhere.toml"\nprivate_key = "keys/{id}.key"', "keyring file not found"),
     ('keys = { n1 = "ed25519:AAAA" }\nprivate_key = "keys/{id}.key"', "no public key for n2"),
-    ('profile = "secure"', "needs per-node keys"),
+    ('profile = "secure"', "needs per-node identities"),
     ('signed_origins = true\nsecret = "0123456789abcdef"', "signed_origins needs"),
     ('profile = "paranoid"', "profile must be one of"),
     ('keyring = "keys/keyring.toml"\nprivate_key = "keys/{id}.key"\nprofile = "secure"\n'

@@ -12,6 +12,7 @@ n3's real messages are delivered everywhere, once.
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -21,9 +22,11 @@ from netweave import Component
 from netweave.interfaces import BEST_EFFORT_BROADCAST
 from netweave.origins import DOMAIN, OriginMessage
 from netweave.transport import Security, TransportOptions
+from tls_files import cluster_tls
 
 pytest.importorskip("cryptography", reason="signed origins need the 'secure' extra")
 
+from netweave.certificates import CertificateKeys
 from netweave.keyring import seeded_keyrings
 from netweave_broadcast.all_ack_urb import UrbData
 from netweave_broadcast.eager_rb import EagerRbData
@@ -68,11 +71,22 @@ def forgeries(cls: type[OriginMessage], origin: str, inc: int, keys: Any) -> lis
             msgspec.structs.replace(made[2], sig=genuine)]
 
 
-def replay(layer: str, signed: bool) -> dict[str, Any]:
+def replay(layer: str, signed: bool, tls: Path | None = None) -> dict[str, Any]:
+    """The forgery on ``layer``; ``tls``: a directory of certificates (tls_files), to run
+    under mutual TLS and sign origins with the nodes' TLS keys instead of a keyring."""
     cls, short, stack = LAYERS[layer]
-    keys = seeded_keyrings(MEMBERS, 5) if signed else None
+    keys: dict[str, Any] | None = None
+    if signed and tls is None:
+        keys = seeded_keyrings(MEMBERS, 5)
+    elif signed and tls is not None:
+        keys = {i: CertificateKeys(i, ca=tls / "ca.pem", key=tls / f"{i}.key",
+                                   certificates={m: tls / f"{m}.pem" for m in MEMBERS})
+                for i in MEMBERS}
 
     def options(node_id: str) -> TransportOptions:
+        if tls is not None:
+            return TransportOptions(security=Security(
+                ca=tls / "ca.pem", cert=tls / f"{node_id}.pem", key=tls / f"{node_id}.key"))
         return TransportOptions(security=Security(
             secret=SECRET, keyring=keys[node_id] if keys is not None else None))
 
@@ -130,7 +144,19 @@ def test_without_signed_origins_a_member_can_speak_for_another(layer: str) -> No
 @pytest.mark.parametrize("layer", sorted(LAYERS))
 def test_with_signed_origins_nobody_delivers_a_forgery_and_the_real_ones_arrive(
         layer: str) -> None:
-    got = replay(layer, signed=True)
+    assert_forgeries_refused(replay(layer, signed=True))
+
+
+@pytest.mark.parametrize("layer", ["eager-rb", "all-ack-urb"])
+def test_under_mutual_tls_origins_sign_with_the_nodes_tls_keys(layer: str,
+                                                              tmp_path: Path) -> None:
+    # No keyring: each node signs with its TLS key (ECDSA P-256 here) and checks the others'
+    # signatures against their certificates.
+    assert_forgeries_refused(replay(layer, signed=True,
+                                    tls=cluster_tls(tmp_path, MEMBERS)))
+
+
+def assert_forgeries_refused(got: dict[str, Any]) -> None:
     for node in GOOD:
         delivered = got["delivered"][node]
         assert not any(p.startswith("forged-") for _, p in delivered), (node, delivered)

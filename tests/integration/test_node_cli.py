@@ -96,3 +96,49 @@ def test_configuration_mistakes_exit_with_code_2(tmp_path: Path) -> None:
     assert run.returncode == 2, run.stderr
     assert run.stderr.strip().endswith(
         "add perfect-fd = {} under [plugins] in the cluster file"), run.stderr
+
+
+@pytest.mark.timeout(90)
+def test_a_mutual_tls_cluster_signs_origins_with_its_tls_keys(tmp_path: Path) -> None:
+    # profile = "secure" with mutual TLS and no keyring: every process signs what it
+    # originates with its TLS key and checks the other origins against their certificates.
+    pytest.importorskip("cryptography", reason="signed origins need the 'secure' extra")
+    from netweave.check import check_trace
+    from netweave.cli._launch import LocalCluster
+    from netweave.config import ClusterConfig
+    from tls_files import cluster_tls
+
+    ids = ["n1", "n2", "n3"]
+    cluster_tls(tmp_path / "tls", ids)
+    ports = free_ports(len(ids))
+    config = ClusterConfig.from_dict({
+        "cluster": "tls-signed", "members": {i: f"127.0.0.1:{p}" for i, p in zip(
+            ids, ports, strict=True)},
+        "plugins": {"eager-rb": {}}, "links": {"rto": 0.05, "max_rto": 0.5},
+        "security": {"ca": "tls/ca.pem", "cert": "tls/{id}.pem", "key": "tls/{id}.key",
+                     "profile": "secure"}}, base=tmp_path)
+    with LocalCluster(tmp_path / "run", config) as cluster:
+        cluster.start()
+        sent = {f"{i}-{k}" for i in ids for k in range(5)}
+        for text in sorted(sent):
+            assert cluster.nodes[text.split("-")[0]].broadcast("rb", text)
+
+        def everywhere() -> bool:
+            return all({d["payload"] for d in cluster.nodes[i].delivered("rb")} == sent
+                       for i in ids)
+
+        assert cluster.wait_until(everywhere, 20), {
+            i: len(cluster.nodes[i].delivered("rb")) for i in ids}
+        for i in ids:
+            cluster.nodes[i].send("stats")
+        assert cluster.wait_until(lambda: all(any(x.startswith("stats ") for x in (
+            cluster.nodes[i].log())) for i in ids), 10)
+        stats = {i: json.loads(next(x for x in cluster.nodes[i].log()
+                                    if x.startswith("stats "))[6:]) for i in ids}
+        cluster.stop()
+    for i in ids:
+        origins = stats[i]["origins"]
+        assert origins["signed"] == 5, (i, origins)
+        assert origins["verified"] >= 10 and not origins["dropped"], (i, origins)
+    report = check_trace(tmp_path / "run")
+    assert report.ok, report
