@@ -2,6 +2,9 @@
 
 Events are frozen attrs values published on a node's :class:`~netweave.bus.Bus`. Plugins
 define their own events the same way; only the ones several plugins agree on live here.
+:class:`Deliver`, made once per delivery at every node, is a frozen ``msgspec.Struct``
+instead (the same fields, equality, hashing and repr), which is built about five times
+faster than a frozen attrs class (``benchmarks/bench_hot_path.py``).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
+import msgspec
 
 __all__ = [
     "Crashed",
@@ -21,8 +25,7 @@ __all__ = [
 ]
 
 
-@attrs.frozen
-class Deliver:
+class Deliver(msgspec.Struct, frozen=True):
     """A broadcast layer delivered a message to the application (an *indication*)."""
 
     layer: str

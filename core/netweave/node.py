@@ -83,11 +83,11 @@ class _TimerFire:
 class _ComponentContext:
     """The :class:`~netweave.context.Context` of one component of one node."""
 
-    __slots__ = ("_layer", "_log", "_name", "_node", "members", "node_id", "peers", "send")
+    __slots__ = ("_app_layer", "_log", "_name", "_node", "members", "node_id", "peers", "send")
 
     def __init__(self, node: Node, layer: str | None, name: str) -> None:
         self._node = node
-        self._layer = layer
+        self._app_layer = layer or "?"  # the layer name its deliveries carry
         self._name = name
         self._log: logging.Logger | None = None
         # Plain attributes, not properties: components read them once per message.
@@ -140,7 +140,7 @@ class _ComponentContext:
                 return  # not its origin's: the layer above never sees it
             self._node.bus.publish_to(("deliver", type(payload)), (message_id, origin, payload))
         else:
-            self._node._app_deliver(self._layer or "?", message_id, origin, payload)
+            self._node._app_deliver(self._app_layer, message_id, origin, payload)
 
     def component(self, abstraction: str) -> Any:
         return self._node.component(abstraction)
@@ -618,7 +618,7 @@ class Node:
                           "layer": layer, "id": mid, "origin": origin})
         callbacks = self._callbacks.get(layer)
         queues = self._queues.get(layer)
-        observed = self.bus.has_subscribers(Deliver)
+        observed = self.bus._subs.get(Deliver)  # has_subscribers, without the call
         if not (callbacks or queues or observed):
             return
         delivery = Deliver(layer, mid, origin, payload)

@@ -39,9 +39,19 @@ Summary = tuple[tuple[str, int, int, tuple[int, ...]], ...]
 """``(origin, incarnation, upto, above)`` for every origin incarnation heard of."""
 
 
+_PARSED: dict[str, tuple[str, int]] = {}
+"""Ids parsed lately: a relaying layer receives each message once per relayer."""
+PARSED_KEPT = 4096
+"""Ids :data:`_PARSED` holds at most (it starts again empty when full)."""
+
+
 def parse_id(message_id: object) -> tuple[str, int] | None:
     """The ``(origin, incarnation)`` of a broadcast id, or ``None`` if it is malformed."""
-    if not isinstance(message_id, str):
+    if type(message_id) is str:
+        known = _PARSED.get(message_id)
+        if known is not None:
+            return known
+    elif not isinstance(message_id, str):
         return None
     parts = message_id.split("/")
     if len(parts) != 3 or not parts[0]:
@@ -49,7 +59,12 @@ def parse_id(message_id: object) -> tuple[str, int] | None:
     inc, n = parts[1], parts[2]
     if not (decimal(inc) and decimal(n)) or int(inc) < 1:
         return None
-    return parts[0], int(inc)
+    parsed = parts[0], int(inc)
+    if type(message_id) is str:
+        if len(_PARSED) >= PARSED_KEPT:
+            _PARSED.clear()
+        _PARSED[message_id] = parsed
+    return parsed
 
 
 def decimal(text: str) -> bool:

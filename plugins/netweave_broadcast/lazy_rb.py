@@ -155,7 +155,8 @@ class LazyReliableBroadcast(Component):
             return
         self.from_.setdefault(s, {})[(inc, msg.seq)] = msg
         self._news = True
-        self.ctx.deliver(msg.id, s, revive(msg.payload))
+        payload = msg.payload
+        self.ctx.deliver(msg.id, s, revive(payload) if type(payload) is dict else payload)
         if s in self.crashed or s in self.suspected or inc < self.dead_below.get(s, 0):
             self._relay(msg)
 
