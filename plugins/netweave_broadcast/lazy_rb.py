@@ -28,7 +28,9 @@ arrives here (a relay may hand it to this process alone before its relayer crash
 Memory. ``from[s]`` is kept only until a message is delivered everywhere: every
 ``report_period`` a process that delivered something new tells its peers what it has
 delivered (compact watermarks, see :mod:`._delivered`), and a message that every peer not
-detected crashed has reported is forgotten. Suspicions never count as crashes here, so a
+detected crashed has reported is forgotten, at the process's next report (one pass over
+what it keeps per period, whatever the number of peers; a crash or a restart of a peer
+forgets at once). Suspicions never count as crashes here, so a
 false suspicion cannot make a process forget a message a live peer still lacks (with an
 eventually perfect detector, a crashed peer therefore keeps messages in memory until it
 restarts). De-duplication keeps one watermark per origin incarnation.
@@ -126,6 +128,8 @@ class LazyReliableBroadcast(Component):
         self.dropped = 0
         self._seq = 0
         self._news = False
+        self._reported = False
+        """A peer's report came since the last pass of :meth:`_forget_stable`."""
 
     def start(self) -> None:
         self.ctx.set_timer(self.options.report_period, _Report())
@@ -192,6 +196,11 @@ class LazyReliableBroadcast(Component):
 
     @upon(_Report)
     def on_report(self, _: _Report) -> None:
+        if self._reported:
+            # The peers' reports of this period, taken together: one pass over what is
+            # kept per period, not one per report (n - 1 of them).
+            self._reported = False
+            self._forget_stable()
         if self._news:
             self._news = False
             report = LazyRbDelivered(self.delivered.summary())
@@ -207,7 +216,7 @@ class LazyReliableBroadcast(Component):
             self.dropped += 1
             return
         log.merge(msg.delivered)
-        self._forget_stable()
+        self._reported = True  # forgotten at this process's next report (on_report)
 
     def _forget_stable(self) -> None:
         live = [self.reports[q] for q in self.ctx.peers if q not in self.crashed]
