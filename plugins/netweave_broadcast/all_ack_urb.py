@@ -160,7 +160,10 @@ class AllAckUniformReliableBroadcast(Component):
 
     def can_deliver(self, entry: Pending) -> bool:
         """candeliver(m): every process not detected crashed has acked ``m``."""
-        return all(q in entry.acks or q in self.crashed for q in self.ctx.members)
+        acks, crashed, members = entry.acks, self.crashed, self.ctx.members
+        if len(acks) + len(crashed) < len(members):
+            return False  # too few to cover every member: the common answer, in O(1)
+        return all(q in acks or q in crashed for q in members)
 
     def _try_all(self) -> None:
         for key, entry in list(self.pending.items()):
@@ -170,7 +173,9 @@ class AllAckUniformReliableBroadcast(Component):
         if self.can_deliver(entry):
             del self.pending[key]
             self.delivered.add(*key)
-            self.ctx.deliver(entry.msg.id, key[0], revive(entry.msg.payload))
+            payload = entry.msg.payload
+            self.ctx.deliver(entry.msg.id, key[0],
+                             revive(payload) if type(payload) is dict else payload)
 
     def _beb(self, message_id: str, msg: UrbData) -> None:
         self.ctx.component(BEST_EFFORT_BROADCAST).broadcast(message_id, msg)
