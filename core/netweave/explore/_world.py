@@ -19,9 +19,11 @@ what a peer never acknowledged once it comes back. A restarted process greets it
 (a ``hello`` in flight), which tells each of them it restarted
 (:class:`~netweave.PeerRestarted`), as the links' first message of a new process does.
 
-Time is virtual: each step takes a millisecond, and a timer's firing moves the clock to
-its due time if that is later (a node's timers fire in due order), so the trace's times
-order its lines and what a component computes from ``now()`` stays meaningful.
+Time is virtual, in whole microseconds: each step takes a millisecond, and a timer's
+firing moves the clock to its due time if that is later (a node's timers fire in due
+order), so the trace's times order its lines and what a component computes from ``now()``
+stays meaningful; counted in integers, two runs that reach one state by different paths
+see the same times in it, where sums of float steps could differ in their last bit.
 The state of the whole world is the components' state, the messages in flight, the
 timers, the budgets and each process's deliveries so far; :meth:`World.digest` hashes
 its canonical form (:mod:`netweave.explore._digest`) and :meth:`World.copy` snapshots it.
@@ -41,6 +43,7 @@ from typing import Any
 import attrs
 
 from .._registry import Catalog
+from .._vtime import US, delay_us
 from ..errors import ConfigurationError
 from ..node import Node
 from ..node import _describe as describe_message
@@ -59,8 +62,8 @@ from ._digest import (
 
 __all__ = ["Choice", "Packet", "Scope", "World"]
 
-QUANTUM = 0.001
-"""The virtual time one step takes (seconds)."""
+QUANTUM_US = 1000
+"""The virtual time one step takes (microseconds)."""
 SYMMETRIC_MEMORY = 1 << 20
 """Symmetric digests remembered by exact digest (forgotten all at once beyond)."""
 KINDS = ("broadcast", "deliver", "timer", "crash", "restart", "detect", "suspect",
@@ -222,7 +225,7 @@ def _describe(body: Any) -> str:
 class _Timer:
     __slots__ = ("cancelled", "due", "fn", "ref")
 
-    def __init__(self, ref: int, due: float, fn: Callable[[], Any]) -> None:
+    def __init__(self, ref: int, due: int, fn: Callable[[], Any]) -> None:
         self.ref = ref
         self.due = due
         self.fn = fn
@@ -244,12 +247,12 @@ class _StepRuntime:
         self.fired = 0
 
     def now(self) -> float:
-        return self.world.now
+        return self.world.now_us / US
 
     def call_later(self, delay: float, fn: Callable[[], Any]) -> _Timer:
         world = self.world
         world.timer_count += 1
-        timer = _Timer(world.timer_count, self.now() + max(delay, 0.0), fn)
+        timer = _Timer(world.timer_count, world.now_us + delay_us(delay), fn)
         world.timers[self.node_id].append(timer)
         return timer
 
@@ -297,7 +300,7 @@ class _ModelledLinks:
         known = self.incarnations.get(packet.src, 0)
         if packet.src_inc < known:
             return  # from a process the peer no longer is: the links drop it as stale
-        self.heard[packet.src] = self.world.now
+        self.heard[packet.src] = self.world.now_us / US
         if packet.src_inc > known:
             self.incarnations[packet.src] = packet.src_inc
             # A new process of the peer: one above what spoke before, or above the process
@@ -389,9 +392,9 @@ class World:
         self.alive: dict[str, bool] = {}
         self.runtimes: dict[str, _StepRuntime] = {}
         self.incarnations = dict.fromkeys(self.ids, 0)
-        self.now = 0.0
-        """Virtual time: a step takes ``QUANTUM``; a timer's firing moves it to the
-        timer's due time if that is later."""
+        self.now_us = 0
+        """Virtual time in microseconds: a step takes ``QUANTUM_US``; a timer's firing
+        moves it to the timer's due time if that is later."""
         self.timers: dict[str, list[_Timer]] = {n: [] for n in self.ids}
         self.timer_count = 0
         self.soon: list[Callable[[], Any]] = []
@@ -564,7 +567,7 @@ class World:
         :raises ValueError: if the choice is not possible now.
         """
         kind = choice.kind
-        self.now += QUANTUM
+        self.now_us += QUANTUM_US
         # Only the node a choice happens at runs; the others keep their saved parts.
         self._clean.pop(choice.node, None)
         self._texts = {}
@@ -588,7 +591,7 @@ class World:
             if timer is None or timer.ref != choice.ref:
                 raise ValueError(f"not possible now: {choice}")
             self.timers[choice.node].remove(timer)
-            self.now = max(self.now, timer.due)
+            self.now_us = max(self.now_us, timer.due)
             self.runtimes[choice.node].fired += 1
             timer.fn()
         elif kind == "crash":
@@ -645,7 +648,7 @@ class World:
         for node_id in self.ids:
             text = self._text(node_id, shared, rename, key)
             pending = self.timers[node_id]
-            timers = sorted(f"{max(t.due - self.now, 0.0)!r}:"
+            timers = sorted(f"{max(t.due - self.now_us, 0)}:"
                             f"{canonical(_event_of(t.fn), shared, rename)}"
                             for t in pending if not t.cancelled) if pending else []
             parts.append(f"{text}:{self.runtimes[node_id].fired}:{timers}")
@@ -772,7 +775,7 @@ class World:
     def _signature(self, node_id: str, shared: Mapping[int, str]) -> str:
         rename = self._renaming({n: "@" if n == node_id else "*" for n in self.ids})
         key = self._key(rename)
-        timers = sorted(f"{max(t.due - self.now, 0.0)!r}:"
+        timers = sorted(f"{max(t.due - self.now_us, 0)}:"
                         f"{canonical(_event_of(t.fn), shared, rename)}"
                         for t in self.timers[node_id] if not t.cancelled)
         flight = sorted(
@@ -801,7 +804,7 @@ class World:
                 self._clean[node_id] = part
             parts[node_id] = part
         return Snapshot(
-            scalars=(self.now, self.timer_count, self.packet_count, self.broadcasts,
+            scalars=(self.now_us, self.timer_count, self.packet_count, self.broadcasts,
                      self.crashes, self.restarts, self.losses, self.suspicions, self.depth),
             incarnations=dict(self.incarnations), alive=dict(self.alive),
             nodes=dict(self.nodes),
@@ -814,7 +817,7 @@ class World:
 
     def restore(self, snapshot: Snapshot) -> None:
         """Put the world back in a saved state (the snapshot stays as it is)."""
-        (self.now, self.timer_count, self.packet_count, self.broadcasts, self.crashes,
+        (self.now_us, self.timer_count, self.packet_count, self.broadcasts, self.crashes,
          self.restarts, self.losses, self.suspicions, self.depth) = snapshot.scalars
         self.incarnations = dict(snapshot.incarnations)
         self.alive = dict(snapshot.alive)

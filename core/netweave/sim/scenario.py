@@ -57,6 +57,7 @@ import attrs
 
 from .. import _toml
 from .._registry import Catalog
+from .._vtime import US, to_us
 from ..errors import ConfigurationError
 from ..node import Node
 from ..plugin import Component
@@ -250,7 +251,9 @@ class Scenario:
             cluster.at(at, cluster.broadcast, node, on, payload)
         for f in self.faults:
             cluster.at(f.at, _apply, cluster, f)
-        self.end = max([0.0] + [b[0] for b in plan] + [f.at for f in self.faults]) + self.quiet
+        # In whole microseconds, as the clock counts: the cluster's time at the end.
+        self.end = to_us(max([0.0] + [b[0] for b in plan] + [f.at for f in self.faults])
+                         + self.quiet) / US
         cluster.start()
         return cluster
 

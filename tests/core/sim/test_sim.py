@@ -293,6 +293,49 @@ def test_the_clock_runs_zero_delay_calls_first_and_honours_cancel_and_budget():
     assert seen[-1] == 2 and clock.now == 4.0
 
 
+def test_virtual_time_counts_whole_microseconds():
+    from netweave.sim import VirtualClock
+
+    clock = VirtualClock()
+    seen = []
+    # two calls due in the same microsecond run in the order they were scheduled
+    clock.call_at(0.0000019, seen.append, "first")
+    clock.call_at(0.0000012, seen.append, "second")
+    clock.call_at(0.0000009, seen.append, "earlier")
+    clock.run(0.001)
+    assert seen == ["earlier", "first", "second"]
+    # a thousand steps of a millisecond are a second, exactly
+    clock = VirtualClock()
+    steps = []
+
+    def step() -> None:
+        steps.append(clock.now)
+        if len(steps) < 1000:
+            clock.call_later(0.001, step)
+
+    clock.call_later(0.001, step)
+    clock.run(5.0)
+    assert steps[-1] == 1.0 and clock.now_us == 5_000_000 and clock.now == 5.0
+    assert steps[299] == 0.3  # not 0.30000000000000004
+    # waiting for a time off the microsecond grid ends: a call is never early, and a
+    # positive delay, however small, is a microsecond at least
+    clock = VirtualClock()
+    deadline = 0.1234567891
+    wakes = []
+
+    def wait() -> None:
+        wakes.append(clock.now)
+        if clock.now < deadline:
+            clock.call_later(deadline - clock.now, wait)
+
+    clock.call_later(deadline, wait)
+    clock.run(1.0, max_events=10)
+    assert wakes == [0.123457]
+    clock.call_at(clock.now + 1e-12, wakes.append, "just after now")
+    clock.run(2.0, max_events=10)
+    assert wakes[-1] == "just after now"
+
+
 class _SlowLatency(Latency):
     def sample(self, rng):
         return 2.0
