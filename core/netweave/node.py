@@ -618,7 +618,7 @@ class Node:
                           "layer": layer, "id": mid, "origin": origin})
         callbacks = self._callbacks.get(layer)
         queues = self._queues.get(layer)
-        observed = self.bus._subs.get(Deliver)  # has_subscribers, without the call
+        observed = self.bus.has_subscribers(Deliver)
         if not (callbacks or queues or observed):
             return
         delivery = Deliver(layer, mid, origin, payload)

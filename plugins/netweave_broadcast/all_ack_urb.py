@@ -173,9 +173,7 @@ class AllAckUniformReliableBroadcast(Component):
         if self.can_deliver(entry):
             del self.pending[key]
             self.delivered.add(*key)
-            payload = entry.msg.payload
-            self.ctx.deliver(entry.msg.id, key[0],
-                             revive(payload) if type(payload) is dict else payload)
+            self.ctx.deliver(entry.msg.id, key[0], revive(entry.msg.payload))
 
     def _beb(self, message_id: str, msg: UrbData) -> None:
         self.ctx.component(BEST_EFFORT_BROADCAST).broadcast(message_id, msg)

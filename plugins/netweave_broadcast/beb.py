@@ -60,9 +60,7 @@ class BestEffortBroadcast(Component):
             self.ctx.log.warning("dropped beb message %r from %r: not its origin",
                                  msg.id, sender)
             return
-        payload = msg.payload
-        # revive only a map, as the links do: the one check, without the call
-        self.ctx.deliver(msg.id, sender, revive(payload) if type(payload) is dict else payload)
+        self.ctx.deliver(msg.id, sender, revive(msg.payload))
 
     def state_size(self) -> int:
         """Per-message entries this component holds (none: the links de-duplicate)."""

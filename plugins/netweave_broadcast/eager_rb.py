@@ -83,8 +83,7 @@ class EagerReliableBroadcast(Component):
         s, inc = parsed
         if not self.delivered.add(s, inc, msg.seq):
             return
-        payload = msg.payload
-        self.ctx.deliver(msg.id, s, revive(payload) if type(payload) is dict else payload)
+        self.ctx.deliver(msg.id, s, revive(msg.payload))
         if (s, inc) != (self.ctx.node_id, self.ctx.incarnation):
             # Not our own broadcast, which already went to everyone: relay it.
             self._beb(self.ctx.new_message_id(), msg)

@@ -159,8 +159,7 @@ class LazyReliableBroadcast(Component):
             return
         self.from_.setdefault(s, {})[(inc, msg.seq)] = msg
         self._news = True
-        payload = msg.payload
-        self.ctx.deliver(msg.id, s, revive(payload) if type(payload) is dict else payload)
+        self.ctx.deliver(msg.id, s, revive(msg.payload))
         if s in self.crashed or s in self.suspected or inc < self.dead_below.get(s, 0):
             self._relay(msg)
 

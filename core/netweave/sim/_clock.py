@@ -1,10 +1,11 @@
 """Virtual time: a heap of scheduled calls, run in (time, insertion) order.
 
 Time is counted in whole microseconds (:attr:`VirtualClock.now_us`): a time given in
-seconds is rounded to the nearest microsecond when it is scheduled, so two calls due at
-times that differ by less than that run in the order they were scheduled, and adding
-delays never accumulates a rounding error. :attr:`VirtualClock.now` is the same time in
-seconds (``now_us / 1e6``), what components read.
+seconds is rounded up to the next microsecond when it is scheduled (see
+:func:`netweave._vtime.to_us`; a call is never early), so two calls due in one microsecond
+run in the order they were scheduled, and adding delays never accumulates a rounding
+error. :attr:`VirtualClock.now` is the same time in seconds (``now_us / 1e6``), what
+components read.
 
 Calls due *now* (``call_soon``, a zero delay) skip the heap: they wait in a FIFO that runs
 before the clock looks at the heap again, so a node's "after this step" work, such as
