@@ -55,6 +55,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     search.add_argument("--symmetry", action="store_true",
                         help="take states that differ only by renaming nodes as one (sound "
                         "when the plugin treats node ids alike: no 'lowest id wins')")
+    search.add_argument("--no-sleep-sets", dest="sleep_sets", action="store_false",
+                        help="take every step, even one that only reaches a state by "
+                        "another order of the same independent steps (the same states, "
+                        "more steps: for comparison)")
     search.add_argument("--seed", type=int, default=0, help="seed of --strategy random")
     search.add_argument("--jobs", type=int, default=1, metavar="J",
                         help="breadth-first on J processes, level by level (default 1): "
@@ -121,10 +125,12 @@ def run(args: argparse.Namespace) -> int:
     result = explore(make_world, strategy=args.strategy, max_states=args.max_states,
                      max_depth=args.max_depth, max_seconds=args.max_seconds,
                      symmetry=args.symmetry, seed=args.seed, jobs=args.jobs,
-                     progress=progress)
+                     progress=progress, sleep_sets=args.sleep_sets)
     summary = (f"{result.visited:,} states reached, {result.distinct:,} distinct, depth "
                f"{result.depth}, {result.seconds:.1f}s ({result.rate:,.0f} states/s), "
                f"{result.ends:,} end states judged")
+    if result.sleep_sets:
+        summary += f", {result.slept:,} steps asleep"
     found = result.found
     if found is not None:
         print(f"VIOLATED: {found.spec} {found.property!r} ({found.kind}) on layer "

@@ -44,6 +44,7 @@ from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigurationError, NetweaveError
+from ._sleep import NOTHING, Sleep, independent
 
 if TYPE_CHECKING:
     from ._search import Found, Result
@@ -58,7 +59,7 @@ Judge = Callable[["World"], Any]
 
 def _worker(conn: Connection, inherited: Sequence[Connection],
             make_world: Callable[[], World], make_judge: Judge,
-            make_result: Callable[[], Result], symmetry: bool) -> None:
+            make_result: Callable[[], Result], symmetry: bool, sleep_sets: bool) -> None:
     """A worker's loop: answer the coordinator's requests until ``stop`` (or until the
     coordinator is gone)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -69,8 +70,8 @@ def _worker(conn: Connection, inherited: Sequence[Connection],
         root = world.save()
         judge = make_judge(world)
         counts = make_result()
-        frontier: list[tuple[Snapshot, Path]] = []
-        reached: list[tuple[int, int, Choice]] = []  # (parent, choice index, choice)
+        frontier: list[tuple[Snapshot, Path, frozenset[int]]] = []
+        reached: list[tuple[int, Choice]] = []  # (parent, choice)
         while True:
             try:
                 request = conn.recv()
@@ -80,53 +81,68 @@ def _worker(conn: Connection, inherited: Sequence[Connection],
             if kind == "stop":
                 return
             if kind == "take":  # states handed over: replay their paths
-                for path in request[1]:
+                for path, asleep in request[1]:
                     world.restore(root)
                     for choice in path:
                         world.step(choice)
-                    frontier.append((world.save(), path))
+                    frontier.append((world.save(), path, asleep))
                 conn.send(("took", len(frontier)))
             elif kind == "give":
                 count = request[1]
                 given, frontier = frontier[len(frontier) - count:], frontier[
                     :len(frontier) - count]
-                conn.send(("given", [path for _, path in given]))
+                conn.send(("given", [(path, asleep) for _, path, asleep in given]))
             elif kind == "expand":
                 deadline = request[1]
-                digests: list[str] = []
+                digests: list[tuple[str, str, frozenset[int]]] = []
                 reached = []
                 cut = False
-                for parent, (snapshot, _) in enumerate(frontier):
+                slept = 0
+                for parent, (snapshot, _, asleep) in enumerate(frontier):
                     if deadline is not None and time.monotonic() >= deadline:
                         cut = True
                         break
                     world.restore(snapshot)
-                    for i, choice in enumerate(world.choices()):
-                        if i:
+                    choices = world.choices()
+                    tokens = world.tokens(choices) if sleep_sets else [0] * len(choices)
+                    taken: list[int] = []
+                    for choice, tok in zip(choices, tokens, strict=True):
+                        if tok in asleep:
+                            slept += 1
+                            continue
+                        if reached and reached[-1][0] == parent:
                             world.restore(snapshot)
                         world.step(choice)
-                        digests.append(world.digest(symmetry))
-                        reached.append((parent, i, choice))
-                conn.send(("reached", digests, cut))
+                        key, exact = world.digests(symmetry)
+                        child_asleep = NOTHING
+                        if sleep_sets:
+                            child_asleep = frozenset(
+                                t for t in (*asleep, *taken) if independent(t, tok))
+                            taken.append(tok)
+                        digests.append((key, exact if sleep_sets else "", child_asleep))
+                        reached.append((parent, choice))
+                conn.send(("reached", digests, cut, slept))
             elif kind == "keep":
                 keep, deadline = request[1], request[2]
                 parents, frontier = frontier, []
                 found: Found | None = None
                 cut = False
-                for owned, (parent, _, choice) in zip(keep, reached, strict=True):
-                    if not owned:
+                for owned, (parent, choice) in zip(keep, reached, strict=True):
+                    if owned is None:
                         continue
                     if deadline is not None and time.monotonic() >= deadline:
                         cut = True
                         break
-                    snapshot, path = parents[parent]
+                    asleep, again = owned
+                    snapshot, path, _ = parents[parent]
                     world.restore(snapshot)
                     world.step(choice)
                     child = (*path, choice)
-                    found = judge.state(world, child, counts)
-                    if found is not None:
-                        break
-                    frontier.append((world.save(), child))
+                    if not again:
+                        found = judge.state(world, child, counts)
+                        if found is not None:
+                            break
+                    frontier.append((world.save(), child, asleep))
                 reached = []
                 conn.send(("kept", len(frontier), counts.ends,
                            dict(counts.sometimes.reached), found, cut))
@@ -141,7 +157,8 @@ class _Pool:
     """The worker processes and the coordinator's side of their pipes."""
 
     def __init__(self, jobs: int, make_world: Callable[[], World], make_judge: Judge,
-                 make_result: Callable[[], Result], symmetry: bool) -> None:
+                 make_result: Callable[[], Result], symmetry: bool,
+                 sleep_sets: bool) -> None:
         try:
             context = multiprocessing.get_context("fork")
         except ValueError:  # pragma: no cover - platforms without fork
@@ -155,7 +172,7 @@ class _Pool:
                 proc = context.Process(
                     target=_worker, daemon=True,
                     args=(theirs, [*self.conns, mine], make_world, make_judge, make_result,
-                          symmetry))
+                          symmetry, sleep_sets))
                 proc.start()
                 theirs.close()
                 self.conns.append(mine)
@@ -202,12 +219,13 @@ def parallel_bfs(make_world: Callable[[], World], make_judge: Judge, root: World
                  tick: Callable[[], bool]) -> None:
     """Explore breadth-first on ``jobs`` processes from ``root``, the initial state
     (judged already, its counts in ``result``), filling ``result`` (see the module
-    documentation)."""
+    documentation); with sleep sets if ``result.sleep_sets``."""
     seen = {root.digest(symmetry)}
     result.distinct = 1
-    pool = _Pool(jobs, make_world, make_judge, type(result), symmetry)
+    sleep = Sleep()
+    pool = _Pool(jobs, make_world, make_judge, type(result), symmetry, result.sleep_sets)
     try:
-        sizes = pool.ask([("take", [()]), *([None] * (jobs - 1))])
+        sizes = pool.ask([("take", [((), NOTHING)]), *([None] * (jobs - 1))])
         frontier = [sizes[0][1], *([0] * (jobs - 1))]
         level = 0
         base_sometimes, base_ends = dict(result.sometimes.reached), result.ends
@@ -224,20 +242,32 @@ def parallel_bfs(make_world: Callable[[], World], make_judge: Judge, root: World
             if max_states is not None and result.visited >= max_states:
                 result.limit = "max-states"  # as one process: more to do, limit reached
                 return
-            keep: list[list[bool] | None] = []
+            # Ownership: the first way into a new state (in worker order) keeps it; with
+            # sleep sets, what sleeps in it is known once every way in of the level is.
+            keys: list[list[tuple[str, bool] | None] | None] = []
             for answer in answers:
                 if answer is None:
-                    keep.append(None)
+                    keys.append(None)
                     continue
                 digests = answer[1]
                 result.visited += len(digests)
-                owned = []
-                for digest in digests:
-                    new = digest not in seen
-                    if new:
-                        seen.add(digest)
-                    owned.append(new)
-                keep.append(owned)
+                result.slept += answer[3]
+                owned: list[tuple[str, bool] | None] = []
+                for key, exact, asleep in digests:
+                    if key not in seen:
+                        seen.add(key)
+                        sleep.arrive(key, exact, asleep)
+                        owned.append((key, False))
+                    elif result.sleep_sets and sleep.again(key, exact, asleep):
+                        result.expanded_again += 1
+                        owned.append((key, True))
+                    else:
+                        owned.append(None)
+                keys.append(owned)
+            keep: list[list[tuple[frozenset[int], bool] | None] | None] = [
+                None if k is None else [
+                    None if o is None else (sleep.expand(o[0]), o[1]) for o in k]
+                for k in keys]
             level += 1
             answers = pool.ask([("keep", k, deadline) if k is not None else None
                                 for k in keep])

@@ -31,6 +31,7 @@ from ..check import History, SpecCatalog
 from ..check._report import specs_for
 from ..check._spec import Property, Spec, Violation
 from ..errors import ConfigurationError
+from ._sleep import NOTHING, Sleep, independent
 from ._world import Choice, Snapshot, World
 
 __all__ = ["Found", "Result", "Sometimes", "explore"]
@@ -111,6 +112,14 @@ class Result:
     seconds: float = 0.0
     found: Found | None = None
     sometimes: Sometimes = attrs.field(factory=Sometimes)
+    sleep_sets: bool = False
+    """Whether the search used sleep sets (:mod:`netweave.explore._sleep`)."""
+    slept: int = 0
+    """Steps not taken because they were asleep (each would reach a state reached by
+    another order of the same steps)."""
+    expanded_again: int = 0
+    """States reached again after they were expanded with steps asleep, and so expanded
+    once more."""
 
     @property
     def rate(self) -> float:
@@ -161,7 +170,7 @@ def explore(make_world: Callable[[], World], *, strategy: str = "bfs",
             max_seconds: float | None = None, symmetry: bool = False, seed: int = 0,
             jobs: int = 1, specs: SpecCatalog | None = None,
             progress: Callable[[Result], None] | None = None,
-            progress_every: float = 2.0) -> Result:
+            progress_every: float = 2.0, sleep_sets: bool = True) -> Result:
     """Explore the runs of the world ``make_world()`` builds (see the module docs).
 
     :param max_states: stop after reaching this many states (the search is then not
@@ -173,6 +182,9 @@ def explore(make_world: Callable[[], World], *, strategy: str = "bfs",
     :param seed: the random strategy's seed.
     :param jobs: breadth-first on this many worker processes (:mod:`._parallel`); the
         limits are then checked once per level (and the time limit by each worker).
+    :param sleep_sets: skip the steps that would reach a state by another order of the
+        same independent steps (:mod:`._sleep`): the same states, fewer steps. Used
+        where they apply (not for ``random``, nor where timers may fire).
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
@@ -184,7 +196,7 @@ def explore(make_world: Callable[[], World], *, strategy: str = "bfs",
 
     root = make_world()
     judge = make_judge(root)
-    result = Result()
+    result = Result(sleep_sets=sleep_sets and strategy != "random" and root.commuting)
     last_report = began
 
     def tick() -> bool:
@@ -216,7 +228,7 @@ def explore(make_world: Callable[[], World], *, strategy: str = "bfs",
                          tick=tick)
         else:
             _systematic(root, judge_state, result, strategy, max_states, max_depth,
-                        symmetry, tick)
+                        symmetry, tick, result.sleep_sets)
     result.seconds = time.monotonic() - began
     return result
 
@@ -236,26 +248,45 @@ def check_jobs(jobs: int, strategy: str) -> None:
 
 def _systematic(root: World, judge_state: Callable[[World, tuple[Choice, ...]], Found | None],
                 result: Result, strategy: str, max_states: int | None,
-                max_depth: int | None, symmetry: bool, tick: Callable[[], bool]) -> None:
+                max_depth: int | None, symmetry: bool, tick: Callable[[], bool],
+                sleep_sets: bool) -> None:
     world = root
-    seen = {world.digest(symmetry)}
+    key = world.digest(symmetry)
+    seen = {key}
+    sleep = Sleep() if sleep_sets else None
     result.distinct = 1
-    frontier: deque[tuple[Snapshot, tuple[Choice, ...]]] = deque([(world.save(), ())])
+    frontier: deque[tuple[Snapshot, tuple[Choice, ...], str]] = deque(
+        [(world.save(), (), key)])
     take = frontier.popleft if strategy == "bfs" else frontier.pop
     while frontier:
-        snapshot, path = take()
+        snapshot, path, key = take()
+        asleep = sleep.expand(key) if sleep is not None else NOTHING
         if max_depth is not None and len(path) >= max_depth:
             result.limit = result.limit or "max-depth"
             continue
         world.restore(snapshot)
         choices = world.choices()
-        for i, choice in enumerate(choices):
-            if i:
+        tokens = world.tokens(choices) if sleep is not None else [0] * len(choices)
+        taken: list[int] = []
+        stepped = False
+        for choice, tok in zip(choices, tokens, strict=True):
+            if tok in asleep:
+                result.slept += 1
+                continue
+            if stepped:
                 world.restore(snapshot)
+            stepped = True
             world.step(choice)
             result.visited += 1
-            key = world.digest(symmetry)
+            key, exact = world.digests(symmetry)
+            child_asleep = NOTHING
+            if sleep is not None:
+                child_asleep = frozenset(t for t in (*asleep, *taken) if independent(t, tok))
+                taken.append(tok)
             if key in seen:
+                if sleep is not None and sleep.again(key, exact, child_asleep):
+                    result.expanded_again += 1
+                    frontier.append((world.save(), (*path, choice), key))
                 continue
             seen.add(key)
             result.distinct += 1
@@ -265,7 +296,9 @@ def _systematic(root: World, judge_state: Callable[[World, tuple[Choice, ...]], 
             if found is not None:
                 result.found = found
                 return
-            frontier.append((world.save(), child_path))
+            if sleep is not None:
+                sleep.arrive(key, exact, child_asleep)
+            frontier.append((world.save(), child_path, key))
             if max_states is not None and result.visited >= max_states:
                 result.limit = "max-states"
                 return

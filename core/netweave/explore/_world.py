@@ -25,7 +25,8 @@ order), so the trace's times order its lines and what a component computes from 
 stays meaningful; counted in integers, two runs that reach one state by different paths
 see the same times in it, where sums of float steps could differ in their last bit.
 The state of the whole world is the components' state, the messages in flight, the
-timers, the budgets and each process's deliveries so far; :meth:`World.digest` hashes
+timers (in a scope where timers may fire: else they cannot change what happens next),
+the budgets and each process's deliveries so far; :meth:`World.digest` hashes
 its canonical form (:mod:`netweave.explore._digest`) and :meth:`World.copy` snapshots it.
 """
 
@@ -59,6 +60,7 @@ from ._digest import (
     rename_ids,
     shared_object,
 )
+from ._sleep import KINDS, MAX_NODES, token
 
 __all__ = ["Choice", "Packet", "Scope", "World"]
 
@@ -66,8 +68,6 @@ QUANTUM_US = 1000
 """The virtual time one step takes (microseconds)."""
 SYMMETRIC_MEMORY = 1 << 20
 """Symmetric digests remembered by exact digest (forgotten all at once beyond)."""
-KINDS = ("broadcast", "deliver", "timer", "crash", "restart", "detect", "suspect",
-         "restore", "lose")
 
 
 @attrs.frozen
@@ -387,6 +387,7 @@ class World:
         self.selection: list[tuple[str | type[Component], Mapping[str, Any]]] = [
             (DETECTORS[scope.fd], {}), (plugin, dict(options or {})), *uses]
         self.ids = scope.ids
+        self._index = {n: i for i, n in enumerate(self.ids, 1)}
         self.sink = ListSink()
         self.nodes: dict[str, Node] = {}
         self.alive: dict[str, bool] = {}
@@ -647,11 +648,7 @@ class World:
         key = self._key(rename)
         for node_id in self.ids:
             text = self._text(node_id, shared, rename, key)
-            pending = self.timers[node_id]
-            timers = sorted(f"{max(t.due - self.now_us, 0)}:"
-                            f"{canonical(_event_of(t.fn), shared, rename)}"
-                            for t in pending if not t.cancelled) if pending else []
-            parts.append(f"{text}:{self.runtimes[node_id].fired}:{timers}")
+            parts.append(f"{text}:{self._timers_text(node_id, shared, rename)}")
         parts.sort()
         links: dict[str, list[str]] = {}
         for p in self.flight.values():  # in send order
@@ -730,7 +727,11 @@ class World:
 
     def digest(self, symmetry: bool = False) -> str:
         """A hash of the canonical state; with ``symmetry``, the same for every renaming
-        of the nodes.
+        of the nodes (:meth:`digests`)."""
+        return self.digests(symmetry)[0]
+
+    def digests(self, symmetry: bool = False) -> tuple[str, str]:
+        """The digest (:meth:`digest`) and the digest under the nodes' own names.
 
         Symmetric: each node gets a *signature*, the text of everything about it with its
         own id written ``@`` and every other id ``*`` (the same for a renamed state).
@@ -739,12 +740,12 @@ class World:
         """
         exact = digest_text(self.state())
         if not symmetry:
-            return exact
+            return exact, exact
         # A state met again under the same names (most are: two orders of the same steps)
         # has the symmetric digest it had: no signature, no renaming.
         known = self._symmetric.get(exact)
         if known is not None:
-            return known
+            return known, exact
         shared = self._shared()
         signature = {node_id: self._signature(node_id, shared) for node_id in self.ids}
         ordered = sorted(self.ids, key=signature.__getitem__)
@@ -763,7 +764,29 @@ class World:
         if len(self._symmetric) >= SYMMETRIC_MEMORY:
             self._symmetric.clear()
         self._symmetric[exact] = best
-        return best
+        return best, exact
+
+    @property
+    def commuting(self) -> bool:
+        """Whether independent steps meet in one state in either order (no timer may
+        fire: see :mod:`netweave.explore._sleep`)."""
+        return not self.scope.timers and len(self.ids) <= MAX_NODES
+
+    def tokens(self, choices: Sequence[Choice]) -> list[int]:
+        """Each choice's token (:func:`netweave.explore._sleep.token`): the same for the
+        same step on every way into this state."""
+        index = self._index
+        shared: Mapping[int, str] | None = None
+        out = []
+        for choice in choices:
+            extra = 0
+            if choice.kind in ("deliver", "lose"):
+                packet = self.flight[choice.ref]
+                shared = shared if shared is not None else self._shared()
+                extra = hash((packet.src_inc, packet.text(None, shared, None)))
+            out.append(token(choice.kind, index.get(choice.node, 0),
+                             index.get(choice.peer, 0), extra))
+        return out
 
     def _renaming(self, pairs: dict[str, str]) -> Renaming:
         key = tuple(pairs.get(n, n) for n in self.ids)
@@ -775,17 +798,27 @@ class World:
     def _signature(self, node_id: str, shared: Mapping[int, str]) -> str:
         rename = self._renaming({n: "@" if n == node_id else "*" for n in self.ids})
         key = self._key(rename)
-        timers = sorted(f"{max(t.due - self.now_us, 0)}:"
-                        f"{canonical(_event_of(t.fn), shared, rename)}"
-                        for t in self.timers[node_id] if not t.cancelled)
         flight = sorted(
             f"{rename[p.src]}#{p.src_inc}>{rename[p.dst]}:{p.text(key, shared, rename)}"
             for p in self.flight.values() if node_id in (p.src, p.dst))
         delivered = sorted(f"{k.split('#')[1]}={_rename_all(','.join(v), rename)}"
                            for k, v in self.deliveries.items()
                            if k.split("#")[0] == node_id)
-        return (f"{self._text(node_id, shared, rename, key)}:{self.runtimes[node_id].fired}:"
-                f"{timers}:{flight}:{delivered}")
+        return (f"{self._text(node_id, shared, rename, key)}:"
+                f"{self._timers_text(node_id, shared, rename)}:{flight}:{delivered}")
+
+    def _timers_text(self, node_id: str, shared: Mapping[int, str],
+                     rename: Mapping[str, str] | None) -> str:
+        """A node's timers, each by when it comes due from now and what it is, and how
+        many fired; nothing in a scope where no timer fires (they cannot change what
+        happens next)."""
+        if not self.scope.timers:
+            return ""
+        pending = self.timers[node_id]
+        timers = sorted(f"{max(t.due - self.now_us, 0)}:"
+                        f"{canonical(_event_of(t.fn), shared, rename)}"
+                        for t in pending if not t.cancelled) if pending else []
+        return f"{self.runtimes[node_id].fired}:{timers}"
 
     def save(self) -> Snapshot:
         """The state of the world now, to :meth:`restore` later (any number of times).
