@@ -256,7 +256,8 @@ def parallel_bfs(make_world: Callable[[], World], make_judge: Judge, root: World
                 for key, exact, asleep in digests:
                     if key not in seen:
                         seen.add(key)
-                        sleep.arrive(key, exact, asleep)
+                        if result.sleep_sets:
+                            sleep.arrive(key, exact, asleep)
                         owned.append((key, False))
                     elif result.sleep_sets and sleep.again(key, exact, asleep):
                         result.expanded_again += 1

@@ -12,10 +12,14 @@ After a state has taken step ``t``, every later sibling ``u`` independent of ``t
 it takes put theirs to sleep in turn (those still independent of them). A state reached
 again before it was expanded keeps only what is asleep on every way in (the
 intersection); one reached again after it was expanded with steps asleep is expanded
-once more, fully (rare: breadth-first, no run of these scopes meets a state at two
-depths). Sleep sets never lose a state: the same states are reached, at the same depths
-(a skipped step has a commuted twin of the same length), so a counterexample is still
-one of the shortest; only the number of steps taken drops.
+once more, fully. Breadth-first, that happens only to a state that two runs of different
+lengths reach (none in the eager-rb scopes measured; 2,396 times among fifo-rb's 107,284 states of
+3 nodes, 1 broadcast and 1 crash, where a gap timer left out of the state makes two runs
+meet). A depth-first search meets states again at other depths more often.
+
+Sleep sets never lose a state: the same states are reached, at the same depths (a
+skipped step has a commuted twin of the same length), so a counterexample is still one
+of the shortest; only the number of steps taken drops.
 
 Independence, judged from the choices alone (conservative: "dependent" only costs
 steps):
